@@ -1,0 +1,37 @@
+# The README's commands. Only python3 (3.11+) and make are needed on the machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster
+
+.PHONY: install run test dev bench lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+run: install $(DAGSTER_HOME)/dagster.yaml  ## set up, then materialise master data, recent days and summaries
+	$(BIN)/dataplatform run
+
+test: install  ## set up, then run the test suite
+	$(BIN)/pytest
+
+dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI at http://127.0.0.1:3000
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: install  ## every benchmark, each printing the platform beside its anchors
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+lint: install
+	$(BIN)/ruff check platform platform_tests bench
+
+clean:
+	rm -rf $(VENV) .dagster data

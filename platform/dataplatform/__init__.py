@@ -1,0 +1,1 @@
+"""A Dagster-orchestrated data platform: synthetic sources, medallion layers, quality, ML datasets."""
