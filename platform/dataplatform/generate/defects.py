@@ -1,0 +1,158 @@
+"""Deliberate defects, injected into clean generated tables and recorded one row per defect.
+
+The record is the ground truth that silver's cleaning is scored against, so every injection
+writes exactly what it changed: which table, which row (by business key), which column, which
+kind. Injection works on whole columns with numpy index arrays; there is no per-row loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+DEFECT_SCHEMA = pa.schema(
+    [
+        ("table", pa.string()),
+        ("partition_date", pa.date32()),
+        ("kind", pa.string()),
+        ("key", pa.string()),
+        ("column", pa.string()),
+    ]
+)
+
+
+@dataclass
+class DefectLog:
+    """Collects defect records for one generated batch."""
+
+    partition_date: date | None
+    _parts: list[pa.Table] = field(default_factory=list)
+
+    def record(self, table: str, kind: str, keys: pa.Array, column: str | None) -> None:
+        n = len(keys)
+        if n == 0:
+            return
+        self._parts.append(
+            pa.table(
+                {
+                    "table": pa.array([table] * n, pa.string()),
+                    "partition_date": pa.array([self.partition_date] * n, pa.date32()),
+                    "kind": pa.array([kind] * n, pa.string()),
+                    "key": pc.cast(keys, pa.string()),
+                    "column": pa.array([column] * n, pa.string()),
+                },
+                schema=DEFECT_SCHEMA,
+            )
+        )
+
+    def to_table(self) -> pa.Table:
+        if not self._parts:
+            return DEFECT_SCHEMA.empty_table()
+        return pa.concat_tables(self._parts)
+
+
+class DefectInjector:
+    """Applies defects to one table, each row hit at most once so records stay unambiguous."""
+
+    def __init__(
+        self,
+        table: pa.Table,
+        *,
+        name: str,
+        key: str,
+        rate: float,
+        rng: np.random.Generator,
+        log: DefectLog,
+    ) -> None:
+        self.table = table
+        self.name = name
+        self.key = key
+        self.rate = rate
+        self.rng = rng
+        self.log = log
+        self._free = np.ones(table.num_rows, dtype=bool)
+
+    def pick(self, share: float) -> np.ndarray:
+        """Row positions for one defect kind: `share` of the defect rate, untouched rows only."""
+        expected = self.table.num_rows * self.rate * share
+        n = min(int(self.rng.poisson(expected)), int(self._free.sum()))
+        if n == 0:
+            return np.empty(0, dtype=np.int64)
+        rows = np.sort(self.rng.choice(np.flatnonzero(self._free), size=n, replace=False))
+        self._free[rows] = False
+        return rows
+
+    def keys_at(self, rows: np.ndarray) -> pa.Array:
+        return self.table.column(self.key).take(pa.array(rows)).combine_chunks()
+
+    def set_null(self, column: str, share: float, kind: str = "null_required") -> None:
+        rows = self.pick(share)
+        mask = np.zeros(self.table.num_rows, dtype=bool)
+        mask[rows] = True
+        col = self.table.column(column)
+        self._replace(column, pc.if_else(pa.array(mask), pa.scalar(None, col.type), col))
+        self.log.record(self.name, kind, self.keys_at(rows), column)
+
+    def replace_values(self, column: str, share: float, kind: str, make) -> None:
+        """Overwrite `column` at chosen rows with `make(old_values, rng)` (same length)."""
+        rows = self.pick(share)
+        if len(rows) == 0:
+            return
+        values = self.table.column(column).to_numpy(zero_copy_only=False).copy()
+        new = make(values[rows], self.rng)
+        values = values.astype(object) if values.dtype.kind in "OU" else values
+        values[rows] = new
+        self._replace(column, pa.array(values, self.table.schema.field(column).type))
+        self.log.record(self.name, kind, self.keys_at(rows), column)
+
+    def mangle_case(self, columns: Sequence[str], share: float) -> None:
+        """Inconsistent case and stray whitespace, as hand-keyed source systems deliver them."""
+        rows = self.pick(share)
+        if len(rows) == 0:
+            return
+        which = self.rng.integers(0, len(columns), size=len(rows))
+        for i, column in enumerate(columns):
+            hit = rows[which == i]
+            if len(hit) == 0:
+                continue
+            values = self.table.column(column).to_numpy(zero_copy_only=False).astype(object)
+            values[hit] = _mangled(values[hit], self.rng)
+            self._replace(column, pa.array(values, pa.string()))
+            self.log.record(self.name, "inconsistent_categorical", self.keys_at(hit), column)
+
+    def duplicate(self, share: float, *, near_columns: Sequence[str] = ()) -> None:
+        """Append copies of chosen rows; with `near_columns`, copies differ in case/whitespace."""
+        rows = self.pick(share)
+        if len(rows) == 0:
+            return
+        copies = self.table.take(pa.array(rows))
+        kind = "exact_duplicate"
+        if near_columns:
+            kind = "near_duplicate"
+            for column in near_columns:
+                values = copies.column(column).to_numpy(zero_copy_only=False).astype(object)
+                index = copies.schema.get_field_index(column)
+                copies = copies.set_column(index, column, pa.array(_mangled(values, self.rng), pa.string()))
+        self.table = pa.concat_tables([self.table, copies])
+        self._free = np.concatenate([self._free, np.zeros(len(rows), dtype=bool)])
+        self.log.record(self.name, kind, copies.column(self.key).combine_chunks(), None)
+
+    def _replace(self, column: str, values) -> None:
+        index = self.table.schema.get_field_index(column)
+        self.table = self.table.set_column(index, self.table.schema.field(index), values)
+
+
+def _mangled(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Upper-case, title-case with a leading space, or trailing spaces; never the value unchanged."""
+    text = pa.array(values, pa.string())
+    padded = pc.binary_join_element_wise(text, "  ", "")
+    variants = [pc.utf8_upper(text), pc.binary_join_element_wise(" ", pc.utf8_title(text), ""), padded]
+    styles = rng.integers(0, len(variants), size=len(text))
+    chosen = pc.choose(pa.array(styles, pa.int8()), *variants)
+    unchanged = pc.fill_null(pc.equal(chosen, text), False)
+    return pc.if_else(unchanged, padded, chosen).to_numpy(zero_copy_only=False)

@@ -1,0 +1,419 @@
+"""Seeded e-commerce data: customers and products (master), orders and order items (daily).
+
+Clean data is generated first and defects are injected afterwards from their own random
+stream, so a change of defect rate never moves a clean value. Orders rebuild the customer
+countries and product prices from the same per-column streams as the master tables, which is
+what lets any day be generated alone, in any process, with consistent references.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataplatform.generate.batch import GeneratedBatch
+from dataplatform.generate.defects import DefectInjector, DefectLog
+from dataplatform.generate.seeding import day_ordinal, rng_for
+from dataplatform.settings import EcommerceVolumes
+from dataplatform.transform.currency import COUNTRY_CURRENCY, USD_PER_UNIT
+
+DOMAIN = "ecommerce"
+
+COUNTRIES = np.array(list(COUNTRY_CURRENCY))
+COUNTRY_TO_LOCAL = np.array([1.0 / USD_PER_UNIT[COUNTRY_CURRENCY[c]] for c in COUNTRIES])
+COUNTRY_CURRENCIES = np.array([COUNTRY_CURRENCY[c] for c in COUNTRIES])
+COUNTRY_WEIGHTS = np.array([0.38, 0.12, 0.08, 0.05, 0.04, 0.03, 0.1, 0.05, 0.04, 0.04, 0.04, 0.03])
+STATUSES = np.array(["placed", "paid", "shipped", "delivered", "cancelled", "returned"])
+STATUS_WEIGHTS = np.array([0.05, 0.08, 0.14, 0.63, 0.06, 0.04])
+CHANNELS = np.array(["web", "mobile", "marketplace", "store"])
+CHANNEL_WEIGHTS = np.array([0.45, 0.35, 0.15, 0.05])
+CATEGORIES = np.array(
+    ["electronics", "home", "garden", "toys", "books", "clothing", "sports", "beauty", "grocery"]
+)
+CATEGORY_WEIGHTS = np.array([0.12, 0.15, 0.08, 0.1, 0.14, 0.16, 0.1, 0.08, 0.07])
+CATEGORY_MEDIAN_PRICE = np.array([180.0, 45.0, 35.0, 25.0, 15.0, 40.0, 55.0, 22.0, 8.0])
+# Share of the day's orders placed in each UTC hour: quiet nights, an evening peak.
+HOURLY_WEIGHTS = np.array(
+    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 3.5, 3.8, 4, 4.2, 4, 3.8, 3.8, 4, 4.5, 5, 5.5, 5.5, 4.5, 3, 2]
+)
+WEEKDAY_FACTOR = np.array([0.95, 0.95, 0.98, 1.0, 1.05, 1.1, 0.97])
+FIRST_NAMES = np.array(
+    [
+        "james",
+        "mary",
+        "john",
+        "patricia",
+        "robert",
+        "jennifer",
+        "michael",
+        "linda",
+        "david",
+        "elizabeth",
+        "william",
+        "barbara",
+        "richard",
+        "susan",
+        "joseph",
+        "jessica",
+        "thomas",
+        "sarah",
+        "chris",
+        "karen",
+        "daniel",
+        "nancy",
+        "matthew",
+        "lisa",
+        "anthony",
+        "betty",
+        "mark",
+        "sandra",
+        "paul",
+        "ashley",
+        "steven",
+        "kim",
+        "andrew",
+        "emily",
+        "joshua",
+        "donna",
+        "kenneth",
+        "michelle",
+        "kevin",
+        "carol",
+        "brian",
+        "amanda",
+        "george",
+        "melissa",
+        "timothy",
+        "deborah",
+        "lukas",
+        "sofia",
+        "mateo",
+        "yuki",
+        "priya",
+    ]
+)
+LAST_NAMES = np.array(
+    [
+        "smith",
+        "johnson",
+        "williams",
+        "brown",
+        "jones",
+        "garcia",
+        "miller",
+        "davis",
+        "rodriguez",
+        "martinez",
+        "hernandez",
+        "lopez",
+        "gonzalez",
+        "wilson",
+        "anderson",
+        "thomas",
+        "taylor",
+        "moore",
+        "jackson",
+        "martin",
+        "lee",
+        "perez",
+        "thompson",
+        "white",
+        "harris",
+        "sanchez",
+        "clark",
+        "ramirez",
+        "lewis",
+        "robinson",
+        "walker",
+        "young",
+        "allen",
+        "king",
+        "wright",
+        "scott",
+        "torres",
+        "nguyen",
+        "hill",
+        "flores",
+        "green",
+        "adams",
+        "nelson",
+        "baker",
+        "hall",
+        "rivera",
+        "campbell",
+        "mitchell",
+        "carter",
+        "muller",
+        "tanaka",
+    ]
+)
+EMAIL_DOMAINS = np.array(["example.com", "mail.example", "shop.example", "post.example"])
+ADJECTIVES = np.array(
+    [
+        "classic",
+        "compact",
+        "deluxe",
+        "eco",
+        "essential",
+        "premium",
+        "smart",
+        "ultra",
+        "vintage",
+        "wireless",
+        "modern",
+        "pro",
+    ]
+)
+# Six product nouns per category, row-aligned with CATEGORIES.
+NOUNS = np.array(
+    [
+        ["headphones", "speaker", "charger", "monitor", "camera", "keyboard"],
+        ["lamp", "pillow", "blanket", "vase", "mirror", "clock"],
+        ["hose", "planter", "shovel", "rake", "seeds", "lantern"],
+        ["puzzle", "robot", "blocks", "doll", "kite", "racer"],
+        ["novel", "cookbook", "atlas", "journal", "guide", "anthology"],
+        ["jacket", "shirt", "scarf", "sneakers", "hoodie", "dress"],
+        ["ball", "racket", "mat", "bottle", "helmet", "gloves"],
+        ["serum", "lotion", "palette", "brush", "perfume", "balm"],
+        ["coffee", "tea", "granola", "honey", "pasta", "olive-oil"],
+    ]
+)
+BAD_TIMESTAMPS = np.array(["N/A", "", "yesterday", "0000-00-00 00:00:00", "2024-02-30T25:61:00Z"])
+
+
+class EcommerceGenerator:
+    """Customers, products, orders and order items for one seed and set of volumes."""
+
+    name = DOMAIN
+    master_tables = ("customers", "products")
+    daily_tables = ("orders", "order_items")
+
+    def __init__(self, seed: int, volumes: EcommerceVolumes, defect_rate: float) -> None:
+        self.seed = seed
+        self.volumes = volumes
+        self.defect_rate = defect_rate
+
+    def master(self) -> GeneratedBatch:
+        log = DefectLog(partition_date=None)
+        customers = self._inject_customer_defects(self.clean_customers(), log)
+        products = self._inject_product_defects(self.clean_products(), log)
+        return GeneratedBatch({"customers": customers, "products": products}, log.to_table())
+
+    def day(self, day: date) -> GeneratedBatch:
+        log = DefectLog(partition_date=day)
+        orders, items = self.clean_day(day)
+        orders = self._inject_order_defects(orders, day, log)
+        items = self._inject_item_defects(items, day, log)
+        return GeneratedBatch({"orders": orders, "order_items": items}, log.to_table())
+
+    # -- clean data ---------------------------------------------------------------------
+
+    def clean_customers(self) -> pa.Table:
+        n = self.volumes.customers
+        rng = self._rng("customers", "attributes")
+        first = FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), n)]
+        last = LAST_NAMES[rng.integers(0, len(LAST_NAMES), n)]
+        ids = np.arange(1, n + 1, dtype=np.int64)
+        email = pc.binary_join_element_wise(
+            pa.array(first),
+            ".",
+            pa.array(last),
+            pc.cast(pa.array(ids), pa.string()),
+            "@",
+            pa.array(EMAIL_DOMAINS[rng.integers(0, len(EMAIL_DOMAINS), n)]),
+            "",
+        )
+        signup_days = rng.integers(0, 3 * 365, n)
+        return pa.table(
+            {
+                "customer_id": ids,
+                "first_name": pc.utf8_capitalize(pa.array(first)),
+                "last_name": pc.utf8_capitalize(pa.array(last)),
+                "email": email,
+                "country": pa.array(COUNTRIES[self._customer_country_idx()]),
+                "signup_date": pa.array(
+                    np.datetime64("2022-01-01") + signup_days.astype("timedelta64[D]"),
+                    pa.date32(),
+                ),
+                "marketing_opt_in": pa.array(rng.random(n) < 0.35),
+            }
+        )
+
+    def clean_products(self) -> pa.Table:
+        n = self.volumes.products
+        rng = self._rng("products", "attributes")
+        category_idx = self._product_categories()
+        noun = NOUNS[category_idx, rng.integers(0, NOUNS.shape[1], n)]
+        price = self._product_prices()
+        ids = np.arange(1, n + 1, dtype=np.int64)
+        return pa.table(
+            {
+                "product_id": ids,
+                "sku": pc.binary_join_element_wise(
+                    "SKU-", pc.utf8_lpad(pc.cast(pa.array(ids), pa.string()), 6, "0"), ""
+                ),
+                "name": pc.binary_join_element_wise(
+                    pc.utf8_capitalize(pa.array(ADJECTIVES[rng.integers(0, len(ADJECTIVES), n)])),
+                    pa.array(noun),
+                    " ",
+                ),
+                "category": pa.array(CATEGORIES[category_idx]),
+                "price": price,
+                "cost": np.round(price * rng.uniform(0.35, 0.8, n), 2),
+                "launched_on": pa.array(
+                    np.datetime64("2020-01-01") + rng.integers(0, 5 * 365, n).astype("timedelta64[D]"),
+                    pa.date32(),
+                ),
+                "is_active": pa.array(rng.random(n) < 0.92),
+            }
+        )
+
+    def clean_day(self, day: date) -> tuple[pa.Table, pa.Table]:
+        rng = self._rng("orders", day.isoformat())
+        n = int(rng.poisson(self.volumes.orders_per_day * WEEKDAY_FACTOR[day.weekday()]))
+
+        seconds = np.sort(
+            rng.choice(24, n, p=HOURLY_WEIGHTS / HOURLY_WEIGHTS.sum()) * 3600 + rng.integers(0, 3600, n)
+        )
+        midnight = np.datetime64(day.isoformat(), "s")
+        ts = pa.array(midnight + seconds.astype("timedelta64[s]"), pa.timestamp("s", tz="UTC"))
+        order_ids = day_ordinal(day) * 10_000_000 + np.arange(1, n + 1, dtype=np.int64)
+
+        customer_ids = rng.choice(self.volumes.customers, n, p=self._customer_activity()).astype(np.int64) + 1
+        country_idx = self._customer_country_idx()[customer_ids - 1]
+        to_local = COUNTRY_TO_LOCAL[country_idx]
+
+        item_count = 1 + rng.poisson(self.volumes.items_per_order - 1, n)
+        order_idx = np.repeat(np.arange(n), item_count)
+        line_number = (
+            np.arange(len(order_idx)) - np.repeat(np.cumsum(item_count) - item_count, item_count) + 1
+        )
+        product_idx = rng.choice(self.volumes.products, len(order_idx), p=self._product_popularity())
+        quantity = rng.geometric(0.65, len(order_idx)).astype(np.int32)
+        discount = rng.choice([0.0, 0.05, 0.1, 0.15, 0.2], len(order_idx), p=[0.78, 0.08, 0.07, 0.04, 0.03])
+        unit_price = np.round(self._product_prices()[product_idx] * to_local[order_idx], 2)
+        line_total = np.round(quantity * unit_price * (1 - discount), 2)
+        order_total = np.round(np.bincount(order_idx, weights=line_total, minlength=n), 2)
+
+        partition = pa.scalar(day, pa.date32())
+        orders = pa.table(
+            {
+                "order_id": order_ids,
+                "customer_id": customer_ids,
+                "order_ts": pc.strftime(ts, format="%Y-%m-%dT%H:%M:%SZ"),
+                "status": pa.array(rng.choice(STATUSES, n, p=STATUS_WEIGHTS), pa.string()),
+                "currency": pa.array(COUNTRY_CURRENCIES[country_idx], pa.string()),
+                "channel": pa.array(rng.choice(CHANNELS, n, p=CHANNEL_WEIGHTS), pa.string()),
+                "item_count": item_count.astype(np.int32),
+                "order_total": order_total,
+                "partition_date": _constant(partition, n),
+            }
+        )
+        item_order_ids = order_ids[order_idx]
+        items = pa.table(
+            {
+                "order_item_id": item_order_ids * 100 + line_number,
+                "order_id": item_order_ids,
+                "line_number": line_number.astype(np.int32),
+                "product_id": (product_idx + 1).astype(np.int64),
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "discount": discount,
+                "line_total": line_total,
+                "partition_date": _constant(partition, len(order_idx)),
+            }
+        )
+        return orders, items
+
+    # -- defects --------------------------------------------------------------------------
+
+    def _injector(self, table: pa.Table, name: str, key: str, partition: str, log: DefectLog):
+        return DefectInjector(
+            table,
+            name=name,
+            key=key,
+            rate=self.defect_rate,
+            rng=self._rng(name, partition, "defects"),
+            log=log,
+        )
+
+    def _inject_customer_defects(self, table: pa.Table, log: DefectLog) -> pa.Table:
+        inject = self._injector(table, "customers", "customer_id", "master", log)
+        inject.set_null("email", 0.2)
+        inject.mangle_case(["country"], 0.4)
+        inject.duplicate(0.2, near_columns=["email"])
+        inject.duplicate(0.2)
+        return inject.table
+
+    def _inject_product_defects(self, table: pa.Table, log: DefectLog) -> pa.Table:
+        inject = self._injector(table, "products", "product_id", "master", log)
+        inject.mangle_case(["category"], 0.4)
+        inject.replace_values("price", 0.35, "out_of_range_price", _out_of_range_prices)
+        inject.duplicate(0.25)
+        return inject.table
+
+    def _inject_order_defects(self, table: pa.Table, day: date, log: DefectLog) -> pa.Table:
+        inject = self._injector(table, "orders", "order_id", day.isoformat(), log)
+        inject.set_null("customer_id", 0.15)
+        inject.replace_values(
+            "order_ts",
+            0.2,
+            "unparseable_timestamp",
+            lambda old, rng: BAD_TIMESTAMPS[rng.integers(0, len(BAD_TIMESTAMPS), len(old))],
+        )
+        inject.mangle_case(["status", "channel"], 0.3)
+        inject.duplicate(0.15, near_columns=["status", "channel"])
+        inject.duplicate(0.2)
+        return inject.table
+
+    def _inject_item_defects(self, table: pa.Table, day: date, log: DefectLog) -> pa.Table:
+        inject = self._injector(table, "order_items", "order_item_id", day.isoformat(), log)
+        inject.set_null("product_id", 0.25)
+        inject.replace_values("quantity", 0.25, "negative_quantity", lambda old, rng: -old.astype(np.int32))
+        inject.replace_values("unit_price", 0.25, "out_of_range_price", _out_of_range_prices)
+        inject.duplicate(0.25)
+        return inject.table
+
+    # -- per-column streams shared by master and daily tables ------------------------------
+
+    def _rng(self, *path: str) -> np.random.Generator:
+        return rng_for(self.seed, DOMAIN, *path)
+
+    def _customer_country_idx(self) -> np.ndarray:
+        rng = self._rng("customers", "country")
+        p = COUNTRY_WEIGHTS / COUNTRY_WEIGHTS.sum()
+        return rng.choice(len(COUNTRIES), self.volumes.customers, p=p)
+
+    def _customer_activity(self) -> np.ndarray:
+        """Lognormal purchase propensity: a few customers order far more than most."""
+        weights = self._rng("customers", "activity").lognormal(0.0, 1.0, self.volumes.customers)
+        return weights / weights.sum()
+
+    def _product_categories(self) -> np.ndarray:
+        rng = self._rng("products", "category")
+        return rng.choice(len(CATEGORIES), self.volumes.products, p=CATEGORY_WEIGHTS)
+
+    def _product_prices(self) -> np.ndarray:
+        """List prices in USD: lognormal around each category's median."""
+        rng = self._rng("products", "price")
+        median = CATEGORY_MEDIAN_PRICE[self._product_categories()]
+        return np.round(median * rng.lognormal(0.0, 0.5, self.volumes.products), 2).clip(0.5)
+
+    def _product_popularity(self) -> np.ndarray:
+        """Zipf-like: popularity falls with a random rank, as in real catalogues."""
+        ranks = self._rng("products", "popularity").permutation(self.volumes.products) + 1
+        weights = 1.0 / ranks**1.1
+        return weights / weights.sum()
+
+
+def _out_of_range_prices(old: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Negative, zero, or a thousand times too high: the typos a price feed really carries."""
+    style = rng.integers(0, 3, len(old))
+    return np.where(style == 0, -old, np.where(style == 1, 0.0, old * 1000))
+
+
+def _constant(value: pa.Scalar, n: int) -> pa.Array:
+    return pa.repeat(value, n) if n else pa.array([], value.type)

@@ -1,0 +1,34 @@
+"""Currencies the platform prices in, with fixed USD rates.
+
+The e-commerce generator prices orders in the customer's currency and gold converts back to
+USD with the same table, so both sides agree. Reference data (delivered rates) replaces these
+figures once a rates table is loaded.
+"""
+
+from __future__ import annotations
+
+USD_PER_UNIT: dict[str, float] = {
+    "USD": 1.0,
+    "EUR": 1.08,
+    "GBP": 1.27,
+    "CAD": 0.73,
+    "AUD": 0.66,
+    "JPY": 0.0067,
+    "BRL": 0.20,
+    "INR": 0.012,
+}
+
+COUNTRY_CURRENCY: dict[str, str] = {
+    "US": "USD",
+    "DE": "EUR",
+    "FR": "EUR",
+    "ES": "EUR",
+    "IT": "EUR",
+    "NL": "EUR",
+    "GB": "GBP",
+    "CA": "CAD",
+    "AU": "AUD",
+    "JP": "JPY",
+    "BR": "BRL",
+    "IN": "INR",
+}
