@@ -1,0 +1,31 @@
+"""Storage: one table contract (`contract.py`) and a module per backend.
+
+Backends are imported only when a store is opened, so code that never touches a backend never
+pays for its library.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dataplatform.storage.contract import Slice, StorageError, TableName, TableStore
+
+__all__ = ["Slice", "StorageError", "TableName", "TableStore", "open_store"]
+
+
+def open_store(backend: str, data_dir: Path | str) -> TableStore:
+    """The store for `backend`, keeping its files under `data_dir`."""
+    root = Path(data_dir)
+    if backend == "parquet":
+        from dataplatform.storage.parquet_store import ParquetStore
+
+        return ParquetStore(root / "lake" / "parquet")
+    if backend == "delta":
+        from dataplatform.storage.delta_store import DeltaStore
+
+        return DeltaStore(root / "lake" / "delta")
+    if backend == "duckdb":
+        from dataplatform.storage.duckdb_store import DuckDBStore
+
+        return DuckDBStore(root / "warehouse.duckdb")
+    raise StorageError(f"unknown storage backend {backend!r}; known: delta, duckdb, parquet")

@@ -1,0 +1,129 @@
+"""The one table contract every backend implements.
+
+A table is addressed by (layer, domain, name). A write either replaces the whole table or
+replaces one *slice*: the rows whose slice column holds one of the given values (a daily
+partition, or a bronze batch). Replacing a slice deletes exactly those rows and inserts the
+new ones in one step, so re-running a partition never duplicates a row and never touches
+another partition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+SliceValue = date | str | int
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class StorageError(RuntimeError):
+    """A storage operation cannot be done as asked; the message says which table and why."""
+
+
+def validate_identifier(name: str, what: str = "name") -> str:
+    """Identifiers reach SQL, paths and Delta predicates: only a safe, lower-case form passes."""
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+        raise StorageError(
+            f"invalid {what} {name!r}: use lower-case letters, digits and underscores, "
+            "starting with a letter or underscore (at most 63 characters)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class TableName:
+    layer: str
+    domain: str
+    name: str
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.layer, "layer")
+        validate_identifier(self.domain, "domain")
+        validate_identifier(self.name, "table name")
+
+    def __str__(self) -> str:
+        return f"{self.layer}/{self.domain}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The rows of a table whose `column` holds one of `values`."""
+
+    column: str
+    values: tuple[SliceValue, ...]
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.column, "slice column")
+        if not self.values:
+            raise StorageError("a slice needs at least one value")
+
+    def mask(self, data: pa.Table) -> pa.ChunkedArray:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        column = data.column(self.column)
+        return pc.is_in(column, value_set=pa.array(self.values, column.type))
+
+
+class TableStore(Protocol):
+    """Where a layer's tables live. Implementations: parquet, delta, duckdb."""
+
+    backend: str
+
+    def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
+        """Replace the whole table, or only the rows in `replace` (created if missing)."""
+
+    def read(
+        self,
+        table: TableName,
+        columns: Sequence[str] | None = None,
+        where: Slice | None = None,
+    ) -> pa.Table:
+        """The table's rows, optionally only some columns and the rows of one slice."""
+
+    def exists(self, table: TableName) -> bool: ...
+
+    def row_count(self, table: TableName) -> int:
+        """Rows in the table, counted by the backend without reading the data."""
+
+    def location(self, table: TableName) -> str:
+        """Where a person finds the table: a folder, or a file plus a qualified table name."""
+
+
+def check_slice_covers(table: TableName, data: pa.Table, replace: Slice) -> None:
+    """Rows outside the slice would survive the next replacement as duplicates: refuse them."""
+    import pyarrow.compute as pc
+
+    if replace.column not in data.column_names:
+        raise StorageError(f"{table}: slice column {replace.column!r} is not in the data")
+    outside = pc.sum(pc.invert(replace.mask(data))).as_py() or 0
+    if outside:
+        raise StorageError(
+            f"{table}: {outside} rows have {replace.column} outside {list(map(str, replace.values))}"
+        )
+
+
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
+
+
+def slice_value_text(value: SliceValue) -> str:
+    """A slice value as text for a folder name or a Delta predicate literal.
+
+    Delta predicates take no bound parameters, so values are restricted to dates, integers and
+    a conservative set of characters instead of being escaped.
+    """
+    if isinstance(value, bool):
+        raise StorageError(f"unsupported slice value {value!r}")
+    if isinstance(value, (date, int)):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if isinstance(value, str) and _SAFE_TEXT.fullmatch(value) and ".." not in value:
+        return value
+    raise StorageError(
+        f"unsupported slice value {value!r}: use a date, an integer or letters, digits and _.:-"
+    )
