@@ -1,0 +1,1 @@
+"""Data-quality checks as pure functions over Arrow tables; Dagster wiring lives in defs/."""

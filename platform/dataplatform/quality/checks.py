@@ -1,0 +1,114 @@
+"""Check evaluations that a person can act on: what was observed, how many rows fail, a sample.
+
+Each function returns a `CheckOutcome`; the Dagster layer turns it into an AssetCheckResult.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dataplatform.transform.sql import query, quote
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    failing_rows: int
+    total_rows: int
+    description: str
+    sample: list[dict] = field(default_factory=list)
+
+    @property
+    def metadata(self) -> dict[str, object]:
+        share = self.failing_rows / self.total_rows if self.total_rows else 0.0
+        return {
+            "observed": self.description,
+            "failing_rows": self.failing_rows,
+            "total_rows": self.total_rows,
+            "failing_percent": round(100 * share, 4),
+            "sample": self.sample,
+        }
+
+
+def unique(table: pa.Table, key: Sequence[str]) -> CheckOutcome:
+    """No two rows share the key."""
+    cols = ", ".join(quote(k) for k in key)
+    dupes = query(
+        f"SELECT {cols}, count(*) AS copies FROM t GROUP BY ALL HAVING count(*) > 1 ORDER BY copies DESC",
+        t=table.select(list(key)),
+    )
+    extra = sum(n - 1 for n in dupes.column("copies").to_pylist())
+    return CheckOutcome(
+        passed=extra == 0,
+        failing_rows=extra,
+        total_rows=table.num_rows,
+        description=f"{dupes.num_rows} keys ({', '.join(key)}) appear more than once",
+        sample=_sample(dupes),
+    )
+
+
+def not_null(table: pa.Table, columns: Sequence[str]) -> CheckOutcome:
+    """None of `columns` holds a null."""
+    counts = {c: table.column(c).null_count for c in columns}
+    failing = {c: n for c, n in counts.items() if n}
+    condition = " OR ".join(f"{quote(c)} IS NULL" for c in columns)
+    sample = query(f"SELECT * FROM t WHERE {condition} LIMIT {SAMPLE_ROWS}", t=table) if failing else None
+    return CheckOutcome(
+        passed=not failing,
+        failing_rows=sum(failing.values()),
+        total_rows=table.num_rows,
+        description=", ".join(f"{c}: {n} nulls" for c, n in failing.items()) or "no nulls",
+        sample=_sample(sample) if sample is not None else [],
+    )
+
+
+def totals_match(
+    parents: pa.Table,
+    children: pa.Table,
+    *,
+    key: str,
+    total: str,
+    count: str,
+    amount: str,
+    tolerance: float,
+) -> CheckOutcome:
+    """Each parent whose children are all present has `total` = sum of the children's `amount`.
+
+    Parents missing some children (quarantined upstream) are left out: their total cannot be
+    recomputed, and that loss is already reported by the quarantine.
+    """
+    k, t, c, a = quote(key), quote(total), quote(count), quote(amount)
+    compared = query(
+        f"""
+        WITH sums AS (SELECT {k}, count(*) AS n, sum({a}) AS summed FROM children GROUP BY {k})
+        SELECT p.{k}, p.{t} AS total, s.summed
+        FROM parents p JOIN sums s USING ({k})
+        WHERE s.n = p.{c} AND abs(p.{t} - s.summed) > ?
+        """,
+        [tolerance],
+        parents=parents.select([key, total, count]),
+        children=children.select([key, amount]),
+    )
+    return CheckOutcome(
+        passed=compared.num_rows == 0,
+        failing_rows=compared.num_rows,
+        total_rows=parents.num_rows,
+        description=f"{compared.num_rows} {total} values differ from the sum of {amount}",
+        sample=_sample(compared),
+    )
+
+
+def _sample(table: pa.Table) -> list[dict]:
+    rows = table.slice(0, SAMPLE_ROWS).to_pylist()
+    return [{k: _plain(v) for k, v in row.items()} for row in rows]
+
+
+def _plain(value: object) -> object:
+    return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)

@@ -1,0 +1,1 @@
+"""Pure bronze -> silver -> gold rules per domain; DuckDB SQL over Arrow, no Dagster."""

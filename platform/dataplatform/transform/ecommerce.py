@@ -1,0 +1,260 @@
+"""E-commerce cleaning rules and business aggregates.
+
+Money is DECIMAL(12,2) from silver on. Gold reports revenue both in the order currency (per
+currency rows of daily_sales) and in USD, converted with `currency.USD_PER_UNIT`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dataplatform.quality.checks import totals_match
+from dataplatform.transform.currency import USD_PER_UNIT
+from dataplatform.transform.pipeline import CrossCheck, DomainPipeline, GoldTable
+from dataplatform.transform.silver import Column, Rule, SilverSpec
+from dataplatform.transform.sql import query
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
+MONEY = "DECIMAL(12,2)"
+MAX_PRICE = 100_000
+
+CUSTOMERS = SilverSpec(
+    key=("customer_id",),
+    columns={
+        "customer_id": Column("BIGINT"),
+        "first_name": Column("VARCHAR", "trim"),
+        "last_name": Column("VARCHAR", "trim"),
+        "email": Column("VARCHAR", "lower"),
+        "country": Column("VARCHAR", "upper"),
+        "signup_date": Column("DATE"),
+        "marketing_opt_in": Column("BOOLEAN"),
+    },
+    required=("customer_id", "email"),
+    flag_missing=("country",),
+)
+
+PRODUCTS = SilverSpec(
+    key=("product_id",),
+    columns={
+        "product_id": Column("BIGINT"),
+        "sku": Column("VARCHAR", "upper"),
+        "name": Column("VARCHAR", "trim"),
+        "category": Column("VARCHAR", "lower"),
+        "price": Column(MONEY),
+        "cost": Column(MONEY),
+        "launched_on": Column("DATE"),
+        "is_active": Column("BOOLEAN"),
+    },
+    required=("product_id",),
+    rules=(Rule("invalid_price", f"price > 0 AND price < {MAX_PRICE}", nullify="price"),),
+)
+
+ORDERS = SilverSpec(
+    key=("order_id",),
+    columns={
+        "order_id": Column("BIGINT"),
+        "customer_id": Column("BIGINT"),
+        "order_ts": Column("TIMESTAMPTZ", "trim"),
+        "status": Column("VARCHAR", "lower"),
+        "currency": Column("VARCHAR", "upper"),
+        "channel": Column("VARCHAR", "lower"),
+        "item_count": Column("INTEGER"),
+        "order_total": Column(MONEY),
+        "partition_date": Column("DATE"),
+    },
+    required=("order_id", "customer_id", "order_ts", "partition_date"),
+    rules=(
+        Rule("unknown_status", "status IN (" + ", ".join(f"'{s}'" for s in ORDER_STATUSES) + ")"),
+        Rule("unknown_currency", "currency IN (" + ", ".join(f"'{c}'" for c in USD_PER_UNIT) + ")"),
+    ),
+    partition_column="partition_date",
+)
+
+ORDER_ITEMS = SilverSpec(
+    key=("order_item_id",),
+    columns={
+        "order_item_id": Column("BIGINT"),
+        "order_id": Column("BIGINT"),
+        "line_number": Column("INTEGER"),
+        "product_id": Column("BIGINT"),
+        "quantity": Column("INTEGER"),
+        "unit_price": Column(MONEY),
+        "discount": Column("DECIMAL(5,4)"),
+        "line_total": Column(MONEY),
+        "partition_date": Column("DATE"),
+    },
+    required=("order_item_id", "order_id", "product_id", "partition_date"),
+    rules=(
+        Rule("negative_quantity", "quantity > 0"),
+        Rule("invalid_price", f"unit_price > 0 AND unit_price < {MAX_PRICE}"),
+    ),
+    partition_column="partition_date",
+)
+
+
+def daily_sales(orders: pa.Table, order_items: pa.Table) -> pa.Table:
+    """Per day, currency, channel and status: orders, items, revenue and average order value."""
+    return query(
+        """
+        WITH units AS (SELECT order_id, sum(quantity) AS items FROM order_items GROUP BY order_id)
+        SELECT o.partition_date AS order_date, o.currency, o.channel, o.status,
+               count(*)::BIGINT AS orders,
+               coalesce(sum(u.items), 0)::BIGINT AS items,
+               sum(o.order_total)::DECIMAL(14,2) AS revenue,
+               round(avg(o.order_total), 2)::DECIMAL(12,2) AS average_order_value,
+               round(sum(o.order_total * r.usd_per_unit), 2)::DECIMAL(14,2) AS revenue_usd
+        FROM orders o
+        LEFT JOIN units u USING (order_id)
+        JOIN rates r USING (currency)
+        GROUP BY ALL
+        ORDER BY ALL
+        """,
+        orders=orders,
+        order_items=order_items,
+        rates=_rates(),
+    )
+
+
+def customer_value(customers: pa.Table, orders: pa.Table) -> pa.Table:
+    """Per customer: orders, revenue in USD (cancelled and returned excluded), first and last
+    order, and an RFM score: recency, frequency and monetary quintiles (5 best) among buyers,
+    as a three-digit number (555 is a top customer); null for customers who never ordered."""
+    return query(
+        """
+        WITH per_customer AS (
+            SELECT o.customer_id, count(*)::BIGINT AS orders,
+                   coalesce(sum(o.order_total * r.usd_per_unit)
+                       FILTER (WHERE o.status NOT IN ('cancelled', 'returned')), 0) AS revenue,
+                   min(o.order_ts) AS first_order_at, max(o.order_ts) AS last_order_at
+            FROM orders o JOIN rates r USING (currency)
+            GROUP BY o.customer_id
+        ), scored AS (
+            SELECT *,
+                   date_diff('day', last_order_at, max(last_order_at) OVER ()) AS recency_days,
+                   ntile(5) OVER (ORDER BY last_order_at, customer_id) AS r,
+                   ntile(5) OVER (ORDER BY orders, customer_id) AS f,
+                   ntile(5) OVER (ORDER BY revenue, customer_id) AS m
+            FROM per_customer
+        )
+        SELECT c.customer_id, c.first_name, c.last_name, c.country,
+               coalesce(s.orders, 0)::BIGINT AS orders,
+               round(coalesce(s.revenue, 0), 2)::DECIMAL(14,2) AS revenue_usd,
+               s.first_order_at, s.last_order_at, s.recency_days,
+               (s.r * 100 + s.f * 10 + s.m)::INTEGER AS rfm_score
+        FROM customers c LEFT JOIN scored s USING (customer_id)
+        ORDER BY c.customer_id
+        """,
+        customers=customers,
+        orders=orders,
+        rates=_rates(),
+    )
+
+
+def product_performance(products: pa.Table, orders: pa.Table, order_items: pa.Table) -> pa.Table:
+    """Per product, over orders that were not cancelled: units sold, units returned, return
+    rate, and revenue and margin in USD on the units kept (returned units earn nothing)."""
+    return query(
+        """
+        WITH lines AS (
+            SELECT i.product_id, i.quantity, o.status = 'returned' AS returned,
+                   i.line_total * r.usd_per_unit AS revenue_usd
+            FROM order_items i
+            JOIN orders o USING (order_id)
+            JOIN rates r ON r.currency = o.currency
+            WHERE o.status <> 'cancelled'
+        ), per_product AS (
+            SELECT product_id, sum(quantity) AS units_sold,
+                   coalesce(sum(quantity) FILTER (WHERE returned), 0) AS units_returned,
+                   coalesce(sum(revenue_usd) FILTER (WHERE NOT returned), 0) AS revenue_usd
+            FROM lines GROUP BY product_id
+        )
+        SELECT p.product_id, p.name, p.category,
+               coalesce(s.units_sold, 0)::BIGINT AS units_sold,
+               coalesce(s.units_returned, 0)::BIGINT AS units_returned,
+               round(coalesce(s.revenue_usd, 0), 2)::DECIMAL(14,2) AS revenue_usd,
+               round(coalesce(s.revenue_usd, 0)
+                     - coalesce(s.units_sold - s.units_returned, 0) * p.cost, 2)::DECIMAL(14,2)
+                   AS margin_usd,
+               round(s.units_returned / nullif(s.units_sold, 0), 4)::DOUBLE AS return_rate
+        FROM products p LEFT JOIN per_product s USING (product_id)
+        ORDER BY p.product_id
+        """,
+        products=products,
+        orders=orders,
+        order_items=order_items,
+        rates=_rates(),
+    )
+
+
+def _rates() -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "currency": list(USD_PER_UNIT),
+            "usd_per_unit": pa.array(list(USD_PER_UNIT.values()), pa.float64()),
+        }
+    )
+
+
+def _order_totals(orders: pa.Table, order_items: pa.Table):
+    return totals_match(
+        parents=orders,
+        children=order_items,
+        key="order_id",
+        total="order_total",
+        count="item_count",
+        amount="line_total",
+        tolerance=0.01,
+    )
+
+
+ECOMMERCE = DomainPipeline(
+    domain="ecommerce",
+    silver={
+        "customers": CUSTOMERS,
+        "products": PRODUCTS,
+        "orders": ORDERS,
+        "order_items": ORDER_ITEMS,
+    },
+    gold=(
+        GoldTable(
+            "daily_sales",
+            "Orders, items, revenue and average order value per day, currency, channel, status.",
+            inputs=("orders", "order_items"),
+            build=daily_sales,
+            key=("order_date", "currency", "channel", "status"),
+            partition_column="order_date",
+            not_null=("orders", "revenue", "revenue_usd"),
+        ),
+        GoldTable(
+            "customer_value",
+            "Lifetime orders, USD revenue, first and last order and RFM score per customer.",
+            inputs=("customers", "orders"),
+            build=customer_value,
+            key=("customer_id",),
+            not_null=("orders", "revenue_usd"),
+        ),
+        GoldTable(
+            "product_performance",
+            "Units sold and returned, return rate, USD revenue and margin per product.",
+            inputs=("products", "orders", "order_items"),
+            build=product_performance,
+            key=("product_id",),
+            not_null=("units_sold", "revenue_usd"),
+        ),
+    ),
+    cross_checks=(
+        CrossCheck(
+            "order_totals_match_items",
+            "Each order whose items all reached silver has order_total equal to the sum of its "
+            "line totals (within 0.01).",
+            table="orders",
+            inputs=("orders", "order_items"),
+            evaluate=_order_totals,
+        ),
+    ),
+)

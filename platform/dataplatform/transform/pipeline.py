@@ -1,0 +1,55 @@
+"""A domain's medallion pipeline as data: what the Dagster factory turns into assets.
+
+A domain lists its silver specs and gold tables; `defs/medallion.py` builds landing, bronze,
+silver and gold assets and their checks from this, so no domain copies asset code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dataplatform.transform.silver import SilverSpec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class GoldTable:
+    """A business aggregate built by `build(**silver_inputs)` from the named silver tables.
+
+    With `partition_column`, the table is daily-partitioned like its inputs and built one day
+    at a time; without it, it is rebuilt from the whole history of its inputs.
+    """
+
+    name: str
+    description: str
+    inputs: tuple[str, ...]
+    build: Callable[..., pa.Table]
+    key: tuple[str, ...]
+    partition_column: str | None = None
+    not_null: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """A check on one silver table that needs others too, e.g. order totals against items.
+
+    `evaluate(**tables)` returns a `quality.checks.CheckOutcome`.
+    """
+
+    name: str
+    description: str
+    table: str
+    inputs: tuple[str, ...]
+    evaluate: Callable[..., object]
+
+
+@dataclass(frozen=True)
+class DomainPipeline:
+    domain: str
+    silver: dict[str, SilverSpec]
+    gold: tuple[GoldTable, ...]
+    cross_checks: tuple[CrossCheck, ...] = ()

@@ -1,0 +1,146 @@
+"""Silver: one declarative spec per table, compiled into a single DuckDB query.
+
+The spec says what each column should be (type, normalisation, parsing), which columns are
+required, which rules rows must satisfy and what to do when they do not, and the business key.
+The query casts and normalises, flags every repair in `_quality_flags`, drops rows that cannot
+be trusted with a reason, and keeps the latest record per key. Dropped rows come back as a
+quarantine table holding the row as delivered, so silver plus quarantine account for every
+bronze row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from dataplatform.transform.sql import connect, quote
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Normalise = Literal["trim", "lower", "upper"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """An output column: its DuckDB type, and how the delivered text is normalised first."""
+
+    type: str
+    normalise: Normalise | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`valid` is a SQL condition over cleaned columns. Failing rows are dropped, or, with
+    `nullify`, keep the row with that column set to null. Either way the rule name is recorded."""
+
+    name: str
+    valid: str
+    nullify: str | None = None
+
+
+@dataclass(frozen=True)
+class SilverSpec:
+    key: tuple[str, ...]
+    columns: dict[str, Column]
+    required: tuple[str, ...] = ()
+    flag_missing: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    partition_column: str | None = None
+    latest_first: tuple[str, ...] = ("_ingested_at DESC", "_batch_id DESC", "_checksum")
+
+
+@dataclass(frozen=True)
+class SilverResult:
+    table: pa.Table
+    quarantine: pa.Table
+    rows_in: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def metrics(self) -> dict[str, float | int]:
+        """Pipeline metrics for the materialisation: in, out, dropped by reason, speed."""
+        out = {
+            "rows_in": self.rows_in,
+            "rows_out": self.table.num_rows,
+            "rows_dropped": sum(self.dropped.values()),
+            "duration_s": round(self.seconds, 4),
+            "rows_per_s": round(self.rows_in / self.seconds) if self.seconds else 0,
+        }
+        out.update({f"dropped_{reason}": n for reason, n in sorted(self.dropped.items())})
+        return out
+
+
+def clean(bronze: pa.Table, spec: SilverSpec) -> SilverResult:
+    started = time.perf_counter()
+    with connect(bronze=bronze) as con:
+        con.execute(f"CREATE TEMP TABLE judged AS {_judge_sql(spec)}")
+        columns = ", ".join(quote(c) for c in spec.columns)
+        table = con.execute(
+            f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at FROM judged "
+            "WHERE _drop_reason IS NULL"
+        ).fetch_arrow_table()
+        quarantine = con.execute(
+            "SELECT unnest(_raw), _drop_reason FROM judged WHERE _drop_reason IS NOT NULL"
+        ).fetch_arrow_table()
+    dropped = Counter(quarantine.column("_drop_reason").to_pylist()) if quarantine.num_rows else Counter()
+    return SilverResult(table, quarantine, bronze.num_rows, dict(dropped), time.perf_counter() - started)
+
+
+def _judge_sql(spec: SilverSpec) -> str:
+    """Three steps: clean each column; apply rules and pick a drop reason; rank by key."""
+    cleaned, raw_flags = [], []
+    for name, column in spec.columns.items():
+        raw = f"b.{quote(name)}"
+        expr = raw
+        if column.normalise == "trim":
+            expr = f"trim({raw})"
+        elif column.normalise in ("lower", "upper"):
+            expr = f"{column.normalise}(trim({raw}))"
+        typed = f"TRY_CAST({expr} AS {column.type})"
+        cleaned.append(f"{typed} AS {quote(name)}")
+        if column.normalise:
+            raw_flags.append(f"CASE WHEN {expr} IS DISTINCT FROM {raw} THEN 'normalised_{name}' END")
+        cleaned.append(f"({raw} IS NOT NULL AND {typed} IS NULL) AS {quote('_unparseable_' + name)}")
+
+    nullified = {r.nullify: r for r in spec.rules if r.nullify}
+    outputs = [
+        f"CASE WHEN coalesce({nullified[c].valid}, false) THEN {quote(c)} END AS {quote(c)}"
+        if c in nullified
+        else quote(c)
+        for c in spec.columns
+    ]
+    later_flags = [
+        f"CASE WHEN NOT coalesce({r.valid}, false) THEN '{r.name}' END" for r in nullified.values()
+    ] + [f"CASE WHEN {quote(c)} IS NULL THEN 'missing_{c}' END" for c in spec.flag_missing]
+    flags = f"list_concat(_raw_flags, [{', '.join(later_flags) or 'NULL::VARCHAR'}])"
+    reasons = [
+        f"WHEN {quote(c)} IS NULL AND {quote('_unparseable_' + c)} THEN 'unparseable_{c}'"
+        for c in spec.required
+    ]
+    reasons += [f"WHEN {quote(c)} IS NULL THEN 'missing_{c}'" for c in spec.required]
+    reasons += [f"WHEN NOT coalesce({r.valid}, false) THEN '{r.name}'" for r in spec.rules if not r.nullify]
+    reason_expr = f"CASE {' '.join(reasons)} END" if reasons else "NULL::VARCHAR"
+    key = ", ".join(quote(k) for k in spec.key)
+    order = ", ".join(spec.latest_first)
+    return f"""
+        WITH cleaned AS (
+            SELECT {", ".join(cleaned)},
+                   [{", ".join(raw_flags) or "NULL::VARCHAR"}] AS _raw_flags,
+                   b._batch_id, b._ingested_at, b._checksum, b AS _raw
+            FROM bronze AS b
+        ), ruled AS (
+            SELECT {", ".join(outputs)}, list_filter({flags}, f -> f IS NOT NULL) AS _quality_flags,
+                   {reason_expr} AS _drop_reason,
+                   _batch_id, _ingested_at, _checksum, _raw
+            FROM cleaned
+        )
+        SELECT * EXCLUDE (_drop_reason),
+               CASE WHEN _drop_reason IS NOT NULL THEN _drop_reason
+                    WHEN row_number() OVER (PARTITION BY _drop_reason IS NULL, {key} ORDER BY {order}) > 1
+                    THEN 'duplicate' END AS _drop_reason
+        FROM ruled
+    """
