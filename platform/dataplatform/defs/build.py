@@ -1,0 +1,32 @@
+"""Builds the code location's one `Definitions` from settings."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dataplatform.defs.checks import medallion_checks
+from dataplatform.defs.jobs import domain_jobs
+from dataplatform.defs.medallion import medallion_assets
+from dataplatform.defs.resources import build_resources
+from dataplatform.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    from dataplatform.transform.ecommerce import ECOMMERCE
+
+    daily = dg.DailyPartitionsDefinition(start_date=settings.start_date.isoformat(), timezone="UTC")
+    assets, checks, jobs, schedules = [], [], [], []
+    for pipeline in (ECOMMERCE,):
+        assets += medallion_assets(pipeline, settings, daily)
+        checks += medallion_checks(pipeline, daily)
+        domain_job_list, domain_schedules = domain_jobs(pipeline, daily)
+        jobs += domain_job_list
+        schedules += domain_schedules
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=jobs,
+        schedules=schedules,
+        resources=build_resources(settings),
+        executor=dg.in_process_executor,
+    )

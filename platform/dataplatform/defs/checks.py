@@ -1,0 +1,103 @@
+"""Asset checks generated from the domain specs: keys unique and required columns present on
+every silver and gold table, plus the domain's cross-table checks. All ERROR and blocking, so a
+failure stops downstream assets in the same run. Checks read what was stored, per partition.
+"""
+
+from collections.abc import Callable
+
+import dagster as dg
+
+from dataplatform.transform.pipeline import CrossCheck, DomainPipeline
+
+
+def medallion_checks(
+    pipeline: DomainPipeline, daily: dg.PartitionsDefinition
+) -> list[dg.AssetChecksDefinition]:
+    from_specs = []
+    for table, spec in pipeline.silver.items():
+        from_specs.append(("silver", table, spec.key, spec.required, spec.partition_column))
+    for gold in pipeline.gold:
+        from_specs.append(("gold", gold.name, gold.key, gold.key + gold.not_null, gold.partition_column))
+
+    checks = []
+    for layer, table, key, required, column in from_specs:
+        asset_key = dg.AssetKey([layer, pipeline.domain, table])
+        partitions = daily if column else None
+        checks.append(_key_unique(asset_key, key, column, partitions))
+        checks.append(_not_null(asset_key, tuple(dict.fromkeys(required)), column, partitions))
+    checks.extend(_cross(pipeline, c, daily) for c in pipeline.cross_checks)
+    return checks
+
+
+def _key_unique(asset_key, key, column, partitions):
+    def evaluate(table):
+        from dataplatform.quality.checks import unique
+
+        return unique(table, key)
+
+    return _check(
+        asset_key, "key_unique", f"No two rows share ({', '.join(key)}).", column, partitions, evaluate
+    )
+
+
+def _not_null(asset_key, required, column, partitions):
+    def evaluate(table):
+        from dataplatform.quality.checks import not_null
+
+        return not_null(table, required)
+
+    return _check(
+        asset_key, "required_not_null", f"No nulls in {', '.join(required)}.", column, partitions, evaluate
+    )
+
+
+def _check(asset_key, name, description, column, partitions, evaluate: Callable) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset_key,
+        name=name,
+        description=description,
+        blocking=True,
+        partitions_def=partitions,
+        required_resource_keys={"lakehouse"},
+    )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        keys = [context.partition_key] if partitions else []
+        table = context.resources.lakehouse.read(asset_key, column, keys)
+        return _result(evaluate(table), keys)
+
+    return check
+
+
+def _cross(pipeline: DomainPipeline, cross: CrossCheck, daily) -> dg.AssetChecksDefinition:
+    domain = pipeline.domain
+    partitioned = pipeline.silver[cross.table].partition_column is not None
+    others = [t for t in cross.inputs if t != cross.table]
+
+    @dg.asset_check(
+        asset=dg.AssetKey(["silver", domain, cross.table]),
+        name=cross.name,
+        description=cross.description,
+        blocking=True,
+        partitions_def=daily if partitioned else None,
+        additional_deps=[dg.AssetKey(["silver", domain, t]) for t in others],
+        required_resource_keys={"lakehouse"},
+    )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        keys = [context.partition_key] if partitioned else []
+        tables = {
+            name: context.resources.lakehouse.read(
+                dg.AssetKey(["silver", domain, name]), pipeline.silver[name].partition_column, keys
+            )
+            for name in cross.inputs
+        }
+        return _result(cross.evaluate(**tables), keys)
+
+    return check
+
+
+def _result(outcome, partition_keys) -> dg.AssetCheckResult:
+    metadata = {k: v for k, v in outcome.metadata.items() if k != "sample"}
+    metadata["sample"] = dg.MetadataValue.json(outcome.sample)
+    if partition_keys:
+        metadata["partition"] = partition_keys[0]
+    return dg.AssetCheckResult(passed=outcome.passed, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)

@@ -1,0 +1,199 @@
+"""One factory for the landing -> bronze -> silver -> gold shape of every domain.
+
+A domain supplies a `DomainPipeline` (silver specs, gold tables, cross-table checks) and a
+generator; this module turns them into assets. Tables whose silver spec has a partition column
+are daily-partitioned facts; the others are unpartitioned master data.
+"""
+
+import time
+from datetime import UTC, date, datetime
+
+import dagster as dg
+
+from dataplatform.defs.metadata import metrics_metadata
+from dataplatform.defs.resources import io_manager_key
+from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON
+from dataplatform.settings import Settings
+from dataplatform.transform.pipeline import DomainPipeline, GoldTable
+
+DAILY_COLUMN = "partition_date"
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def medallion_assets(
+    pipeline: DomainPipeline, settings: Settings, daily: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    master = [t for t, spec in pipeline.silver.items() if spec.partition_column is None]
+    facts = [t for t, spec in pipeline.silver.items() if spec.partition_column is not None]
+    assets = [
+        _landing(pipeline.domain, master, "master_defects", settings, None),
+        _landing(pipeline.domain, facts, "defects", settings, daily),
+    ]
+    for table in master + facts:
+        partitions = daily if table in facts else None
+        assets.append(_bronze(pipeline.domain, table, settings, partitions))
+        assets.append(_silver(pipeline, table, settings, partitions))
+    for gold in pipeline.gold:
+        assets.append(_gold(pipeline.domain, gold, settings, daily if gold.partition_column else None))
+    return assets
+
+
+def _asset_options(layer: str, domain: str, settings: Settings) -> dict[str, object]:
+    backend = settings.layer_backend(layer)
+    options: dict[str, object] = {
+        "io_manager_key": io_manager_key(layer),
+        "kinds": {backend},
+        "group_name": domain,
+    }
+    if backend == "duckdb":
+        options["pool"] = WAREHOUSE_POOL
+    return options
+
+
+def _partition_metadata(partitions: dg.PartitionsDefinition | None, column: str = DAILY_COLUMN):
+    return {PARTITION_COLUMN: column} if partitions else {}
+
+
+def _landing(domain, tables, defects_name, settings, partitions) -> dg.AssetsDefinition:
+    options = _asset_options("landing", domain, settings)
+    outs = {
+        name: dg.AssetOut(
+            key=["landing", domain, name],
+            description=(
+                f"Every defect injected into this {domain} batch, one row each (ground truth for scoring silver)."
+                if name == defects_name
+                else f"{domain} {name} as the generator delivers them, defects included."
+            ),
+            metadata=_partition_metadata(partitions),
+            io_manager_key=options["io_manager_key"],
+            kinds=options["kinds"],
+            group_name=domain,
+        )
+        for name in (*tables, defects_name)
+    }
+
+    @dg.multi_asset(
+        name=f"landing_{domain}_{'daily' if partitions else 'master'}",
+        outs=outs,
+        partitions_def=partitions,
+        can_subset=False,
+    )
+    def landing(context: dg.AssetExecutionContext):
+        from dataplatform.generate import generator_for
+
+        generator = generator_for(domain, settings)
+        started = time.perf_counter()
+        batch = generator.day(date.fromisoformat(context.partition_key)) if partitions else generator.master()
+        seconds = time.perf_counter() - started
+        for name in tables:
+            rows = batch.tables[name].num_rows
+            yield dg.Output(
+                batch.tables[name],
+                output_name=name,
+                metadata=metrics_metadata(
+                    {
+                        "rows_out": rows,
+                        "duration_s": round(seconds, 4),
+                        "rows_per_s": round(batch.rows / seconds),
+                    }
+                ),
+            )
+        kinds = batch.defects.group_by("kind").aggregate([("kind", "count")]).to_pylist()
+        yield dg.Output(
+            batch.defects,
+            output_name=defects_name,
+            metadata=metrics_metadata({f"defects_{k['kind']}": k["kind_count"] for k in kinds}),
+        )
+
+    return landing
+
+
+def _bronze(domain, table, settings, partitions) -> dg.AssetsDefinition:
+    source = f"generator:{domain}/{table}"
+
+    @dg.asset(
+        key=["bronze", domain, table],
+        ins={"landing": dg.AssetIn(key=["landing", domain, table])},
+        partitions_def=partitions,
+        metadata=_partition_metadata(partitions) or {REPLACE_ON: "_batch_id"},
+        description=f"Append-only history of {domain} {table} with _batch_id, _ingested_at, _source, _checksum.",
+        **_asset_options("bronze", domain, settings),
+    )
+    def bronze(context: dg.AssetExecutionContext, landing):
+        from dataplatform.transform.bronze import with_batch_metadata
+
+        started = time.perf_counter()
+        stamped = with_batch_metadata(landing, source, datetime.now(UTC))
+        seconds = time.perf_counter() - started
+        batch_id = stamped.column("_batch_id")[0].as_py() if stamped.num_rows else None
+        metrics = {"rows_in": landing.num_rows, "rows_out": stamped.num_rows, "duration_s": round(seconds, 4)}
+        metrics["rows_per_s"] = round(landing.num_rows / seconds) if seconds else 0
+        return dg.Output(stamped, metadata={**metrics_metadata(metrics), "batch_id": batch_id})
+
+    return bronze
+
+
+def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsDefinition:
+    domain, spec = pipeline.domain, pipeline.silver[table]
+    options = _asset_options("silver", domain, settings)
+    common = {
+        "metadata": _partition_metadata(partitions, spec.partition_column or DAILY_COLUMN),
+        "io_manager_key": options["io_manager_key"],
+        "kinds": options["kinds"],
+        "group_name": domain,
+    }
+    outs = {
+        "silver": dg.AssetOut(
+            key=["silver", domain, table],
+            description=f"{domain} {table}: deduplicated on {', '.join(spec.key)}, typed, "
+            "normalised, with _quality_flags saying what was repaired.",
+            **common,
+        ),
+        "quarantine": dg.AssetOut(
+            key=["silver", domain, f"{table}_quarantine"],
+            description=f"Bronze {table} rows that silver dropped, as delivered, with _drop_reason.",
+            **common,
+        ),
+    }
+
+    @dg.multi_asset(
+        name=f"silver_{domain}_{table}",
+        outs=outs,
+        ins={"bronze": dg.AssetIn(key=["bronze", domain, table])},
+        partitions_def=partitions,
+        can_subset=False,
+        pool=options.get("pool"),
+    )
+    def silver(context: dg.AssetExecutionContext, bronze):
+        from dataplatform.transform.silver import clean
+
+        result = clean(bronze, spec)
+        yield dg.Output(result.table, output_name="silver", metadata=metrics_metadata(result.metrics))
+        yield dg.Output(result.quarantine, output_name="quarantine")
+
+    return silver
+
+
+def _gold(domain: str, gold: GoldTable, settings, partitions) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["gold", domain, gold.name],
+        ins={name: dg.AssetIn(key=["silver", domain, name]) for name in gold.inputs},
+        partitions_def=partitions,
+        metadata=_partition_metadata(partitions, gold.partition_column or DAILY_COLUMN),
+        description=gold.description,
+        **_asset_options("gold", domain, settings),
+    )
+    def gold_asset(context: dg.AssetExecutionContext, **inputs):
+        started = time.perf_counter()
+        table = gold.build(**inputs)
+        seconds = time.perf_counter() - started
+        rows_in = sum(t.num_rows for t in inputs.values())
+        metrics = {
+            "rows_in": rows_in,
+            "rows_out": table.num_rows,
+            "duration_s": round(seconds, 4),
+            "rows_per_s": round(rows_in / seconds) if seconds else 0,
+        }
+        return dg.Output(table, metadata=metrics_metadata(metrics))
+
+    return gold_asset

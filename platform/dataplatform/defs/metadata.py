@@ -1,0 +1,30 @@
+"""Materialisation metadata shared by every asset: what Dagster's UI shows and plots."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+PREVIEW_ROWS = 5
+
+
+def table_metadata(table, backend: str, location: str) -> dict[str, object]:
+    """Row count, column schema (enables schema-change checks), a preview and the location."""
+    columns = [dg.TableColumn(field.name, str(field.type)) for field in table.schema]
+    preview = table.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False)
+    return {
+        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+        "preview": dg.MetadataValue.md(preview),
+        "storage_backend": backend,
+        "storage_location": dg.MetadataValue.path(location),
+    }
+
+
+def metrics_metadata(metrics: dict[str, float | int]) -> dict[str, object]:
+    """Pipeline metrics as numeric metadata, so the UI plots them across materialisations."""
+    return {
+        name: dg.MetadataValue.float(float(value))
+        if isinstance(value, float)
+        else dg.MetadataValue.int(value)
+        for name, value in metrics.items()
+    }
