@@ -18,7 +18,7 @@ from dataplatform.generate.batch import GeneratedBatch
 from dataplatform.generate.defects import DefectInjector, DefectLog
 from dataplatform.generate.seeding import day_ordinal, rng_for
 from dataplatform.settings import EcommerceVolumes
-from dataplatform.transform.currency import COUNTRY_CURRENCY, USD_PER_UNIT
+from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
 
 DOMAIN = "ecommerce"
 
@@ -410,9 +410,9 @@ class EcommerceGenerator:
 
 
 def _out_of_range_prices(old: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Negative, zero, or a thousand times too high: the typos a price feed really carries."""
+    """Negative, zero, or absurdly high (beyond any valid price): what broken price feeds send."""
     style = rng.integers(0, 3, len(old))
-    return np.where(style == 0, -old, np.where(style == 1, 0.0, old * 1000))
+    return np.where(style == 0, -old, np.where(style == 1, 0.0, MAX_PRICE + old * 1000))
 
 
 def _constant(value: pa.Scalar, n: int) -> pa.Array:

@@ -32,3 +32,8 @@ COUNTRY_CURRENCY: dict[str, str] = {
     "BR": "BRL",
     "IN": "INR",
 }
+
+# The largest valid unit price in any of these currencies (a high-end item priced in JPY or
+# INR stays far below it). A price above it, zero or negative is a feed error: the generator
+# injects such prices and silver rejects them, both against this one figure.
+MAX_PRICE = 1_000_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dataplatform.quality.checks import totals_match
-from dataplatform.transform.currency import USD_PER_UNIT
+from dataplatform.transform.currency import MAX_PRICE, USD_PER_UNIT
 from dataplatform.transform.pipeline import CrossCheck, DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
 from dataplatform.transform.sql import query
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 MONEY = "DECIMAL(12,2)"
-MAX_PRICE = 100_000
 
 CUSTOMERS = SilverSpec(
     key=("customer_id",),
