@@ -53,7 +53,11 @@ class TableName:
 
 @dataclass(frozen=True)
 class Slice:
-    """The rows of a table whose `column` holds one of `values`."""
+    """The rows of a table whose `column` holds one of `values`.
+
+    Values become folder names and Delta predicate literals, so every backend accepts only
+    dates, integers and plain text (see `slice_value_text`).
+    """
 
     column: str
     values: tuple[SliceValue, ...]
@@ -62,6 +66,8 @@ class Slice:
         validate_identifier(self.column, "slice column")
         if not self.values:
             raise StorageError("a slice needs at least one value")
+        for value in self.values:
+            slice_value_text(value)
 
     def mask(self, data: pa.Table) -> pa.ChunkedArray:
         import pyarrow as pa

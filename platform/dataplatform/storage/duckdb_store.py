@@ -79,7 +79,7 @@ class DuckDBStore:
             sql += f' WHERE "{where.column}" IN ({", ".join("?" for _ in where.values)})'
             params = list(where.values)
         with self._connect(read_only=True) as con:
-            return con.execute(sql, params).fetch_arrow_table()
+            return con.execute(sql, params).to_arrow_table()
 
     def row_count(self, table: TableName) -> int:
         with self._connect(read_only=True) as con:

@@ -88,7 +88,7 @@ class ParquetStore:
         if partition_column:
             field = schema.field(partition_column)
             partitioning = ds.partitioning(pa.schema([field]), flavor="hive")
-        dataset = ds.dataset(folder, format="parquet", schema=schema, partitioning=partitioning)
+        dataset = _dataset(folder, schema, partitioning)
         filter_ = None
         if where is not None:
             values = pa.array(where.values, schema.field(where.column).type)
@@ -96,10 +96,27 @@ class ParquetStore:
         return dataset.to_table(columns=list(columns) if columns else None, filter=filter_)
 
     def row_count(self, table: TableName) -> int:
-        return ds.dataset(self._dir(table), format="parquet").count_rows()
+        return _dataset(self._dir(table)).count_rows()
 
     def _dir(self, table: TableName) -> Path:
         return self.root / table.layer / table.domain / table.name
+
+
+def _dataset(folder: Path, schema: pa.Schema | None = None, partitioning=None) -> ds.Dataset:
+    """The table's data files, listed explicitly: pyarrow's discovery would skip folders
+    starting with `_`, such as `_batch_id=...` slices."""
+    files = sorted(str(p) for p in folder.glob("**/*.parquet") if not _hidden(p.relative_to(folder)))
+    return ds.dataset(
+        files,
+        format="parquet",
+        schema=schema,
+        partitioning=partitioning,
+        partition_base_dir=str(folder),
+    )
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def _write_schema(folder: Path, schema: pa.Schema, partition_column: str | None) -> None:
