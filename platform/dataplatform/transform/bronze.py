@@ -29,4 +29,4 @@ def with_batch_metadata(landing: pa.Table, source: str, ingested_at: datetime) -
             "SELECT * EXCLUDE (_checksum), ?::VARCHAR AS _batch_id, ?::TIMESTAMPTZ AS _ingested_at, "
             "?::VARCHAR AS _source, _checksum FROM stamped",
             [batch[:16], ingested_at, source],
-        ).fetch_arrow_table()
+        ).to_arrow_table()

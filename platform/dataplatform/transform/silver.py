@@ -82,10 +82,10 @@ def clean(bronze: pa.Table, spec: SilverSpec) -> SilverResult:
         table = con.execute(
             f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at FROM judged "
             "WHERE _drop_reason IS NULL"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         quarantine = con.execute(
             "SELECT unnest(_raw), _drop_reason FROM judged WHERE _drop_reason IS NOT NULL"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     dropped = Counter(quarantine.column("_drop_reason").to_pylist()) if quarantine.num_rows else Counter()
     return SilverResult(table, quarantine, bronze.num_rows, dict(dropped), time.perf_counter() - started)
 

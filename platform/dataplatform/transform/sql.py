@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 def query(sql: str, params: list | None = None, **tables: pa.Table) -> pa.Table:
     """Execute `sql` with each keyword table visible under its name; return an Arrow table."""
     with connect(**tables) as con:
-        return con.execute(sql, params or []).fetch_arrow_table()
+        return con.execute(sql, params or []).to_arrow_table()
 
 
 def connect(**tables: pa.Table):
