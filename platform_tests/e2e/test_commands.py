@@ -1,0 +1,70 @@
+"""`dagster job execute`, the `dataplatform` CLI and the code location, as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import duckdb
+
+from platform_tests.e2e.conftest import BIN, run
+
+
+def test_dagster_job_execute_runs_one_daily_partition(user_env, tmp_path):
+    result = run(
+        [
+            str(BIN / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "dataplatform.definitions",
+            "-j",
+            "ecommerce_daily",
+            "--tags",
+            json.dumps({"dagster/partition": "2026-03-10"}),
+        ],
+        user_env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "RUN_SUCCESS" in result.stderr + result.stdout
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        days = con.execute("SELECT DISTINCT order_date::VARCHAR FROM gold_ecommerce.daily_sales").fetchall()
+        orders = con.execute("SELECT sum(orders) FROM gold_ecommerce.daily_sales").fetchone()[0]
+    assert days == [("2026-03-10",)]
+    assert orders > 250
+
+
+def test_cli_run_materialises_everything_and_reports_it(user_env):
+    result = run([str(BIN / "dataplatform"), "run", "--days", "1", "--format", "json"], user_env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    rows = {a["asset"]: a["rows"] for a in summary["assets"]}
+    assert rows["gold/ecommerce/customer_value"] > 0
+    assert rows["gold/ecommerce/daily_sales"] > 0
+    assert rows["landing/ecommerce/orders"] == rows["bronze/ecommerce/orders"]
+    assert summary["data_dir"] == user_env["DATAPLATFORM_DATA_DIR"]
+
+    again = run([str(BIN / "dataplatform"), "run", "--days", "1", "--format", "json"], user_env)
+    assert json.loads(again.stdout.strip().splitlines()[-1])["assets"] == summary["assets"]
+
+
+def test_invalid_setting_is_one_clear_line_without_traceback(user_env):
+    user_env["DATAPLATFORM_STORAGE__GOLD"] = "mysql"
+    result = run([str(BIN / "dataplatform"), "run"], user_env)
+    assert result.returncode == 1
+    output = (result.stdout + result.stderr).strip()
+    assert "Traceback" not in output
+    assert "DATAPLATFORM_STORAGE__GOLD='mysql'" in output
+    assert "'parquet', 'delta' or 'duckdb'" in output
+
+
+def test_code_location_loads_without_heavy_libraries(user_env):
+    probe = (
+        "import sys, dataplatform.definitions as d; defs = d.defs(); "
+        "print(len(list(defs.assets)), sorted(m for m in ('pyarrow', 'duckdb', 'deltalake', 'pandas', 'numpy') "
+        "if m in sys.modules))"
+    )
+    result = run([sys.executable, "-c", probe], user_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(" ", 1)[1].strip() == "[]"

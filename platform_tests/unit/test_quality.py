@@ -1,0 +1,48 @@
+import pyarrow as pa
+
+from dataplatform.quality.checks import not_null, totals_match, unique
+
+
+def test_unique_passes_on_distinct_keys_and_reports_duplicates():
+    assert unique(pa.table({"a": [1, 2], "b": [1, 1]}), ["a"]).passed
+    outcome = unique(pa.table({"a": [1, 1, 1, 2], "b": [1, 1, 2, 3]}), ["a", "b"])
+    assert not outcome.passed
+    assert outcome.failing_rows == 1
+    assert outcome.sample == [{"a": 1, "b": 1, "copies": 2}]
+    assert outcome.metadata["failing_percent"] == 25.0
+
+
+def test_not_null_counts_nulls_per_column():
+    table = pa.table({"a": [1, None, 3], "b": ["x", "y", None], "c": [None] * 3})
+    assert not_null(table, ["a"]).passed is False
+    outcome = not_null(table, ["a", "b"])
+    assert outcome.failing_rows == 2
+    assert outcome.description == "a: 1 nulls, b: 1 nulls"
+    assert len(outcome.sample) == 2
+    assert not_null(pa.table({"a": [1]}), ["a"]).passed
+
+
+def test_totals_match_ignores_parents_with_missing_children():
+    orders = pa.table({"order_id": [1, 2, 3], "order_total": [10.0, 5.0, 7.0], "item_count": [2, 1, 2]})
+    items = pa.table({"order_id": [1, 1, 2, 3], "line_total": [4.0, 6.0, 5.0, 1.0]})
+    assert totals_match(
+        orders,
+        items,
+        key="order_id",
+        total="order_total",
+        count="item_count",
+        amount="line_total",
+        tolerance=0.01,
+    ).passed
+    wrong = pa.table({"order_id": [1, 1, 2], "line_total": [4.0, 6.5, 5.0]})
+    outcome = totals_match(
+        orders,
+        wrong,
+        key="order_id",
+        total="order_total",
+        count="item_count",
+        amount="line_total",
+        tolerance=0.01,
+    )
+    assert not outcome.passed and outcome.failing_rows == 1
+    assert outcome.sample[0]["order_id"] == 1

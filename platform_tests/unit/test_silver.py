@@ -1,0 +1,176 @@
+"""Each silver rule on a small hand-made bronze table."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pyarrow as pa
+
+from dataplatform.transform.ecommerce import ORDER_ITEMS, ORDERS, PRODUCTS
+from dataplatform.transform.silver import Column, Rule, SilverSpec, clean
+
+EARLY = datetime(2026, 3, 10, 1, tzinfo=UTC)
+LATE = datetime(2026, 3, 11, 1, tzinfo=UTC)
+
+
+def bronze(rows: list[dict], **defaults) -> pa.Table:
+    base = {"_batch_id": "b1", "_ingested_at": EARLY, "_source": "test", "_checksum": None}
+    full = [{**base, **defaults, **row} for row in rows]
+    for i, row in enumerate(full):
+        row["_checksum"] = row["_checksum"] or f"c{i}"
+    table = pa.Table.from_pylist(full)
+    return table.set_column(
+        table.schema.get_field_index("_ingested_at"),
+        "_ingested_at",
+        table["_ingested_at"].cast(pa.timestamp("us", tz="UTC")),
+    )
+
+
+def order(order_id, **overrides):
+    row = {
+        "order_id": order_id,
+        "customer_id": 10,
+        "order_ts": "2026-03-10T10:00:00Z",
+        "status": "paid",
+        "currency": "EUR",
+        "channel": "web",
+        "item_count": 1,
+        "order_total": 9.99,
+        "partition_date": date(2026, 3, 10),
+    }
+    row.update(overrides)
+    return row
+
+
+def by_id(table: pa.Table, key: str = "order_id") -> dict:
+    return {row[key]: row for row in table.to_pylist()}
+
+
+def test_types_are_cast_and_money_is_decimal():
+    result = clean(bronze([order(1)]), ORDERS)
+    row = result.table.to_pylist()[0]
+    assert row["order_ts"] == datetime(2026, 3, 10, 10, tzinfo=UTC)
+    assert row["order_total"] == Decimal("9.99")
+    assert result.table.schema.field("order_total").type == pa.decimal128(12, 2)
+    assert row["_quality_flags"] == []
+
+
+def test_categoricals_are_trimmed_and_cased_and_the_repair_is_flagged():
+    result = clean(bronze([order(1, status=" PAID ", channel="Web"), order(2)]), ORDERS)
+    rows = by_id(result.table)
+    assert (rows[1]["status"], rows[1]["channel"]) == ("paid", "web")
+    assert sorted(rows[1]["_quality_flags"]) == ["normalised_channel", "normalised_status"]
+    assert rows[2]["_quality_flags"] == []
+
+
+def test_duplicates_keep_the_latest_record():
+    rows = [order(1, status="paid", _ingested_at=EARLY), order(1, status="shipped", _ingested_at=LATE)]
+    result = clean(bronze(rows), ORDERS)
+    assert by_id(result.table)[1]["status"] == "shipped"
+    assert result.dropped == {"duplicate": 1}
+    assert result.quarantine.to_pylist()[0]["status"] == "paid"
+
+
+def test_near_duplicates_collapse_after_normalisation():
+    rows = [order(1, status="Paid  "), order(1, status="paid")]
+    result = clean(bronze(rows), ORDERS)
+    assert result.table.num_rows == 1
+    assert result.dropped == {"duplicate": 1}
+
+
+def test_missing_required_and_unparseable_values_are_quarantined_with_reasons():
+    rows = [order(1, customer_id=None), order(2, order_ts="N/A"), order(3, order_ts=None), order(4)]
+    result = clean(bronze(rows), ORDERS)
+    assert list(by_id(result.table)) == [4]
+    reasons = {r["order_id"]: r["_drop_reason"] for r in result.quarantine.to_pylist()}
+    assert reasons == {1: "missing_customer_id", 2: "unparseable_order_ts", 3: "missing_order_ts"}
+    assert result.quarantine.to_pylist()[1]["order_ts"] == "N/A"  # the row as delivered
+
+
+def test_rule_violations_drop_rows_and_nullify_rules_keep_them_flagged():
+    items = [
+        {
+            "order_item_id": 1,
+            "order_id": 1,
+            "line_number": 1,
+            "product_id": 5,
+            "quantity": -2,
+            "unit_price": 3.0,
+            "discount": 0.0,
+            "line_total": -6.0,
+            "partition_date": date(2026, 3, 10),
+        },
+        {
+            "order_item_id": 2,
+            "order_id": 1,
+            "line_number": 2,
+            "product_id": 5,
+            "quantity": 1,
+            "unit_price": 0.0,
+            "discount": 0.0,
+            "line_total": 0.0,
+            "partition_date": date(2026, 3, 10),
+        },
+        {
+            "order_item_id": 3,
+            "order_id": 1,
+            "line_number": 3,
+            "product_id": 5,
+            "quantity": 1,
+            "unit_price": 3.0,
+            "discount": 0.0,
+            "line_total": 3.0,
+            "partition_date": date(2026, 3, 10),
+        },
+    ]
+    result = clean(bronze(items), ORDER_ITEMS)
+    assert [r["order_item_id"] for r in result.table.to_pylist()] == [3]
+    assert result.dropped == {"negative_quantity": 1, "invalid_price": 1}
+
+    product = {
+        "product_id": 1,
+        "sku": "sku-1",
+        "name": " Lamp ",
+        "category": "Home ",
+        "price": -4.0,
+        "cost": 2.0,
+        "launched_on": date(2024, 1, 1),
+        "is_active": True,
+    }
+    kept = clean(bronze([product]), PRODUCTS).table.to_pylist()[0]
+    assert kept["price"] is None
+    assert (kept["sku"], kept["name"], kept["category"]) == ("SKU-1", "Lamp", "home")
+    assert "invalid_price" in kept["_quality_flags"]
+
+
+def test_optional_nulls_are_kept_and_flagged():
+    spec = SilverSpec(
+        key=("id",),
+        columns={"id": Column("BIGINT"), "country": Column("VARCHAR", "upper")},
+        required=("id",),
+        flag_missing=("country",),
+    )
+    result = clean(bronze([{"id": 1, "country": None}, {"id": 2, "country": "de"}]), spec)
+    rows = by_id(result.table, "id")
+    assert rows[1]["_quality_flags"] == ["missing_country"]
+    assert rows[2]["country"] == "DE"
+
+
+def test_silver_plus_quarantine_account_for_every_bronze_row():
+    rows = [order(1), order(1), order(2, customer_id=None), order(3, status="??"), order(4)]
+    result = clean(bronze(rows), ORDERS)
+    assert result.table.num_rows + result.quarantine.num_rows == len(rows)
+    assert result.metrics["rows_in"] == 5
+    assert result.metrics["rows_out"] == 2
+    assert result.metrics["dropped_unknown_status"] == 1
+
+
+def test_a_rule_condition_that_is_null_counts_as_a_violation():
+    spec = SilverSpec(
+        key=("id",),
+        columns={"id": Column("BIGINT"), "x": Column("INTEGER")},
+        rules=(Rule("x_positive", "x > 0"),),
+    )
+    result = clean(bronze([{"id": 1, "x": None}, {"id": 2, "x": 1}]), spec)
+    assert result.dropped == {"x_positive": 1}
