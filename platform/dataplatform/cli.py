@@ -66,6 +66,7 @@ def _show_summary(settings: Settings, defs, output: str) -> None:
     from dataplatform.defs.tables import table_for
     from dataplatform.storage import open_store
 
+    data_dir = settings.data_dir.resolve()
     rows = []
     for key in sorted(defs.resolve_asset_graph().get_all_asset_keys(), key=lambda k: k.path):
         table = table_for(key)
@@ -83,13 +84,20 @@ def _show_summary(settings: Settings, defs, output: str) -> None:
         typer.echo(json.dumps({"assets": rows, "data_dir": str(settings.data_dir.resolve())}))
         return
     view = Table(title="Materialised assets")
-    for column in ("asset", "rows", "backend", "location"):
-        view.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
+    view.add_column("asset", no_wrap=True)
+    view.add_column("rows", justify="right")
+    view.add_column("backend")
+    view.add_column(f"location under {data_dir}", overflow="fold")
     for row in rows:
-        view.add_row(row["asset"], f"{row['rows']:,}", row["backend"], row["location"])
+        view.add_row(row["asset"], f"{row['rows']:,}", row["backend"], _relative(row["location"], data_dir))
     console.print(view)
-    console.print(f"Data: {settings.data_dir.resolve()}   Dagster instance: {os.environ['DAGSTER_HOME']}")
+    console.print(f"Data: {data_dir}   Dagster instance: {os.environ['DAGSTER_HOME']}")
     console.print(f"Open the UI with [bold]make dev[/] and browse {UI_URL}")
+
+
+def _relative(location: str, root: Path) -> str:
+    prefix = f"{root}/"
+    return location[len(prefix) :] if location.startswith(prefix) else location
 
 
 def _settings() -> Settings:

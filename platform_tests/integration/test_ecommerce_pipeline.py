@@ -135,6 +135,8 @@ def test_changed_master_delivery_is_appended_to_bronze_history(tmp_path, instanc
     assert bronze.num_rows == delivered + reseeded.read("landing/ecommerce/customers").num_rows
     silver = reseeded.read("silver/ecommerce/customers")
     assert pc.count_distinct(silver["customer_id"]).as_py() == silver.num_rows  # latest per key only
+    reasons = reseeded.read("silver/ecommerce/customers_quarantine")["_drop_reason"].to_pylist()
+    assert reasons.count("superseded") >= 0.9 * silver.num_rows  # the first delivery, replaced
 
 
 def test_a_failing_blocking_check_stops_gold(platform: Platform):

@@ -64,12 +64,21 @@ def test_categoricals_are_trimmed_and_cased_and_the_repair_is_flagged():
     assert rows[2]["_quality_flags"] == []
 
 
-def test_duplicates_keep_the_latest_record():
-    rows = [order(1, status="paid", _ingested_at=EARLY), order(1, status="shipped", _ingested_at=LATE)]
+def test_a_later_batch_supersedes_the_earlier_record():
+    rows = [
+        order(1, status="paid", _ingested_at=EARLY, _batch_id="b1"),
+        order(1, status="shipped", _ingested_at=LATE, _batch_id="b2"),
+    ]
     result = clean(bronze(rows), ORDERS)
     assert by_id(result.table)[1]["status"] == "shipped"
-    assert result.dropped == {"duplicate": 1}
+    assert result.dropped == {"superseded": 1}
     assert result.quarantine.to_pylist()[0]["status"] == "paid"
+
+
+def test_copies_within_one_batch_are_duplicates():
+    result = clean(bronze([order(1), order(1), order(1)]), ORDERS)
+    assert result.table.num_rows == 1
+    assert result.dropped == {"duplicate": 2}
 
 
 def test_near_duplicates_collapse_after_normalisation():

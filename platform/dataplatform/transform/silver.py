@@ -3,7 +3,8 @@
 The spec says what each column should be (type, normalisation, parsing), which columns are
 required, which rules rows must satisfy and what to do when they do not, and the business key.
 The query casts and normalises, flags every repair in `_quality_flags`, drops rows that cannot
-be trusted with a reason, and keeps the latest record per key. Dropped rows come back as a
+be trusted with a reason, and keeps the latest record per key (older copies are `duplicate`
+within a batch, `superseded` when a later batch delivered the key again). Dropped rows come back as a
 quarantine table holding the row as delivered, so silver plus quarantine account for every
 bronze row.
 """
@@ -138,9 +139,15 @@ def _judge_sql(spec: SilverSpec) -> str:
                    _batch_id, _ingested_at, _checksum, _raw
             FROM cleaned
         )
-        SELECT * EXCLUDE (_drop_reason),
+        SELECT * EXCLUDE (_drop_reason, _rank, _latest_batch),
                CASE WHEN _drop_reason IS NOT NULL THEN _drop_reason
-                    WHEN row_number() OVER (PARTITION BY _drop_reason IS NULL, {key} ORDER BY {order}) > 1
-                    THEN 'duplicate' END AS _drop_reason
-        FROM ruled
+                    WHEN _rank > 1 AND _batch_id IS DISTINCT FROM _latest_batch THEN 'superseded'
+                    WHEN _rank > 1 THEN 'duplicate' END AS _drop_reason
+        FROM (
+            SELECT *,
+                   row_number() OVER latest AS _rank,
+                   first_value(_batch_id) OVER latest AS _latest_batch
+            FROM ruled
+            WINDOW latest AS (PARTITION BY _drop_reason IS NULL, {key} ORDER BY {order})
+        )
     """
