@@ -92,9 +92,10 @@ def test_missing_required_and_unparseable_values_are_quarantined_with_reasons():
     rows = [order(1, customer_id=None), order(2, order_ts="N/A"), order(3, order_ts=None), order(4)]
     result = clean(bronze(rows), ORDERS)
     assert list(by_id(result.table)) == [4]
-    reasons = {r["order_id"]: r["_drop_reason"] for r in result.quarantine.to_pylist()}
+    quarantined = by_id(result.quarantine)
+    reasons = {order_id: row["_drop_reason"] for order_id, row in quarantined.items()}
     assert reasons == {1: "missing_customer_id", 2: "unparseable_order_ts", 3: "missing_order_ts"}
-    assert result.quarantine.to_pylist()[1]["order_ts"] == "N/A"  # the row as delivered
+    assert quarantined[2]["order_ts"] == "N/A"  # the row as delivered
 
 
 def test_rule_violations_drop_rows_and_nullify_rules_keep_them_flagged():
