@@ -92,37 +92,24 @@ class DefectInjector:
 
     def set_null(self, column: str, share: float, kind: str = "null_required") -> None:
         rows = self.pick(share)
-        mask = np.zeros(self.table.num_rows, dtype=bool)
-        mask[rows] = True
-        col = self.table.column(column)
-        self._replace(column, pc.if_else(pa.array(mask), pa.scalar(None, col.type), col))
+        self._set_at(column, rows, pa.nulls(len(rows), self.table.schema.field(column).type))
         self.log.record(self.name, kind, self.keys_at(rows), column)
 
     def replace_values(self, column: str, share: float, kind: str, make) -> None:
         """Overwrite `column` at chosen rows with `make(old_values, rng)` (same length)."""
         rows = self.pick(share)
-        if len(rows) == 0:
-            return
-        values = self.table.column(column).to_numpy(zero_copy_only=False).copy()
-        new = make(values[rows], self.rng)
-        values = values.astype(object) if values.dtype.kind in "OU" else values
-        values[rows] = new
-        self._replace(column, pa.array(values, self.table.schema.field(column).type))
+        old = self.table.column(column).take(pa.array(rows)).to_numpy(zero_copy_only=False)
+        self._set_at(column, rows, pa.array(make(old, self.rng)))
         self.log.record(self.name, kind, self.keys_at(rows), column)
 
     def mangle_case(self, columns: Sequence[str], share: float) -> None:
         """Inconsistent case and stray whitespace, as hand-keyed source systems deliver them."""
         rows = self.pick(share)
-        if len(rows) == 0:
-            return
         which = self.rng.integers(0, len(columns), size=len(rows))
         for i, column in enumerate(columns):
             hit = rows[which == i]
-            if len(hit) == 0:
-                continue
-            values = self.table.column(column).to_numpy(zero_copy_only=False).astype(object)
-            values[hit] = _mangled(values[hit], self.rng)
-            self._replace(column, pa.array(values, pa.string()))
+            old = self.table.column(column).take(pa.array(hit))
+            self._set_at(column, hit, _mangled(old, self.rng))
             self.log.record(self.name, "inconsistent_categorical", self.keys_at(hit), column)
 
     def duplicate(self, share: float, *, near_columns: Sequence[str] = ()) -> None:
@@ -131,28 +118,34 @@ class DefectInjector:
         if len(rows) == 0:
             return
         copies = self.table.take(pa.array(rows))
-        kind = "exact_duplicate"
-        if near_columns:
-            kind = "near_duplicate"
-            for column in near_columns:
-                values = copies.column(column).to_numpy(zero_copy_only=False).astype(object)
-                index = copies.schema.get_field_index(column)
-                copies = copies.set_column(index, column, pa.array(_mangled(values, self.rng), pa.string()))
+        for column in near_columns:
+            index = copies.schema.get_field_index(column)
+            copies = copies.set_column(index, column, _mangled(copies.column(column), self.rng))
         self.table = pa.concat_tables([self.table, copies])
         self._free = np.concatenate([self._free, np.zeros(len(rows), dtype=bool)])
+        kind = "near_duplicate" if near_columns else "exact_duplicate"
         self.log.record(self.name, kind, copies.column(self.key).combine_chunks(), None)
+
+    def _set_at(self, column: str, rows: np.ndarray, values: pa.Array) -> None:
+        """Put `values` (one per row, in row order) into `column` at the sorted positions `rows`."""
+        if len(rows) == 0:
+            return
+        mask = np.zeros(self.table.num_rows, dtype=bool)
+        mask[rows] = True
+        current = self.table.column(column).combine_chunks()
+        self._replace(column, pc.replace_with_mask(current, pa.array(mask), values.cast(current.type)))
 
     def _replace(self, column: str, values) -> None:
         index = self.table.schema.get_field_index(column)
         self.table = self.table.set_column(index, self.table.schema.field(index), values)
 
 
-def _mangled(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _mangled(values: pa.Array | pa.ChunkedArray, rng: np.random.Generator) -> pa.Array:
     """Upper-case, title-case with a leading space, or trailing spaces; never the value unchanged."""
-    text = pa.array(values, pa.string())
+    text = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     padded = pc.binary_join_element_wise(text, "  ", "")
     variants = [pc.utf8_upper(text), pc.binary_join_element_wise(" ", pc.utf8_title(text), ""), padded]
-    styles = rng.integers(0, len(variants), size=len(text))
-    chosen = pc.choose(pa.array(styles, pa.int8()), *variants)
+    styles = pa.array(rng.integers(0, len(variants), size=len(text)), pa.int8())
+    chosen = pc.choose(styles, *variants)
     unchanged = pc.fill_null(pc.equal(chosen, text), False)
-    return pc.if_else(unchanged, padded, chosen).to_numpy(zero_copy_only=False)
+    return pc.if_else(unchanged, padded, chosen)

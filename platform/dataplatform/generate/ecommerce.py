@@ -214,8 +214,8 @@ class EcommerceGenerator:
     def clean_customers(self) -> pa.Table:
         n = self.volumes.customers
         rng = self._rng("customers", "attributes")
-        first = FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), n)]
-        last = LAST_NAMES[rng.integers(0, len(LAST_NAMES), n)]
+        first = _labels(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n))
+        last = _labels(LAST_NAMES, rng.integers(0, len(LAST_NAMES), n))
         ids = np.arange(1, n + 1, dtype=np.int64)
         email = pc.binary_join_element_wise(
             pa.array(first),
@@ -223,7 +223,7 @@ class EcommerceGenerator:
             pa.array(last),
             pc.cast(pa.array(ids), pa.string()),
             "@",
-            pa.array(EMAIL_DOMAINS[rng.integers(0, len(EMAIL_DOMAINS), n)]),
+            _labels(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n)),
             "",
         )
         signup_days = rng.integers(0, 3 * 365, n)
@@ -233,7 +233,7 @@ class EcommerceGenerator:
                 "first_name": pc.utf8_capitalize(pa.array(first)),
                 "last_name": pc.utf8_capitalize(pa.array(last)),
                 "email": email,
-                "country": pa.array(COUNTRIES[self._customer_country_idx()]),
+                "country": _labels(COUNTRIES, self._customer_country_idx()),
                 "signup_date": pa.array(
                     np.datetime64("2022-01-01") + signup_days.astype("timedelta64[D]"),
                     pa.date32(),
@@ -246,7 +246,7 @@ class EcommerceGenerator:
         n = self.volumes.products
         rng = self._rng("products", "attributes")
         category_idx = self._product_categories()
-        noun = NOUNS[category_idx, rng.integers(0, NOUNS.shape[1], n)]
+        noun = _labels(NOUNS.ravel(), category_idx * NOUNS.shape[1] + rng.integers(0, NOUNS.shape[1], n))
         price = self._product_prices()
         ids = np.arange(1, n + 1, dtype=np.int64)
         return pa.table(
@@ -256,11 +256,11 @@ class EcommerceGenerator:
                     "SKU-", pc.utf8_lpad(pc.cast(pa.array(ids), pa.string()), 6, "0"), ""
                 ),
                 "name": pc.binary_join_element_wise(
-                    pc.utf8_capitalize(pa.array(ADJECTIVES[rng.integers(0, len(ADJECTIVES), n)])),
+                    pc.utf8_capitalize(_labels(ADJECTIVES, rng.integers(0, len(ADJECTIVES), n))),
                     pa.array(noun),
                     " ",
                 ),
-                "category": pa.array(CATEGORIES[category_idx]),
+                "category": _labels(CATEGORIES, category_idx),
                 "price": price,
                 "cost": np.round(price * rng.uniform(0.35, 0.8, n), 2),
                 "launched_on": pa.array(
@@ -279,7 +279,6 @@ class EcommerceGenerator:
             rng.choice(24, n, p=HOURLY_WEIGHTS / HOURLY_WEIGHTS.sum()) * 3600 + rng.integers(0, 3600, n)
         )
         midnight = np.datetime64(day.isoformat(), "s")
-        ts = pa.array(midnight + seconds.astype("timedelta64[s]"), pa.timestamp("s", tz="UTC"))
         order_ids = day_ordinal(day) * 10_000_000 + np.arange(1, n + 1, dtype=np.int64)
 
         customer_ids = rng.choice(self.volumes.customers, n, p=self._customer_activity()).astype(np.int64) + 1
@@ -303,10 +302,10 @@ class EcommerceGenerator:
             {
                 "order_id": order_ids,
                 "customer_id": customer_ids,
-                "order_ts": pc.strftime(ts, format="%Y-%m-%dT%H:%M:%SZ"),
-                "status": pa.array(rng.choice(STATUSES, n, p=STATUS_WEIGHTS), pa.string()),
-                "currency": pa.array(COUNTRY_CURRENCIES[country_idx], pa.string()),
-                "channel": pa.array(rng.choice(CHANNELS, n, p=CHANNEL_WEIGHTS), pa.string()),
+                "order_ts": _iso_utc_text(midnight + seconds.astype("timedelta64[s]")),
+                "status": _labels(STATUSES, rng.choice(len(STATUSES), n, p=STATUS_WEIGHTS)),
+                "currency": _labels(COUNTRY_CURRENCIES, country_idx),
+                "channel": _labels(CHANNELS, rng.choice(len(CHANNELS), n, p=CHANNEL_WEIGHTS)),
                 "item_count": item_count.astype(np.int32),
                 "order_total": order_total,
                 "partition_date": _constant(partition, n),
@@ -417,3 +416,18 @@ def _out_of_range_prices(old: np.ndarray, rng: np.random.Generator) -> np.ndarra
 
 def _constant(value: pa.Scalar, n: int) -> pa.Array:
     return pa.repeat(value, n) if n else pa.array([], value.type)
+
+
+def _labels(values: np.ndarray, index: np.ndarray) -> pa.Array:
+    """Labels by position: Arrow's take is several times faster than numpy string arrays."""
+    return pa.array(values, pa.string()).take(pa.array(index))
+
+
+def _iso_utc_text(moments: np.ndarray) -> pa.Array:
+    """ISO 8601 text ('2026-03-10T14:03:22Z'), the way source systems deliver timestamps.
+
+    Formatting naive timestamps and adding the 'T' and 'Z' is ten times faster than Arrow's
+    time-zone-aware strftime.
+    """
+    text = pc.cast(pa.array(moments, pa.timestamp("s")), pa.string())
+    return pc.binary_join_element_wise(pc.utf8_replace_slice(text, 10, 11, "T"), "Z", "")
