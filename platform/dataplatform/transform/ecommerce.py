@@ -6,6 +6,7 @@ currency rows of daily_sales) and in USD, converted with `currency.USD_PER_UNIT`
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dataplatform.quality.checks import totals_match
@@ -189,14 +190,12 @@ def product_performance(products: pa.Table, orders: pa.Table, order_items: pa.Ta
 
 
 def _rates() -> pa.Table:
+    """Rates as DECIMAL: money times a float rate, summed in parallel, could differ by a cent
+    from one run to the next depending on row order; decimal sums are exact."""
     import pyarrow as pa
 
-    return pa.table(
-        {
-            "currency": list(USD_PER_UNIT),
-            "usd_per_unit": pa.array(list(USD_PER_UNIT.values()), pa.float64()),
-        }
-    )
+    rates = [Decimal(str(rate)) for rate in USD_PER_UNIT.values()]
+    return pa.table({"currency": list(USD_PER_UNIT), "usd_per_unit": pa.array(rates, pa.decimal128(12, 6))})
 
 
 def _order_totals(orders: pa.Table, order_items: pa.Table):
