@@ -75,6 +75,33 @@ def test_a_later_batch_supersedes_the_earlier_record():
     assert result.quarantine.to_pylist()[0]["status"] == "paid"
 
 
+def test_an_invalid_latest_record_quarantines_the_key_instead_of_reviving_an_older_one():
+    rows = [
+        order(1, customer_id=10, _ingested_at=EARLY, _batch_id="b1"),
+        order(1, customer_id=None, _ingested_at=LATE, _batch_id="b2"),
+    ]
+    result = clean(bronze(rows), ORDERS)
+    assert result.table.num_rows == 0
+    assert result.dropped == {"missing_customer_id": 1, "superseded": 1}
+
+
+def test_keys_missing_from_the_latest_delivery_are_superseded_with_it():
+    rows = [
+        order(1, _ingested_at=EARLY, _batch_id="b1"),
+        order(2, _ingested_at=EARLY, _batch_id="b1"),
+        order(1, status="shipped", _ingested_at=LATE, _batch_id="b2"),
+    ]
+    result = clean(bronze(rows), ORDERS)
+    assert list(by_id(result.table)) == [1]
+    assert result.dropped == {"superseded": 2}
+
+
+def test_within_a_batch_a_valid_copy_wins_over_an_invalid_one():
+    result = clean(bronze([order(1, order_ts="N/A"), order(1)]), ORDERS)
+    assert result.table.num_rows == 1
+    assert result.dropped == {"unparseable_order_ts": 1}
+
+
 def test_copies_within_one_batch_are_duplicates():
     result = clean(bronze([order(1), order(1), order(1)]), ORDERS)
     assert result.table.num_rows == 1

@@ -1,9 +1,10 @@
 """One IO manager over the storage contract; a resource key per layer picks its backend.
 
 Partitioned assets write and read exactly their partitions' slice (asset metadata
-`partition_column`); a consumer asking for every partition gets the whole table;
-`replace_on` makes an unpartitioned write replace only the batches it carries (bronze master
-data). Every write records row count, column schema, a preview and where the data is.
+`partition_column`); a consumer asking for every partition gets the whole table. With
+`replace_on`, a write replaces only the batches it carries and keeps every other one, which
+is how bronze stays append-only: a re-delivered batch replaces itself, a changed one is added.
+Every write records row count, column schema, a preview and where the data is.
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ class TableIOManager(dg.ConfigurableIOManager):
         table = table_for(context.asset_key)
         metadata = context.definition_metadata or {}
         replace = None
-        if context.has_asset_partitions:
+        if REPLACE_ON in metadata:
+            batches = tuple(pc.unique(obj.column(metadata[REPLACE_ON])).to_pylist())
+            if batches:
+                replace = Slice(metadata[REPLACE_ON], batches)
+            elif store.exists(table):  # an empty delivery adds nothing to history
+                context.add_output_metadata(table_metadata(obj, store.backend, store.location(table)))
+                return
+        elif context.has_asset_partitions:
             replace = daily_slice(metadata[PARTITION_COLUMN], context.asset_partition_keys)
-        elif REPLACE_ON in metadata and obj.num_rows:
-            column = metadata[REPLACE_ON]
-            replace = Slice(column, tuple(pc.unique(obj.column(column)).to_pylist()))
         store.write(table, obj, replace)
         context.add_output_metadata(table_metadata(obj, store.backend, store.location(table)))
 

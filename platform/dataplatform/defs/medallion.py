@@ -115,7 +115,7 @@ def _bronze(domain, table, settings, partitions) -> dg.AssetsDefinition:
         key=["bronze", domain, table],
         ins={"landing": dg.AssetIn(key=["landing", domain, table])},
         partitions_def=partitions,
-        metadata=_partition_metadata(partitions) or {REPLACE_ON: "_batch_id"},
+        metadata={**_partition_metadata(partitions), REPLACE_ON: "_batch_id"},
         description=f"Append-only history of {domain} {table} with _batch_id, _ingested_at, _source, _checksum.",
         **_asset_options("bronze", domain, settings),
     )

@@ -2,9 +2,11 @@
 
 The spec says what each column should be (type, normalisation, parsing), which columns are
 required, which rules rows must satisfy and what to do when they do not, and the business key.
-The query casts and normalises, flags every repair in `_quality_flags`, drops rows that cannot
-be trusted with a reason, and keeps the latest record per key (older copies are `duplicate`
-within a batch, `superseded` when a later batch delivered the key again). Dropped rows come back as a
+The query casts and normalises, flags every repair in `_quality_flags`, and drops rows that
+cannot be trusted with a reason. Deliveries are snapshots (a whole day, or all master data), so
+silver holds the latest batch: rows of older batches are `superseded` (mixing versions key by
+key would pair new orders with stale items), and copies of a key within the batch are
+`duplicate`, a valid copy winning over an invalid one. Dropped rows come back as a
 quarantine table holding the row as delivered, so silver plus quarantine account for every
 bronze row.
 """
@@ -50,7 +52,6 @@ class SilverSpec:
     flag_missing: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     partition_column: str | None = None
-    latest_first: tuple[str, ...] = ("_ingested_at DESC", "_batch_id DESC", "_checksum")
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,6 @@ def _judge_sql(spec: SilverSpec) -> str:
     reasons += [f"WHEN NOT coalesce({r.valid}, false) THEN '{r.name}'" for r in spec.rules if not r.nullify]
     reason_expr = f"CASE {' '.join(reasons)} END" if reasons else "NULL::VARCHAR"
     key = ", ".join(quote(k) for k in spec.key)
-    order = ", ".join(spec.latest_first)
     return f"""
         WITH cleaned AS (
             SELECT {", ".join(cleaned)},
@@ -139,15 +139,17 @@ def _judge_sql(spec: SilverSpec) -> str:
                    _batch_id, _ingested_at, _checksum, _raw
             FROM cleaned
         )
-        SELECT * EXCLUDE (_drop_reason, _rank, _latest_batch),
-               CASE WHEN _drop_reason IS NOT NULL THEN _drop_reason
-                    WHEN _rank > 1 AND _batch_id IS DISTINCT FROM _latest_batch THEN 'superseded'
-                    WHEN _rank > 1 THEN 'duplicate' END AS _drop_reason
+        SELECT * EXCLUDE (_drop_reason, _rank, _latest),
+               CASE WHEN NOT _latest THEN 'superseded'
+                    ELSE coalesce(_drop_reason, CASE WHEN _rank > 1 THEN 'duplicate' END) END AS _drop_reason
         FROM (
             SELECT *,
-                   row_number() OVER latest AS _rank,
-                   first_value(_batch_id) OVER latest AS _latest_batch
+                   _batch_id IS NOT DISTINCT FROM (
+                       SELECT _batch_id FROM ruled ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1
+                   ) AS _latest,
+                   row_number() OVER (
+                       PARTITION BY _batch_id, {key} ORDER BY _drop_reason IS NOT NULL, _checksum
+                   ) AS _rank
             FROM ruled
-            WINDOW latest AS (PARTITION BY _drop_reason IS NULL, {key} ORDER BY {order})
         )
     """
