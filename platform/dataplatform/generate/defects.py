@@ -130,10 +130,20 @@ class DefectInjector:
         """Put `values` (one per row, in row order) into `column` at the sorted positions `rows`."""
         if len(rows) == 0:
             return
-        mask = np.zeros(self.table.num_rows, dtype=bool)
-        mask[rows] = True
         current = self.table.column(column).combine_chunks()
-        self._replace(column, pc.replace_with_mask(current, pa.array(mask), values.cast(current.type)))
+        values = values.cast(current.type)
+        if pa.types.is_integer(current.type) or pa.types.is_floating(current.type):
+            # numpy assignment is several times faster than Arrow's replace_with_mask here
+            data = current.fill_null(0).to_numpy().copy()
+            valid = ~current.is_null().to_numpy(zero_copy_only=False)
+            data[rows] = values.fill_null(0).to_numpy()
+            valid[rows] = values.is_valid().to_numpy(zero_copy_only=False)
+            self._replace(column, pa.array(data, current.type, mask=~valid))
+            return
+        # text: point the changed rows at the new values appended after the column
+        positions = np.arange(self.table.num_rows)
+        positions[rows] = self.table.num_rows + np.arange(len(rows))
+        self._replace(column, pa.concat_arrays([current, values]).take(pa.array(positions)))
 
     def _replace(self, column: str, values) -> None:
         index = self.table.schema.get_field_index(column)

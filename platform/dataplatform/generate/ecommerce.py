@@ -9,7 +9,7 @@ what lets any day be generated alone, in any process, with consistent references
 from __future__ import annotations
 
 from datetime import date
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +31,10 @@ STATUSES = np.array(["placed", "paid", "shipped", "delivered", "cancelled", "ret
 STATUS_WEIGHTS = np.array([0.05, 0.08, 0.14, 0.63, 0.06, 0.04])
 CHANNELS = np.array(["web", "mobile", "marketplace", "store"])
 CHANNEL_WEIGHTS = np.array([0.45, 0.35, 0.15, 0.05])
+DISCOUNTS = np.array([0.0, 0.05, 0.1, 0.15, 0.2])
+DISCOUNT_WEIGHTS = np.array([0.78, 0.08, 0.07, 0.04, 0.03])
+# Units per order line: geometric, 65% single units (1 to 12 units).
+QUANTITY_WEIGHTS = 0.65 * 0.35 ** np.arange(12)
 CATEGORIES = np.array(
     ["electronics", "home", "garden", "toys", "books", "clothing", "sports", "beauty", "grocery"]
 )
@@ -280,10 +284,7 @@ class EcommerceGenerator:
         rng = self._rng("orders", day.isoformat())
         n = int(rng.poisson(self.volumes.orders_per_day * WEEKDAY_FACTOR[day.weekday()]))
 
-        seconds = np.sort(
-            rng.choice(24, n, p=HOURLY_WEIGHTS / HOURLY_WEIGHTS.sum()) * 3600 + rng.integers(0, 3600, n)
-        )
-        midnight = np.datetime64(day.isoformat(), "s")
+        seconds = np.sort(_draw(rng, HOURLY_WEIGHTS, n).astype(np.int64) * 3600 + rng.integers(0, 3600, n))
         order_ids = day_ordinal(day) * 10_000_000 + np.arange(1, n + 1, dtype=np.int64)
 
         buyers = _power_law_ranks(rng, self.volumes.customers, n, CUSTOMER_SKEW)
@@ -299,8 +300,8 @@ class EcommerceGenerator:
         )
         ranks = _power_law_ranks(rng, self.volumes.products, len(order_idx), PRODUCT_SKEW)
         product_idx = self._products_by_popularity[ranks]
-        quantity = rng.geometric(0.65, len(order_idx)).astype(np.int32)
-        discount = rng.choice([0.0, 0.05, 0.1, 0.15, 0.2], len(order_idx), p=[0.78, 0.08, 0.07, 0.04, 0.03])
+        quantity = (1 + _draw(rng, QUANTITY_WEIGHTS, len(order_idx))).astype(np.int32)
+        discount = DISCOUNTS[_draw(rng, DISCOUNT_WEIGHTS, len(order_idx))]
         unit_price = np.round(self._product_prices[product_idx] * to_local[order_idx], 2)
         line_total = np.round(quantity * unit_price * (1 - discount), 2)
         order_total = np.round(np.bincount(order_idx, weights=line_total, minlength=n), 2)
@@ -310,10 +311,10 @@ class EcommerceGenerator:
             {
                 "order_id": order_ids,
                 "customer_id": customer_ids,
-                "order_ts": _iso_utc_text(midnight + seconds.astype("timedelta64[s]")),
-                "status": _labels(STATUSES, rng.choice(len(STATUSES), n, p=STATUS_WEIGHTS)),
+                "order_ts": _iso_utc_text(day, seconds),
+                "status": _labels(STATUSES, _draw(rng, STATUS_WEIGHTS, n)),
                 "currency": _labels(COUNTRY_CURRENCIES, country_idx),
-                "channel": _labels(CHANNELS, rng.choice(len(CHANNELS), n, p=CHANNEL_WEIGHTS)),
+                "channel": _labels(CHANNELS, _draw(rng, CHANNEL_WEIGHTS, n)),
                 "item_count": item_count.astype(np.int32),
                 "order_total": order_total,
                 "partition_date": _constant(partition, n),
@@ -325,7 +326,7 @@ class EcommerceGenerator:
                 "order_item_id": item_order_ids * 100 + line_number,
                 "order_id": item_order_ids,
                 "line_number": line_number.astype(np.int32),
-                "product_id": (product_idx + 1).astype(np.int64),
+                "product_id": product_idx + 1,
                 "quantity": quantity,
                 "unit_price": unit_price,
                 "discount": discount,
@@ -425,7 +426,9 @@ def _power_law_ranks(rng: np.random.Generator, size: int, count: int, exponent: 
     `choice` over a large population costs a binary search per draw.
     """
     a = 1.0 - exponent
-    x = (1.0 + rng.random(count) * ((size + 1.0) ** a - 1.0)) ** (1.0 / a)
+    x = (1.0 + rng.random(count, dtype=np.float32) * np.float32((size + 1.0) ** a - 1.0)) ** np.float32(
+        1.0 / a
+    )
     return np.minimum(x.astype(np.int64) - 1, size - 1)
 
 
@@ -444,11 +447,42 @@ def _labels(values: np.ndarray, index: np.ndarray) -> pa.Array:
     return pa.array(values, pa.string()).take(pa.array(index))
 
 
-def _iso_utc_text(moments: np.ndarray) -> pa.Array:
+def _iso_utc_text(day: date, seconds: np.ndarray) -> pa.Array:
     """ISO 8601 text ('2026-03-10T14:03:22Z'), the way source systems deliver timestamps.
 
-    Formatting naive timestamps and adding the 'T' and 'Z' is ten times faster than Arrow's
-    time-zone-aware strftime.
+    Every moment falls on `day`, so the text is the day, a time of day looked up by second, and
+    'Z': ten times faster than formatting each timestamp.
     """
-    text = pc.cast(pa.array(moments, pa.timestamp("s")), pa.string())
-    return pc.binary_join_element_wise(pc.utf8_replace_slice(text, 10, 11, "T"), "Z", "")
+    return pc.binary_join_element_wise(
+        f"{day.isoformat()}T", _times_of_day().take(pa.array(seconds)), "Z", ""
+    )
+
+
+@cache
+def _times_of_day() -> pa.Array:
+    """'00:00:00' to '23:59:59', indexed by second of the day."""
+    moments = pa.array(np.arange(86_400).astype("datetime64[s]"), pa.timestamp("s"))
+    return pc.utf8_slice_codeunits(pc.cast(moments, pa.string()), 11, 19)
+
+
+DRAW_RESOLUTION = 10_000
+
+
+def _draw(rng: np.random.Generator, weights: np.ndarray, count: int) -> np.ndarray:
+    """Category indexes drawn with `weights`, by lookup in a table of 10,000 entries.
+
+    Exact for weights in whole hundredths of a percent (every weight here but the hourly and
+    quantity curves, which it matches to 0.01%), and several times faster than weighted
+    `choice`, which searches a cumulative sum for every draw.
+    """
+    table = _draw_table(tuple(np.asarray(weights, dtype=float).tolist()))
+    return table[rng.integers(0, DRAW_RESOLUTION, count, dtype=np.uint16)]
+
+
+@cache
+def _draw_table(weights: tuple[float, ...]) -> np.ndarray:
+    share = np.array(weights) / sum(weights) * DRAW_RESOLUTION
+    counts = np.floor(share + 1e-9).astype(int)
+    # largest remainders take the entries that rounding down left over
+    counts[np.argsort(counts - share)[: DRAW_RESOLUTION - counts.sum()]] += 1
+    return np.repeat(np.arange(len(weights), dtype=np.int16), counts)
