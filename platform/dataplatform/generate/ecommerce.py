@@ -50,131 +50,21 @@ CUSTOMER_SKEW = 0.8
 PRODUCT_SKEW = 1.1
 WEEKDAY_FACTOR = np.array([0.95, 0.95, 0.98, 1.0, 1.05, 1.1, 0.97])
 FIRST_NAMES = np.array(
-    [
-        "james",
-        "mary",
-        "john",
-        "patricia",
-        "robert",
-        "jennifer",
-        "michael",
-        "linda",
-        "david",
-        "elizabeth",
-        "william",
-        "barbara",
-        "richard",
-        "susan",
-        "joseph",
-        "jessica",
-        "thomas",
-        "sarah",
-        "chris",
-        "karen",
-        "daniel",
-        "nancy",
-        "matthew",
-        "lisa",
-        "anthony",
-        "betty",
-        "mark",
-        "sandra",
-        "paul",
-        "ashley",
-        "steven",
-        "kim",
-        "andrew",
-        "emily",
-        "joshua",
-        "donna",
-        "kenneth",
-        "michelle",
-        "kevin",
-        "carol",
-        "brian",
-        "amanda",
-        "george",
-        "melissa",
-        "timothy",
-        "deborah",
-        "lukas",
-        "sofia",
-        "mateo",
-        "yuki",
-        "priya",
-    ]
+    "james mary john patricia robert jennifer michael linda david elizabeth william barbara "
+    "richard susan joseph jessica thomas sarah chris karen daniel nancy matthew lisa anthony "
+    "betty mark sandra paul ashley steven kim andrew emily joshua donna kenneth michelle "
+    "kevin carol brian amanda george melissa timothy deborah lukas sofia mateo yuki priya".split()
 )
 LAST_NAMES = np.array(
-    [
-        "smith",
-        "johnson",
-        "williams",
-        "brown",
-        "jones",
-        "garcia",
-        "miller",
-        "davis",
-        "rodriguez",
-        "martinez",
-        "hernandez",
-        "lopez",
-        "gonzalez",
-        "wilson",
-        "anderson",
-        "thomas",
-        "taylor",
-        "moore",
-        "jackson",
-        "martin",
-        "lee",
-        "perez",
-        "thompson",
-        "white",
-        "harris",
-        "sanchez",
-        "clark",
-        "ramirez",
-        "lewis",
-        "robinson",
-        "walker",
-        "young",
-        "allen",
-        "king",
-        "wright",
-        "scott",
-        "torres",
-        "nguyen",
-        "hill",
-        "flores",
-        "green",
-        "adams",
-        "nelson",
-        "baker",
-        "hall",
-        "rivera",
-        "campbell",
-        "mitchell",
-        "carter",
-        "muller",
-        "tanaka",
-    ]
+    "smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez "
+    "lopez gonzalez wilson anderson thomas taylor moore jackson martin lee perez thompson "
+    "white harris sanchez clark ramirez lewis robinson walker young allen king wright scott "
+    "torres nguyen hill flores green adams nelson baker hall rivera campbell mitchell carter "
+    "muller tanaka".split()
 )
 EMAIL_DOMAINS = np.array(["example.com", "mail.example", "shop.example", "post.example"])
 ADJECTIVES = np.array(
-    [
-        "classic",
-        "compact",
-        "deluxe",
-        "eco",
-        "essential",
-        "premium",
-        "smart",
-        "ultra",
-        "vintage",
-        "wireless",
-        "modern",
-        "pro",
-    ]
+    "classic compact deluxe eco essential premium smart ultra vintage wireless modern pro".split()
 )
 # Six product nouns per category, row-aligned with CATEGORIES.
 NOUNS = np.array(
