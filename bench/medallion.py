@@ -182,15 +182,17 @@ WITH cleaned AS (
            END AS reason
     FROM cleaned
 )
-SELECT * EXCLUDE (reason, rank, latest_batch),
-       CASE WHEN reason IS NOT NULL THEN reason
-            WHEN rank > 1 AND _batch_id IS DISTINCT FROM latest_batch THEN 'superseded'
-            WHEN rank > 1 THEN 'duplicate'
+SELECT * EXCLUDE (reason, rank, latest),
+       CASE WHEN NOT latest THEN 'superseded'
+            ELSE coalesce(reason, CASE WHEN rank > 1 THEN 'duplicate' END)
        END AS _drop_reason
 FROM (
-    SELECT *, row_number() OVER latest AS rank, first_value(_batch_id) OVER latest AS latest_batch
+    SELECT *,
+           _batch_id IS NOT DISTINCT FROM (
+               SELECT _batch_id FROM ruled ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1
+           ) AS latest,
+           row_number() OVER (PARTITION BY _batch_id, order_id ORDER BY reason IS NOT NULL, _checksum) AS rank
     FROM ruled
-    WINDOW latest AS (PARTITION BY reason IS NULL, order_id ORDER BY _ingested_at DESC, _batch_id DESC, _checksum)
 );
 """
 
@@ -220,15 +222,17 @@ WITH cleaned AS (
            END AS reason
     FROM cleaned
 )
-SELECT * EXCLUDE (reason, rank, latest_batch),
-       CASE WHEN reason IS NOT NULL THEN reason
-            WHEN rank > 1 AND _batch_id IS DISTINCT FROM latest_batch THEN 'superseded'
-            WHEN rank > 1 THEN 'duplicate'
+SELECT * EXCLUDE (reason, rank, latest),
+       CASE WHEN NOT latest THEN 'superseded'
+            ELSE coalesce(reason, CASE WHEN rank > 1 THEN 'duplicate' END)
        END AS _drop_reason
 FROM (
-    SELECT *, row_number() OVER latest AS rank, first_value(_batch_id) OVER latest AS latest_batch
+    SELECT *,
+           _batch_id IS NOT DISTINCT FROM (
+               SELECT _batch_id FROM ruled ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1
+           ) AS latest,
+           row_number() OVER (PARTITION BY _batch_id, order_item_id ORDER BY reason IS NOT NULL, _checksum) AS rank
     FROM ruled
-    WINDOW latest AS (PARTITION BY reason IS NULL, order_item_id ORDER BY _ingested_at DESC, _batch_id DESC, _checksum)
 );
 """
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -100,6 +101,19 @@ class TableStore(Protocol):
 
     def location(self, table: TableName) -> str:
         """Where a person finds the table: a folder, or a file plus a qualified table name."""
+
+
+class TableFolders:
+    """For backends that keep each table in its own folder: `<root>/<layer>/<domain>/<name>`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, table: TableName) -> Path:
+        return self.root / table.layer / table.domain / table.name
+
+    def location(self, table: TableName) -> str:
+        return str(self.folder(table).resolve())
 
 
 def check_slice_covers(table: TableName, data: pa.Table, replace: Slice) -> None:

@@ -8,7 +8,6 @@ text, never naive timestamps (see the Delta IO manager trap in STYLE.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -16,28 +15,23 @@ import pyarrow.dataset as ds
 from dataplatform.storage.contract import (
     Slice,
     StorageError,
+    TableFolders,
     TableName,
     check_slice_covers,
     slice_value_text,
 )
 
 
-class DeltaStore:
+class DeltaStore(TableFolders):
     backend = "delta"
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def location(self, table: TableName) -> str:
-        return str(self._dir(table).resolve())
-
     def exists(self, table: TableName) -> bool:
-        return (self._dir(table) / "_delta_log").is_dir()
+        return (self.folder(table) / "_delta_log").is_dir()
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
         from deltalake import write_deltalake
 
-        path = self._dir(table)
+        path = self.folder(table)
         path.parent.mkdir(parents=True, exist_ok=True)
         if replace is None:
             write_deltalake(path, data, mode="overwrite")
@@ -59,8 +53,8 @@ class DeltaStore:
         from deltalake import DeltaTable
 
         if not self.exists(table):
-            raise StorageError(f"{table}: no such table at {self._dir(table)}")
-        dataset = DeltaTable(self._dir(table)).to_pyarrow_dataset()
+            raise StorageError(f"{table}: no such table at {self.folder(table)}")
+        dataset = DeltaTable(self.folder(table)).to_pyarrow_dataset()
         filter_ = None
         if where is not None:
             values = pa.array(where.values, dataset.schema.field(where.column).type)
@@ -70,7 +64,4 @@ class DeltaStore:
     def row_count(self, table: TableName) -> int:
         from deltalake import DeltaTable
 
-        return DeltaTable(self._dir(table)).to_pyarrow_dataset().count_rows()
-
-    def _dir(self, table: TableName) -> Path:
-        return self.root / table.layer / table.domain / table.name
+        return DeltaTable(self.folder(table)).to_pyarrow_dataset().count_rows()

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from dataplatform.storage.contract import (
     Slice,
     StorageError,
+    TableFolders,
     TableName,
     check_slice_covers,
     slice_value_text,
@@ -30,20 +31,14 @@ _SCHEMA_FILE = "_common_metadata"
 _PARTITION_KEY = b"dataplatform.partition_column"
 
 
-class ParquetStore:
+class ParquetStore(TableFolders):
     backend = "parquet"
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def location(self, table: TableName) -> str:
-        return str(self._dir(table).resolve())
-
     def exists(self, table: TableName) -> bool:
-        return (self._dir(table) / _SCHEMA_FILE).exists()
+        return (self.folder(table) / _SCHEMA_FILE).exists()
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
-        target = self._dir(table)
+        target = self.folder(table)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.parent / f".{table.name}.staging-{uuid.uuid4().hex}"
         staging.mkdir()
@@ -79,7 +74,7 @@ class ParquetStore:
         columns: Sequence[str] | None = None,
         where: Slice | None = None,
     ) -> pa.Table:
-        folder = self._dir(table)
+        folder = self.folder(table)
         if not self.exists(table):
             raise StorageError(f"{table}: no such table at {folder}")
         schema = pq.read_schema(folder / _SCHEMA_FILE)
@@ -96,10 +91,7 @@ class ParquetStore:
         return dataset.to_table(columns=list(columns) if columns else None, filter=filter_)
 
     def row_count(self, table: TableName) -> int:
-        return _dataset(self._dir(table)).count_rows()
-
-    def _dir(self, table: TableName) -> Path:
-        return self.root / table.layer / table.domain / table.name
+        return _dataset(self.folder(table)).count_rows()
 
 
 def _dataset(folder: Path, schema: pa.Schema | None = None, partitioning=None) -> ds.Dataset:
