@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -29,3 +30,26 @@ def small_settings(root: Path, **overrides) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return small_settings(tmp_path)
+
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A reachable PostgreSQL server, from DATAPLATFORM_TEST_POSTGRES_URL.
+
+    Without one the test is skipped with the reason, except under CI=true, where a missing
+    server is a failure: CI must never pass by skipping the PostgreSQL tests.
+    """
+    import psycopg
+
+    url = os.environ.get("DATAPLATFORM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        reason = f"PostgreSQL at DATAPLATFORM_TEST_POSTGRES_URL is unreachable: {str(error).splitlines()[0]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires PostgreSQL; {reason}")
+        pytest.skip(reason)
+    return url

@@ -13,8 +13,8 @@ from dataplatform.storage.contract import Slice, StorageError, TableName, TableS
 __all__ = ["Slice", "StorageError", "TableName", "TableStore", "open_store"]
 
 
-def open_store(backend: str, data_dir: Path | str) -> TableStore:
-    """The store for `backend`, keeping its files under `data_dir`."""
+def open_store(backend: str, data_dir: Path | str, postgres_url: str | None = None) -> TableStore:
+    """The store for `backend`: files under `data_dir`, or the PostgreSQL server at `postgres_url`."""
     root = Path(data_dir)
     if backend == "parquet":
         from dataplatform.storage.parquet_store import ParquetStore
@@ -28,4 +28,10 @@ def open_store(backend: str, data_dir: Path | str) -> TableStore:
         from dataplatform.storage.duckdb_store import DuckDBStore
 
         return DuckDBStore(root / "warehouse.duckdb")
-    raise StorageError(f"unknown storage backend {backend!r}; known: delta, duckdb, parquet")
+    if backend == "postgres":
+        if not postgres_url:
+            raise StorageError("the postgres backend needs DATAPLATFORM_POSTGRES_URL")
+        from dataplatform.storage.postgres_store import PostgresStore
+
+        return PostgresStore(postgres_url)
+    raise StorageError(f"unknown storage backend {backend!r}; known: delta, duckdb, parquet, postgres")

@@ -2,25 +2,32 @@
 
 A table is addressed by (layer, domain, name). A write either replaces the whole table or
 replaces one *slice*: the rows whose slice column holds one of the given values (a daily
-partition, or a bronze batch). Replacing a slice deletes exactly those rows and inserts the
-new ones in one step, so re-running a partition never duplicates a row and never touches
-another partition.
+partition, or a bronze batch). Replacing a slice deletes exactly those rows and inserts the new
+ones in one step, so re-running a partition never duplicates a row and never touches another
+partition. Every write is all-or-nothing: a writer killed half way leaves the previous version
+readable. Schemas evolve by the rules in `schema.py`.
+
+Empty data: writing an empty table creates the table (with the data's schema) or, for a slice,
+empties that slice; appending an empty table changes nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-SliceValue = date | str | int
+SliceValue = date | datetime | str | int
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_LAYER = re.compile(r"[a-z][a-z0-9]{0,30}")
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
+DEFAULT_BATCH_ROWS = 100_000
 
 
 class StorageError(RuntimeError):
@@ -44,9 +51,20 @@ class TableName:
     name: str
 
     def __post_init__(self) -> None:
-        validate_identifier(self.layer, "layer")
+        if not isinstance(self.layer, str) or not _LAYER.fullmatch(self.layer):
+            raise StorageError(f"invalid layer {self.layer!r}: use lower-case letters and digits")
         validate_identifier(self.domain, "domain")
         validate_identifier(self.name, "table name")
+
+    @property
+    def namespace(self) -> str:
+        """The SQL schema holding the table: `<layer>_<domain>` (layers have no underscore)."""
+        return f"{self.layer}_{self.domain}"
+
+    @classmethod
+    def from_namespace(cls, namespace: str, name: str) -> TableName:
+        layer, _, domain = namespace.partition("_")
+        return cls(layer, domain, name)
 
     def __str__(self) -> str:
         return f"{self.layer}/{self.domain}/{self.name}"
@@ -79,28 +97,48 @@ class Slice:
 
 
 class TableStore(Protocol):
-    """Where a layer's tables live. Implementations: parquet, delta, duckdb."""
+    """Where a layer's tables live. Implementations: parquet, delta, duckdb, postgres."""
 
     backend: str
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
         """Replace the whole table, or only the rows in `replace` (created if missing)."""
 
+    def append(self, table: TableName, data: pa.Table) -> None:
+        """Add rows to the table (created if missing)."""
+
     def read(
         self,
         table: TableName,
         columns: Sequence[str] | None = None,
         where: Slice | None = None,
+        limit: int | None = None,
     ) -> pa.Table:
-        """The table's rows, optionally only some columns and the rows of one slice."""
+        """The table's rows, optionally only some columns, the rows of one slice, the first `limit`."""
+
+    def read_batches(
+        self,
+        table: TableName,
+        columns: Sequence[str] | None = None,
+        where: Slice | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        """The same rows as `read`, a batch at a time, for tables larger than memory."""
 
     def exists(self, table: TableName) -> bool: ...
+
+    def schema(self, table: TableName) -> pa.Schema: ...
 
     def row_count(self, table: TableName) -> int:
         """Rows in the table, counted by the backend without reading the data."""
 
+    def list_tables(self, layer: str | None = None) -> list[TableName]: ...
+
+    def drop(self, table: TableName) -> None:
+        """Remove the table; dropping a missing table does nothing."""
+
     def location(self, table: TableName) -> str:
-        """Where a person finds the table: a folder, or a file plus a qualified table name."""
+        """Where a person finds the table: a folder, or a database plus a qualified table name."""
 
 
 class TableFolders:
@@ -114,6 +152,41 @@ class TableFolders:
 
     def location(self, table: TableName) -> str:
         return str(self.folder(table).resolve())
+
+    def table_folders(self, layer: str | None, marker: str) -> list[TableName]:
+        """Tables found on disk: folders three levels down that contain `marker`."""
+        found = []
+        for path in sorted(self.root.glob(f"{layer or '*'}/*/*/{marker}")):
+            layer_dir, domain_dir, name_dir = path.parent.parts[-3:]
+            try:
+                found.append(TableName(layer_dir, domain_dir, name_dir))
+            except StorageError:
+                continue  # not a table this platform wrote
+        return found
+
+
+def tables_in_namespaces(rows: Sequence[tuple[str, str]], layer: str | None) -> list[TableName]:
+    """Tables of a SQL catalogue from (schema, table) rows, keeping those the platform names."""
+    found = []
+    for namespace, name in rows:
+        try:
+            table = TableName.from_namespace(namespace, name)
+        except StorageError:
+            continue  # a schema or table the platform did not create
+        if layer is None or table.layer == layer:
+            found.append(table)
+    return found
+
+
+def quote_identifier(name: str) -> str:
+    """A column name as a SQL identifier: any text, quoted so it can only ever be a name."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise StorageError(f"invalid column name {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def missing(table: TableName, where: str) -> StorageError:
+    return StorageError(f"{table}: no such table in {where}")
 
 
 def check_slice_covers(table: TableName, data: pa.Table, replace: Slice) -> None:
@@ -129,21 +202,25 @@ def check_slice_covers(table: TableName, data: pa.Table, replace: Slice) -> None
         )
 
 
-_SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
-
-
 def slice_value_text(value: SliceValue) -> str:
     """A slice value as text for a folder name or a Delta predicate literal.
 
-    Delta predicates take no bound parameters, so values are restricted to dates, integers and
-    a conservative set of characters instead of being escaped.
+    Delta predicates take no bound parameters, so values are restricted to dates, UTC
+    timestamps, integers and a conservative set of characters instead of being escaped.
     """
     if isinstance(value, bool):
         raise StorageError(f"unsupported slice value {value!r}")
+    if isinstance(value, datetime):
+        if value.utcoffset() != UTC.utcoffset(None):
+            raise StorageError(
+                f"unsupported slice value {value!r}: timestamp slices must be UTC (a naive timestamp "
+                "would make Delta replace the whole table)"
+            )
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, (date, int)):
         return value.isoformat() if isinstance(value, date) else str(value)
     if isinstance(value, str) and _SAFE_TEXT.fullmatch(value) and ".." not in value:
         return value
     raise StorageError(
-        f"unsupported slice value {value!r}: use a date, an integer or letters, digits and _.:-"
+        f"unsupported slice value {value!r}: use a date, a UTC timestamp, an integer or letters, digits and _.:-"
     )

@@ -1,25 +1,29 @@
 """Delta Lake tables through delta-rs: a slice is replaced by one predicate overwrite commit.
 
-Every write is a new table version, so the previous state stays readable by time travel.
-Sliced tables are physically partitioned by their slice column; slice columns are dates or
-text, never naive timestamps (see the Delta IO manager trap in STYLE.md).
+Every write is a new table version committed atomically, so a killed writer leaves the
+previous version readable and old versions stay readable by time travel (`history`,
+`read_version`) until `vacuum` removes their files; `optimize` compacts small files. Sliced
+tables are physically partitioned by their slice column; slice columns are dates or text,
+never naive timestamps (see the Delta IO manager trap in STYLE.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 
 from dataplatform.storage.contract import (
+    DEFAULT_BATCH_ROWS,
     Slice,
-    StorageError,
     TableFolders,
     TableName,
     check_slice_covers,
+    missing,
     slice_value_text,
 )
+from dataplatform.storage.schema import WritePlan
 
 
 class DeltaStore(TableFolders):
@@ -28,40 +32,105 @@ class DeltaStore(TableFolders):
     def exists(self, table: TableName) -> bool:
         return (self.folder(table) / "_delta_log").is_dir()
 
+    def schema(self, table: TableName) -> pa.Schema:
+        return self._dataset(table).schema
+
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
         from deltalake import write_deltalake
 
+        exists = self.exists(table)
+        plan = WritePlan(table, self.schema(table) if exists else None, data)
+        options = {"schema_mode": "merge"} if plan.added else {}
         path = self.folder(table)
-        path.parent.mkdir(parents=True, exist_ok=True)
         if replace is None:
-            write_deltalake(path, data, mode="overwrite")
+            write_deltalake(path, plan.data, mode="overwrite", **options)
             return
-        check_slice_covers(table, data, replace)
-        if not self.exists(table):
-            write_deltalake(path, data, mode="overwrite", partition_by=[replace.column])
+        check_slice_covers(table, plan.data, replace)
+        if not exists:
+            write_deltalake(path, plan.data, mode="overwrite", partition_by=[replace.column])
             return
         literals = ", ".join(f"'{slice_value_text(v)}'" for v in replace.values)
         predicate = f'"{replace.column}" IN ({literals})'
-        write_deltalake(path, data, mode="overwrite", predicate=predicate)
+        write_deltalake(path, plan.data, mode="overwrite", predicate=predicate, **options)
+
+    def append(self, table: TableName, data: pa.Table) -> None:
+        from deltalake import write_deltalake
+
+        plan = WritePlan(table, self.schema(table) if self.exists(table) else None, data)
+        options = {"schema_mode": "merge"} if plan.added else {}
+        write_deltalake(self.folder(table), plan.data, mode="append", **options)
 
     def read(
         self,
         table: TableName,
         columns: Sequence[str] | None = None,
         where: Slice | None = None,
+        limit: int | None = None,
     ) -> pa.Table:
+        dataset = self._dataset(table)
+        selected, filter_ = list(columns) if columns else None, _filter(dataset, where)
+        if limit is not None:
+            return dataset.head(limit, columns=selected, filter=filter_)
+        return dataset.to_table(columns=selected, filter=filter_)
+
+    def read_batches(
+        self,
+        table: TableName,
+        columns: Sequence[str] | None = None,
+        where: Slice | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        dataset = self._dataset(table)
+        selected = list(columns) if columns else None
+        yield from dataset.to_batches(columns=selected, filter=_filter(dataset, where), batch_size=batch_rows)
+
+    def row_count(self, table: TableName) -> int:
+        return self._dataset(table).count_rows()
+
+    def list_tables(self, layer: str | None = None) -> list[TableName]:
+        return self.table_folders(layer, "_delta_log")
+
+    def drop(self, table: TableName) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder(table), ignore_errors=True)
+
+    # -- Delta's own: history, time travel, maintenance ---------------------------------------
+
+    def history(self, table: TableName) -> list[dict]:
+        """Commits, newest first: version, timestamp, operation and its parameters."""
+        return self._delta(table).history()
+
+    def read_version(self, table: TableName, version: int) -> pa.Table:
+        """The table as it was at `version` (time travel)."""
+        from deltalake import DeltaTable
+
+        self._delta(table)
+        return DeltaTable(self.folder(table), version=version).to_pyarrow_dataset().to_table()
+
+    def optimize(self, table: TableName) -> dict:
+        """Compact small files into larger ones; returns delta-rs's metrics."""
+        return self._delta(table).optimize.compact()
+
+    def vacuum(self, table: TableName, retention_hours: int = 168) -> list[str]:
+        """Delete files no version newer than `retention_hours` needs; returns what went."""
+        return self._delta(table).vacuum(
+            retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
+        )
+
+    def _delta(self, table: TableName):
         from deltalake import DeltaTable
 
         if not self.exists(table):
-            raise StorageError(f"{table}: no such table at {self.folder(table)}")
-        dataset = DeltaTable(self.folder(table)).to_pyarrow_dataset()
-        filter_ = None
-        if where is not None:
-            values = pa.array(where.values, dataset.schema.field(where.column).type)
-            filter_ = ds.field(where.column).isin(values)
-        return dataset.to_table(columns=list(columns) if columns else None, filter=filter_)
+            raise missing(table, str(self.root))
+        return DeltaTable(self.folder(table))
 
-    def row_count(self, table: TableName) -> int:
-        from deltalake import DeltaTable
+    def _dataset(self, table: TableName) -> ds.Dataset:
+        return self._delta(table).to_pyarrow_dataset()
 
-        return DeltaTable(self.folder(table)).to_pyarrow_dataset().count_rows()
+
+def _filter(dataset: ds.Dataset, where: Slice | None) -> ds.Expression | None:
+    if where is None:
+        return None
+    values = pa.array(where.values, dataset.schema.field(where.column).type)
+    return ds.field(where.column).isin(values)

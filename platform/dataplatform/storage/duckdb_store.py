@@ -1,23 +1,30 @@
-"""Tables in one DuckDB file, schema `<layer>_<domain>`, Arrow in and out.
+"""Tables in one DuckDB file, schema `<layer>_<domain>`, Arrow in and out without pandas.
 
-A slice is replaced with DELETE and INSERT in one transaction, so a reader sees the old or the
-new partition, never both. Values are bound as parameters; identifiers are validated by
-`TableName` and quoted. Reads open the file read-only.
+Every write is one transaction: a slice is replaced with DELETE and INSERT, a whole table with
+DELETE and INSERT too (so the table keeps its evolved schema), new columns are added with
+ALTER TABLE in the same transaction. A killed writer's transaction never commits. Values are
+bound as parameters; identifiers are validated by `TableName` and quoted. Reads open the file
+read-only. DuckDB allows one writing process per file: Dagster steps writing it share a pool.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 
 from dataplatform.storage.contract import (
+    DEFAULT_BATCH_ROWS,
     Slice,
-    StorageError,
     TableName,
     check_slice_covers,
+    missing,
+    quote_identifier,
+    tables_in_namespaces,
 )
+from dataplatform.storage.schema import WritePlan
 
 
 class DuckDBStore:
@@ -33,57 +40,99 @@ class DuckDBStore:
         if not self.path.exists():
             return False
         with self._connect(read_only=True) as con:
-            found = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                [_schema(table), table.name],
-            ).fetchone()
-        return bool(found and found[0])
+            return _exists(con, table)
+
+    def schema(self, table: TableName) -> pa.Schema:
+        with self._connect(read_only=True) as con:
+            self._require(con, table)
+            return _schema(con, table)
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
         if replace is not None:
             check_slice_covers(table, data, replace)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        target = _qualified(table)
-        with self._connect(read_only=False) as con:
-            con.register("incoming", data)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{_schema(table)}"')
-                if replace is None:
-                    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM incoming")
-                else:
-                    con.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM incoming LIMIT 0")
-                    marks = ", ".join("?" for _ in replace.values)
-                    con.execute(
-                        f'DELETE FROM {target} WHERE "{replace.column}" IN ({marks})',
-                        list(replace.values),
-                    )
-                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM incoming")
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
+        with self._transaction(table, data) as (con, target):
+            if replace is None:
+                con.execute(f"DELETE FROM {target}")
+            else:
+                marks = ", ".join("?" for _ in replace.values)
+                column = quote_identifier(replace.column)
+                con.execute(f"DELETE FROM {target} WHERE {column} IN ({marks})", list(replace.values))
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM incoming")
+
+    def append(self, table: TableName, data: pa.Table) -> None:
+        with self._transaction(table, data) as (con, target):
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM incoming")
 
     def read(
         self,
         table: TableName,
         columns: Sequence[str] | None = None,
         where: Slice | None = None,
+        limit: int | None = None,
     ) -> pa.Table:
-        if not self.exists(table):
-            raise StorageError(f"{table}: no such table in {self.path}")
-        selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        sql = f"SELECT {selected} FROM {_qualified(table)}"
-        params: list = []
-        if where is not None:
-            sql += f' WHERE "{where.column}" IN ({", ".join("?" for _ in where.values)})'
-            params = list(where.values)
+        sql, params = _select(table, columns, where, limit)
         with self._connect(read_only=True) as con:
+            self._require(con, table)
             return con.execute(sql, params).to_arrow_table()
+
+    def read_batches(
+        self,
+        table: TableName,
+        columns: Sequence[str] | None = None,
+        where: Slice | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        sql, params = _select(table, columns, where, None)
+        with self._connect(read_only=True) as con:
+            self._require(con, table)
+            yield from con.execute(sql, params).to_arrow_reader(batch_rows)
 
     def row_count(self, table: TableName) -> int:
         with self._connect(read_only=True) as con:
+            self._require(con, table)
             return con.execute(f"SELECT count(*) FROM {_qualified(table)}").fetchone()[0]
+
+    def list_tables(self, layer: str | None = None) -> list[TableName]:
+        if not self.path.exists():
+            return []
+        with self._connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables ORDER BY ALL"
+            ).fetchall()
+        return tables_in_namespaces(rows, layer)
+
+    def drop(self, table: TableName) -> None:
+        if self.path.exists():
+            with self._connect(read_only=False) as con:
+                con.execute(f"DROP TABLE IF EXISTS {_qualified(table)}")
+
+    @contextmanager
+    def _transaction(self, table: TableName, data: pa.Table):
+        """One transaction: table created or evolved to fit `data` (registered as `incoming`)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        target = _qualified(table)
+        with self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                existing = _exists(con, table)
+                plan = WritePlan(table, _schema(con, table) if existing else None, data)
+                con.register("incoming", plan.data)
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{table.namespace}"')
+                if not existing:
+                    con.execute(f"CREATE TABLE {target} AS SELECT * FROM incoming LIMIT 0")
+                    for field in plan.schema:
+                        if not field.nullable:
+                            con.execute(
+                                f"ALTER TABLE {target} ALTER {quote_identifier(field.name)} SET NOT NULL"
+                            )
+                for field in plan.added:
+                    column = quote_identifier(field.name)
+                    con.execute(f"ALTER TABLE {target} ADD COLUMN {column} {_duckdb_type(con, field.name)}")
+                yield con, target
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
 
     def _connect(self, read_only: bool):
         import duckdb
@@ -92,10 +141,51 @@ class DuckDBStore:
         con.execute("SET TimeZone = 'UTC'")
         return con
 
+    def _require(self, con, table: TableName) -> None:
+        if not _exists(con, table):
+            raise missing(table, str(self.path))
 
-def _schema(table: TableName) -> str:
-    return f"{table.layer}_{table.domain}"
+
+def _exists(con, table: TableName) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [table.namespace, table.name],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _schema(con, table: TableName) -> pa.Schema:
+    """The table's Arrow schema, with NOT NULL columns as non-nullable fields."""
+    schema = con.execute(f"SELECT * FROM {_qualified(table)} LIMIT 0").to_arrow_table().schema
+    required = {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? AND is_nullable = 'NO'",
+            [table.namespace, table.name],
+        ).fetchall()
+    }
+    return pa.schema([f.with_nullable(f.name not in required) for f in schema])
+
+
+def _duckdb_type(con, column: str) -> str:
+    """DuckDB's SQL type for a column of the registered `incoming` data."""
+    rows = con.execute(f"DESCRIBE SELECT {quote_identifier(column)} FROM incoming").fetchall()
+    return rows[0][1]
+
+
+def _select(table: TableName, columns, where: Slice | None, limit: int | None) -> tuple[str, list]:
+    selected = ", ".join(quote_identifier(c) for c in columns) if columns else "*"
+    sql = f"SELECT {selected} FROM {_qualified(table)}"
+    params: list = []
+    if where is not None:
+        sql += f" WHERE {quote_identifier(where.column)} IN ({', '.join('?' for _ in where.values)})"
+        params = list(where.values)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
 
 
 def _qualified(table: TableName) -> str:
-    return f'"{_schema(table)}"."{table.name}"'
+    return f'"{table.namespace}"."{table.name}"'

@@ -1,8 +1,13 @@
 """Parquet folders with Hive partitions, written beside the table and renamed into place.
 
-Layout: `<root>/<layer>/<domain>/<name>/` holds either `part-0.parquet` (a whole table) or
-`<column>=<value>/part-0.parquet` folders (sliced tables), plus `_common_metadata` with the
-full Arrow schema so the partition column reads back with its real type.
+Layout: `<root>/<layer>/<domain>/<name>/` holds `part-*.parquet` files (a whole table) or
+`<column>=<value>/part-*.parquet` folders (sliced tables), plus `_common_metadata` with the
+full Arrow schema, so the partition column reads back with its real type and files written
+before a column was added read it as null.
+
+A replacement is built in a hidden staging folder, then swapped in with two renames. A writer
+killed between them leaves a hidden `.retired` folder and no table: the next access renames it
+back, so a reader always finds the previous version or the new one, whole.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,115 +24,218 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from dataplatform.storage.contract import (
+    DEFAULT_BATCH_ROWS,
     Slice,
     StorageError,
     TableFolders,
     TableName,
     check_slice_covers,
+    missing,
     slice_value_text,
 )
+from dataplatform.storage.schema import WritePlan
 
 _SCHEMA_FILE = "_common_metadata"
 _PARTITION_KEY = b"dataplatform.partition_column"
+_RETIRED = ".retired-"
 
 
 class ParquetStore(TableFolders):
     backend = "parquet"
 
     def exists(self, table: TableName) -> bool:
+        _recover(self.folder(table))
         return (self.folder(table) / _SCHEMA_FILE).exists()
+
+    def schema(self, table: TableName) -> pa.Schema:
+        self._require(table)
+        return _read_schema(self.folder(table)).remove_metadata()
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
         target = self.folder(table)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.parent / f".{table.name}.staging-{uuid.uuid4().hex}"
-        staging.mkdir()
-        try:
-            if replace is None:
-                pq.write_table(data, staging / "part-0.parquet")
-                _write_schema(staging, data.schema, None)
+        existing = _read_schema(target) if self.exists(table) else None
+        plan = WritePlan(table, existing and existing.remove_metadata(), data)
+        if replace is None:
+            with _staging(target.parent, table.name) as staging:
+                pq.write_table(plan.data, staging / "part-0.parquet")
+                _write_schema(staging, plan.schema, None)
                 _swap(staging, target)
-                return
-            check_slice_covers(table, data, replace)
-            if self.exists(table) and _partition_column(target) != replace.column:
-                raise StorageError(
-                    f"{table}: partitioned by {_partition_column(target)!r}, not {replace.column!r}"
-                )
-            target.mkdir(exist_ok=True)
-            column = data.column(replace.column)
+            return
+        check_slice_covers(table, plan.data, replace)
+        column = _partition_column(existing)
+        if existing is not None and column != replace.column:
+            raise StorageError(f"{table}: partitioned by {column!r}, not {replace.column!r}")
+        target.mkdir(parents=True, exist_ok=True)
+        with _staging(target, "slices") as staging:
             for value in replace.values:
                 folder = f"{replace.column}={slice_value_text(value)}"
-                rows = data.filter(pc.equal(column, pa.scalar(value, column.type)))
+                rows = plan.data.filter(_equals(plan.data, replace.column, value))
                 if rows.num_rows:
                     (staging / folder).mkdir()
                     pq.write_table(rows.drop_columns([replace.column]), staging / folder / "part-0.parquet")
                     _swap(staging / folder, target / folder)
                 elif (target / folder).exists():
                     _swap(None, target / folder)
-            _write_schema(target, data.schema, replace.column)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        _write_schema(target, plan.schema, replace.column)
+
+    def append(self, table: TableName, data: pa.Table) -> None:
+        if not self.exists(table):
+            self.write(table, data)
+            return
+        target = self.folder(table)
+        existing = _read_schema(target)
+        plan = WritePlan(table, existing.remove_metadata(), data)
+        column = _partition_column(existing)
+        groups = [(target, plan.data)]
+        if column:
+            groups = [
+                (
+                    target / f"{column}={slice_value_text(value)}",
+                    plan.data.filter(_equals(plan.data, column, value)),
+                )
+                for value in pc.unique(plan.data.column(column)).to_pylist()
+            ]
+        _write_schema(target, plan.schema, column)
+        for folder, rows in groups:
+            if not rows.num_rows:
+                continue
+            folder.mkdir(exist_ok=True)
+            name = f"part-{uuid.uuid4().hex}.parquet"
+            staged = folder / f".{name}"
+            pq.write_table(rows.drop_columns([column]) if column else rows, staged)
+            os.rename(staged, folder / name)  # a file appears whole or not at all
 
     def read(
         self,
         table: TableName,
         columns: Sequence[str] | None = None,
         where: Slice | None = None,
+        limit: int | None = None,
     ) -> pa.Table:
-        folder = self.folder(table)
-        if not self.exists(table):
-            raise StorageError(f"{table}: no such table at {folder}")
-        schema = pq.read_schema(folder / _SCHEMA_FILE)
-        partition_column = _partition_column(folder)
-        partitioning = None
-        if partition_column:
-            field = schema.field(partition_column)
-            partitioning = ds.partitioning(pa.schema([field]), flavor="hive")
-        dataset = _dataset(folder, schema, partitioning)
-        filter_ = None
-        if where is not None:
-            values = pa.array(where.values, schema.field(where.column).type)
-            filter_ = ds.field(where.column).isin(values)
-        return dataset.to_table(columns=list(columns) if columns else None, filter=filter_)
+        dataset, filter_ = self._dataset(table, where)
+        selected = list(columns) if columns else None
+        if limit is not None:
+            return dataset.head(limit, columns=selected, filter=filter_)
+        return dataset.to_table(columns=selected, filter=filter_)
+
+    def read_batches(
+        self,
+        table: TableName,
+        columns: Sequence[str] | None = None,
+        where: Slice | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        dataset, filter_ = self._dataset(table, where)
+        selected = list(columns) if columns else None
+        yield from dataset.to_batches(columns=selected, filter=filter_, batch_size=batch_rows)
 
     def row_count(self, table: TableName) -> int:
-        return _dataset(self.folder(table)).count_rows()
+        return self._dataset(table, None)[0].count_rows()
+
+    def list_tables(self, layer: str | None = None) -> list[TableName]:
+        return self.table_folders(layer, _SCHEMA_FILE)
+
+    def drop(self, table: TableName) -> None:
+        if self.folder(table).exists():
+            _swap(None, self.folder(table))
+
+    def _dataset(self, table: TableName, where: Slice | None) -> tuple[ds.Dataset, ds.Expression | None]:
+        self._require(table)
+        folder = self.folder(table)
+        schema = _read_schema(folder)
+        column = _partition_column(schema)
+        partitioning = ds.partitioning(pa.schema([schema.field(column)]), flavor="hive") if column else None
+        files = sorted(str(p) for p in folder.glob("**/*.parquet") if not _hidden(p.relative_to(folder)))
+        dataset = ds.dataset(
+            files,
+            format="parquet",
+            schema=schema.remove_metadata(),
+            partitioning=partitioning,
+            partition_base_dir=str(folder),
+        )
+        if where is None:
+            return dataset, None
+        values = pa.array(where.values, schema.field(where.column).type)
+        return dataset, ds.field(where.column).isin(values)
+
+    def _require(self, table: TableName) -> None:
+        if not self.exists(table):
+            raise missing(table, str(self.root))
 
 
-def _dataset(folder: Path, schema: pa.Schema | None = None, partitioning=None) -> ds.Dataset:
-    """The table's data files, listed explicitly: pyarrow's discovery would skip folders
-    starting with `_`, such as `_batch_id=...` slices."""
-    files = sorted(str(p) for p in folder.glob("**/*.parquet") if not _hidden(p.relative_to(folder)))
-    return ds.dataset(
-        files,
-        format="parquet",
-        schema=schema,
-        partitioning=partitioning,
-        partition_base_dir=str(folder),
-    )
+def _equals(data: pa.Table, column: str, value) -> pa.ChunkedArray:
+    return pc.equal(data.column(column), pa.scalar(value, data.schema.field(column).type))
 
 
 def _hidden(relative: Path) -> bool:
+    """Staging, retired and in-flight files start with a dot and are never part of the table."""
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _write_schema(folder: Path, schema: pa.Schema, partition_column: str | None) -> None:
-    metadata = {_PARTITION_KEY: (partition_column or "").encode()}
-    staged = folder / f".{_SCHEMA_FILE}.{uuid.uuid4().hex}"
-    pq.write_metadata(schema.with_metadata(metadata), staged)
-    os.replace(staged, folder / _SCHEMA_FILE)
+def _read_schema(folder: Path) -> pa.Schema:
+    return pq.read_schema(folder / _SCHEMA_FILE)
 
 
-def _partition_column(folder: Path) -> str | None:
-    metadata = pq.read_schema(folder / _SCHEMA_FILE).metadata or {}
+def _partition_column(schema: pa.Schema | None) -> str | None:
+    metadata = (schema.metadata or {}) if schema is not None else {}
     return metadata.get(_PARTITION_KEY, b"").decode() or None
 
 
+def _write_schema(folder: Path, schema: pa.Schema, partition_column: str | None) -> None:
+    staged = folder / f".{_SCHEMA_FILE}.{uuid.uuid4().hex}"
+    pq.write_metadata(schema.with_metadata({_PARTITION_KEY: (partition_column or "").encode()}), staged)
+    os.replace(staged, folder / _SCHEMA_FILE)
+
+
+class _staging:
+    """A hidden folder beside the target for building a replacement; removed afterwards."""
+
+    def __init__(self, parent: Path, name: str) -> None:
+        parent.mkdir(parents=True, exist_ok=True)
+        self.path = parent / f".{name}.staging-{uuid.uuid4().hex}"
+
+    def __enter__(self) -> Path:
+        self.path.mkdir()
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 def _swap(new: Path | None, target: Path) -> None:
-    """Put `new` where `target` was (or just remove `target`): readers see old or new, whole."""
-    retired = target.parent / f".{target.name}.retired-{uuid.uuid4().hex}"
+    """Put `new` where `target` was (or just remove `target`); see `_recover` for crashes."""
+    retired = target.parent / f".{target.name}{_RETIRED}{os.getpid()}-{uuid.uuid4().hex}"
     if target.exists():
         os.rename(target, retired)
     if new is not None:
         os.rename(new, target)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _recover(folder: Path) -> None:
+    """Finish what a killed writer left: restore a retired version whose successor never
+    arrived, delete retired versions that were replaced. Applies to the table folder and to
+    each of its partition folders, and only to writers that are gone (their process id is in
+    the name), never to a live writer between its two renames."""
+    for parent in (folder.parent, folder):
+        if not parent.is_dir():
+            continue
+        for retired in parent.glob(f".*{_RETIRED}*"):
+            name, _, owner = retired.name[1:].partition(_RETIRED)
+            if _alive(int(owner.split("-")[0])):
+                continue
+            original = parent / name
+            if original.exists():
+                shutil.rmtree(retired, ignore_errors=True)
+            else:
+                os.rename(retired, original)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
