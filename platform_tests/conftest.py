@@ -53,3 +53,19 @@ def postgres_url() -> str:
             pytest.fail(f"CI=true requires PostgreSQL; {reason}")
         pytest.skip(reason)
     return url
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str):
+    """A fresh, empty database on the test server for one test, dropped afterwards."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"dataplatform_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -64,13 +64,13 @@ def run(
 
 def _show_summary(settings: Settings, defs, output: str) -> None:
     from dataplatform.defs.tables import table_for
-    from dataplatform.storage import open_store
+    from dataplatform.storage import store_for_layer
 
     data_dir = settings.data_dir.resolve()
     rows = []
     for key in sorted(defs.resolve_asset_graph().get_all_asset_keys(), key=lambda k: k.path):
         table = table_for(key)
-        store = open_store(settings.layer_backend(table.layer), settings.data_dir)
+        store = store_for_layer(settings, table.layer)
         if store.exists(table):
             rows.append(
                 {

@@ -1,8 +1,4 @@
-"""The code location: `dagster dev` and `dagster job execute -m dataplatform.definitions` load this.
-
-The in-process executor is deliberate: on a small machine a step in its own process costs
-about 2 s of start-up, ten times what most of these steps take to run.
-"""
+"""The code location: `dagster dev` and `dagster job execute -m dataplatform.definitions` load this."""
 
 import dagster as dg
 

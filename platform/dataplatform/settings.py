@@ -2,8 +2,10 @@
 
 Settings come from `DATAPLATFORM_*` environment variables (nested fields use `__`, e.g.
 `DATAPLATFORM_STORAGE__GOLD=delta`). No default needs a server: data lives under `./data` and
-the Dagster instance under `./.dagster`. An invalid value fails at load with a message that
-names the variable and the values it accepts, instead of surfacing later inside a run.
+the Dagster instance under `./.dagster`. `DATAPLATFORM_PROFILE=postgres` moves silver and gold
+to PostgreSQL at `DATAPLATFORM_POSTGRES_URL` (a layer set explicitly keeps its setting). An
+invalid value fails at load with a message that names the variable and the values it accepts,
+instead of surfacing later inside a run.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Backend = Literal["parquet", "delta", "duckdb"]
+Backend = Literal["parquet", "delta", "duckdb", "postgres"]
 ENV_PREFIX = "DATAPLATFORM_"
+LAYERS = ("landing", "bronze", "silver", "gold")
+PROFILE_LAYERS = {"postgres": ("silver", "gold")}
 
 
 class LayerStorage(BaseModel):
@@ -55,8 +59,33 @@ class Settings(BaseSettings):
     seed: int = Field(42, ge=0)
     defect_rate: float = Field(0.03, ge=0.0, le=0.5)
     recent_days: int = Field(3, gt=0, le=366)
+    profile: Literal["local", "postgres"] = "local"
+    postgres_url: SecretStr | None = None
+    executor: Literal["in_process", "multiprocess"] = "in_process"
     storage: LayerStorage = LayerStorage()
     ecommerce: EcommerceVolumes = EcommerceVolumes()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_profile(cls, values: dict) -> dict:
+        """The profile picks the backend of its layers, unless a layer is set explicitly."""
+        layers = PROFILE_LAYERS.get(values.get("profile", "local"), ())
+        storage = values.get("storage")
+        if layers and not isinstance(storage, LayerStorage):
+            storage = dict(storage or {})
+            for layer in layers:
+                storage.setdefault(layer, values["profile"])
+            values = {**values, "storage": storage}
+        return values
+
+    @model_validator(mode="after")
+    def _postgres_needs_a_url(self) -> Settings:
+        on_postgres = [layer for layer in LAYERS if self.layer_backend(layer) == "postgres"]
+        if on_postgres and self.postgres_url is None:
+            raise ValueError(
+                f"DATAPLATFORM_POSTGRES_URL is required: {', '.join(on_postgres)} stored in postgres"
+            )
+        return self
 
     def layer_backend(self, layer: str) -> Backend:
         return getattr(self.storage, layer)
@@ -84,8 +113,11 @@ def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         path = [str(part) for part in error["loc"]]
+        if not path:  # a rule across settings: its message names the variables
+            problems.append(error["msg"].removeprefix("Value error, "))
+            continue
         variable = ENV_PREFIX + "__".join(path).upper()
         given = error.get("input")
-        shown = "" if isinstance(given, dict) else f"={given!r}"
+        shown = "" if isinstance(given, dict) or "url" in variable.lower() else f"={given!r}"
         problems.append(f"{variable}{shown}: {error['msg']}")
     return "invalid setting: " + "; ".join(problems)

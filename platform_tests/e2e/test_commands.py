@@ -56,7 +56,7 @@ def test_invalid_setting_is_one_clear_line_without_traceback(user_env):
     output = (result.stdout + result.stderr).strip()
     assert "Traceback" not in output
     assert "DATAPLATFORM_STORAGE__GOLD='mysql'" in output
-    assert "'parquet', 'delta' or 'duckdb'" in output
+    assert "'parquet', 'delta', 'duckdb' or 'postgres'" in output
 
 
 def test_code_location_loads_without_heavy_libraries(user_env):
@@ -68,3 +68,40 @@ def test_code_location_loads_without_heavy_libraries(user_env):
     result = run([sys.executable, "-c", probe], user_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split(" ", 1)[1].strip() == "[]"
+
+
+def test_parallel_multiprocess_runs_of_several_partitions_share_duckdb(user_env, tmp_path):
+    """Two partitions at once, each run's steps in their own processes, all writing one DuckDB
+    file: the DuckDB pool and lock waits keep every write whole, and no run fails on the lock."""
+    import subprocess
+
+    user_env["DATAPLATFORM_EXECUTOR"] = "multiprocess"
+    days = ["2026-03-10", "2026-03-11"]
+    processes = [
+        subprocess.Popen(
+            [
+                str(BIN / "dagster"),
+                "job",
+                "execute",
+                "-m",
+                "dataplatform.definitions",
+                "-j",
+                "ecommerce_daily",
+                "--tags",
+                json.dumps({"dagster/partition": day}),
+            ],
+            env=user_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for day in days
+    ]
+    outputs = [process.communicate(timeout=600)[0] for process in processes]
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output[-3000:]
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+        found = con.execute(
+            "SELECT DISTINCT order_date::VARCHAR FROM gold_ecommerce.daily_sales ORDER BY 1"
+        ).fetchall()
+    assert [d for (d,) in found] == days

@@ -10,7 +10,9 @@ import dagster as dg
 import pytest
 
 from dataplatform.defs import build_definitions
+from dataplatform.defs.tables import daily_slice
 from dataplatform.settings import Settings
+from dataplatform.storage import TableName, store_for_layer
 
 
 @pytest.fixture
@@ -35,7 +37,6 @@ class Platform:
         self.settings = settings
         self.instance = instance
         self.defs = build_definitions(settings)
-        self.lakehouse = self.defs.resources["lakehouse"]
 
     def run(self, job: str, partition: str | None = None, **kwargs) -> dg.ExecuteInProcessResult:
         return self.defs.resolve_job_def(job).execute_in_process(
@@ -43,8 +44,10 @@ class Platform:
         )
 
     def read(self, path: str, partition: str | None = None, column: str = "partition_date"):
-        key = dg.AssetKey(path.split("/"))
-        return self.lakehouse.read(key, column if partition else None, [partition] if partition else [])
+        """An asset's table (or one partition of it), read straight from its layer's store."""
+        table = TableName(*path.split("/"))
+        where = daily_slice(column, [partition]) if partition else None
+        return store_for_layer(self.settings, table.layer).read(table, where=where)
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
-"""One IO manager over the storage contract; a resource key per layer picks its backend.
+"""IO managers: one per backend, all thin adapters over the storage contract.
 
 Partitioned assets write and read exactly their partitions' slice (asset metadata
 `partition_column`); a consumer asking for every partition gets the whole table. With
 `replace_on`, a write replaces only the batches it carries and keeps every other one, which
 is how bronze stays append-only: a re-delivered batch replaces itself, a changed one is added.
-Every write records row count, column schema, a preview and where the data is.
+Input metadata `columns` reads only those columns. Every write records row count, column
+schema, a preview and where the data is (never a credential).
 """
 
 from __future__ import annotations
@@ -12,23 +13,20 @@ from __future__ import annotations
 import dagster as dg
 
 from dataplatform.defs.metadata import table_metadata
-from dataplatform.defs.tables import (
-    PARTITION_COLUMN,
-    REPLACE_ON,
-    daily_slice,
-    table_for,
-)
-from dataplatform.storage import Slice, open_store
+from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, daily_slice, table_for
+from dataplatform.storage import Slice, TableStore, open_store
 
 
 class TableIOManager(dg.ConfigurableIOManager):
-    backend: str
-    data_dir: str
+    """The shared adapter; each subclass says which store it opens."""
+
+    def store(self) -> TableStore:
+        raise NotImplementedError
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         import pyarrow.compute as pc
 
-        store = open_store(self.backend, self.data_dir)
+        store = self.store()
         table = table_for(context.asset_key)
         metadata = context.definition_metadata or {}
         replace = None
@@ -45,7 +43,7 @@ class TableIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata(table_metadata(obj, store.backend, store.location(table)))
 
     def load_input(self, context: dg.InputContext):
-        store = open_store(self.backend, self.data_dir)
+        store = self.store()
         table = table_for(context.asset_key)
         columns = (context.definition_metadata or {}).get("columns")
         where = None
@@ -56,3 +54,47 @@ class TableIOManager(dg.ConfigurableIOManager):
                 column = context.upstream_output.definition_metadata[PARTITION_COLUMN]
                 where = daily_slice(column, keys)
         return store.read(table, columns=columns, where=where)
+
+
+class ParquetIOManager(TableIOManager):
+    """Parquet folders with Hive partitions under `data_dir/lake/parquet`."""
+
+    data_dir: str
+
+    def store(self) -> TableStore:
+        return open_store("parquet", self.data_dir)
+
+
+class DeltaIOManager(TableIOManager):
+    """Delta Lake tables under `data_dir/lake/delta`."""
+
+    data_dir: str
+
+    def store(self) -> TableStore:
+        return open_store("delta", self.data_dir)
+
+
+class DuckDBIOManager(TableIOManager):
+    """Tables in `data_dir/warehouse.duckdb`; steps writing it share the DuckDB pool."""
+
+    data_dir: str
+
+    def store(self) -> TableStore:
+        return open_store("duckdb", self.data_dir)
+
+
+class PostgresIOManager(TableIOManager):
+    """Tables in PostgreSQL; `url` comes from `EnvVar("DATAPLATFORM_POSTGRES_URL")`."""
+
+    url: str
+
+    def store(self) -> TableStore:
+        return open_store("postgres", "", self.url)
+
+
+IO_MANAGERS: dict[str, type[TableIOManager]] = {
+    "parquet": ParquetIOManager,
+    "delta": DeltaIOManager,
+    "duckdb": DuckDBIOManager,
+    "postgres": PostgresIOManager,
+}

@@ -1,4 +1,8 @@
-"""Resources: the lakehouse (every layer's store, for checks and the CLI) and the IO managers."""
+"""Resources: the lakehouse (every layer's store, for checks and the CLI) and the IO managers.
+
+The PostgreSQL URL reaches them only as `EnvVar("DATAPLATFORM_POSTGRES_URL")`: Dagster resolves
+it when a run starts and never shows it in the UI, a log or metadata.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from dataplatform.defs.io_managers import TableIOManager
+from dataplatform.defs.io_managers import IO_MANAGERS
 from dataplatform.defs.tables import daily_slice, table_for
-from dataplatform.settings import Settings
+from dataplatform.settings import LAYERS, Settings
 
-LAYERS = ("landing", "bronze", "silver", "gold")
+POSTGRES_URL = "DATAPLATFORM_POSTGRES_URL"
 
 
 class Lakehouse(dg.ConfigurableResource):
@@ -21,6 +25,7 @@ class Lakehouse(dg.ConfigurableResource):
     bronze: str
     silver: str
     gold: str
+    postgres_url: str | None = None
 
     def read(
         self,
@@ -31,7 +36,7 @@ class Lakehouse(dg.ConfigurableResource):
     ):
         from dataplatform.storage import open_store
 
-        store = open_store(getattr(self, key.path[0]), self.data_dir)
+        store = open_store(getattr(self, key.path[0]), self.data_dir, self.postgres_url)
         where = daily_slice(partition_column, partition_keys) if partition_column else None
         return store.read(table_for(key), columns=columns, where=where)
 
@@ -39,9 +44,12 @@ class Lakehouse(dg.ConfigurableResource):
 def build_resources(settings: Settings) -> dict[str, object]:
     data_dir = str(settings.data_dir.resolve())
     backends = {layer: settings.layer_backend(layer) for layer in LAYERS}
-    resources: dict[str, object] = {"lakehouse": Lakehouse(data_dir=data_dir, **backends)}
+    url = dg.EnvVar(POSTGRES_URL) if "postgres" in backends.values() else None
+    resources: dict[str, object] = {"lakehouse": Lakehouse(data_dir=data_dir, postgres_url=url, **backends)}
     for layer, backend in backends.items():
-        resources[io_manager_key(layer)] = TableIOManager(backend=backend, data_dir=data_dir)
+        manager = IO_MANAGERS[backend]
+        options = {"url": url} if backend == "postgres" else {"data_dir": data_dir}
+        resources[io_manager_key(layer)] = manager(**options)
     return resources
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dataplatform.storage.contract import Slice, StorageError, TableName, TableStore
 
-__all__ = ["Slice", "StorageError", "TableName", "TableStore", "open_store"]
+__all__ = ["Slice", "StorageError", "TableName", "TableStore", "open_store", "store_for_layer"]
 
 
 def open_store(backend: str, data_dir: Path | str, postgres_url: str | None = None) -> TableStore:
@@ -35,3 +35,9 @@ def open_store(backend: str, data_dir: Path | str, postgres_url: str | None = No
 
         return PostgresStore(postgres_url)
     raise StorageError(f"unknown storage backend {backend!r}; known: delta, duckdb, parquet, postgres")
+
+
+def store_for_layer(settings, layer: str) -> TableStore:
+    """The store a layer is configured on (`settings` is a `dataplatform.settings.Settings`)."""
+    url = settings.postgres_url.get_secret_value() if settings.postgres_url else None
+    return open_store(settings.layer_backend(layer), settings.data_dir, url)

@@ -9,6 +9,7 @@ read-only. DuckDB allows one writing process per file: Dagster steps writing it 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ import pyarrow as pa
 from dataplatform.storage.contract import (
     DEFAULT_BATCH_ROWS,
     Slice,
+    StorageError,
     TableName,
     check_slice_covers,
     missing,
@@ -25,6 +27,8 @@ from dataplatform.storage.contract import (
     tables_in_namespaces,
 )
 from dataplatform.storage.schema import WritePlan
+
+LOCK_WAIT_SECONDS = 300
 
 
 class DuckDBStore:
@@ -135,9 +139,29 @@ class DuckDBStore:
                 raise
 
     def _connect(self, read_only: bool):
+        """A connection, waiting while another process holds the file's lock.
+
+        DuckDB lets one process write a file and then no other process open it, even to read.
+        Dagster's pool keeps the platform's own writers apart; this wait covers the rest (a
+        check reading while a parallel run writes, a CLI summary during a run).
+        """
         import duckdb
 
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise
+                if time.monotonic() > deadline:
+                    raise StorageError(
+                        f"{self.path} stayed locked by another process for {LOCK_WAIT_SECONDS} s"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
         con.execute("SET TimeZone = 'UTC'")
         return con
 
