@@ -44,3 +44,30 @@ def test_invalid_setting_names_variable_and_allowed_values(monkeypatch, variable
     message = str(error.value)
     assert variable in message
     assert expected in message
+
+
+def test_postgres_profile_moves_silver_and_gold_unless_a_layer_is_set(monkeypatch):
+    monkeypatch.setenv("DATAPLATFORM_PROFILE", "postgres")
+    monkeypatch.setenv("DATAPLATFORM_POSTGRES_URL", "postgresql://user:pw@db:5432/platform")
+    settings = load_settings()
+    assert (settings.storage.silver, settings.storage.gold, settings.storage.bronze) == (
+        "postgres",
+        "postgres",
+        "delta",
+    )
+    monkeypatch.setenv("DATAPLATFORM_STORAGE__GOLD", "duckdb")
+    assert load_settings().storage.gold == "duckdb"
+
+
+def test_postgres_without_a_url_fails_at_load_and_the_url_is_never_echoed(monkeypatch):
+    monkeypatch.setenv("DATAPLATFORM_STORAGE__SILVER", "postgres")
+    with pytest.raises(
+        SettingsError, match="DATAPLATFORM_POSTGRES_URL is required: silver stored in postgres"
+    ):
+        load_settings()
+    monkeypatch.setenv("DATAPLATFORM_POSTGRES_URL", "postgresql://user:pw@db/platform")
+    assert "pw" not in repr(load_settings())
+    monkeypatch.setenv("DATAPLATFORM_PROFILE", "cloud")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "DATAPLATFORM_PROFILE='cloud'" in str(error.value) and "pw" not in str(error.value)
