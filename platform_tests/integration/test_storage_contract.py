@@ -338,3 +338,12 @@ def test_delta_keeps_history_for_time_travel_and_maintenance(tmp_path):
     store.optimize(table)
     store.vacuum(table, retention_hours=0)
     assert ids(store, table) == [3]
+
+
+def test_an_unreachable_postgres_is_retried_then_reported_without_the_password():
+    store = open_store("postgres", "", "postgresql://reader:hunter2@127.0.0.1:1/platform")
+    started = time.monotonic()
+    with pytest.raises(StorageError, match="PostgreSQL unreachable after 3 attempts") as error:
+        store.exists(TableName("silver", "ecommerce", "orders"))
+    assert time.monotonic() - started >= 1.5  # backed off 0.5 s, then 1 s
+    assert "hunter2" not in str(error.value)
