@@ -33,3 +33,20 @@ def user_env(tmp_path) -> dict[str, str]:
 
 def run(command: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
+
+
+def daily_job(day: str) -> list[str]:
+    """`dagster job execute` of the e-commerce daily job for one partition, as CI runs it."""
+    import json
+
+    return [
+        str(BIN / "dagster"),
+        "job",
+        "execute",
+        "-m",
+        "dataplatform.definitions",
+        "-j",
+        "ecommerce_daily",
+        "--tags",
+        json.dumps({"dagster/partition": day}),
+    ]

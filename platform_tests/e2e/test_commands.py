@@ -7,22 +7,12 @@ import sys
 
 import duckdb
 
-from platform_tests.e2e.conftest import BIN, run
+from platform_tests.e2e.conftest import BIN, daily_job, run
 
 
 def test_dagster_job_execute_runs_one_daily_partition(user_env, tmp_path):
     result = run(
-        [
-            str(BIN / "dagster"),
-            "job",
-            "execute",
-            "-m",
-            "dataplatform.definitions",
-            "-j",
-            "ecommerce_daily",
-            "--tags",
-            json.dumps({"dagster/partition": "2026-03-10"}),
-        ],
+        daily_job("2026-03-10"),
         user_env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -79,17 +69,7 @@ def test_parallel_multiprocess_runs_of_several_partitions_share_duckdb(user_env,
     days = ["2026-03-10", "2026-03-11"]
     processes = [
         subprocess.Popen(
-            [
-                str(BIN / "dagster"),
-                "job",
-                "execute",
-                "-m",
-                "dataplatform.definitions",
-                "-j",
-                "ecommerce_daily",
-                "--tags",
-                json.dumps({"dagster/partition": day}),
-            ],
+            daily_job(day),
             env=user_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

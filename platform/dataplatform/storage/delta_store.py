@@ -9,13 +9,10 @@ never naive timestamps (see the Delta IO manager trap in STYLE.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
 import pyarrow as pa
 import pyarrow.dataset as ds
 
 from dataplatform.storage.contract import (
-    DEFAULT_BATCH_ROWS,
     Slice,
     TableFolders,
     TableName,
@@ -23,17 +20,18 @@ from dataplatform.storage.contract import (
     missing,
     slice_value_text,
 )
+from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.schema import WritePlan
 
 
-class DeltaStore(TableFolders):
+class DeltaStore(TableFolders, DatasetReads):
     backend = "delta"
 
     def exists(self, table: TableName) -> bool:
         return (self.folder(table) / "_delta_log").is_dir()
 
     def schema(self, table: TableName) -> pa.Schema:
-        return self._dataset(table).schema
+        return self.dataset(table).schema
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
         from deltalake import write_deltalake
@@ -59,33 +57,6 @@ class DeltaStore(TableFolders):
         plan = WritePlan(table, self.schema(table) if self.exists(table) else None, data)
         options = {"schema_mode": "merge"} if plan.added else {}
         write_deltalake(self.folder(table), plan.data, mode="append", **options)
-
-    def read(
-        self,
-        table: TableName,
-        columns: Sequence[str] | None = None,
-        where: Slice | None = None,
-        limit: int | None = None,
-    ) -> pa.Table:
-        dataset = self._dataset(table)
-        selected, filter_ = list(columns) if columns else None, _filter(dataset, where)
-        if limit is not None:
-            return dataset.head(limit, columns=selected, filter=filter_)
-        return dataset.to_table(columns=selected, filter=filter_)
-
-    def read_batches(
-        self,
-        table: TableName,
-        columns: Sequence[str] | None = None,
-        where: Slice | None = None,
-        batch_rows: int = DEFAULT_BATCH_ROWS,
-    ) -> Iterator[pa.RecordBatch]:
-        dataset = self._dataset(table)
-        selected = list(columns) if columns else None
-        yield from dataset.to_batches(columns=selected, filter=_filter(dataset, where), batch_size=batch_rows)
-
-    def row_count(self, table: TableName) -> int:
-        return self._dataset(table).count_rows()
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:
         return self.table_folders(layer, "_delta_log")
@@ -125,12 +96,5 @@ class DeltaStore(TableFolders):
             raise missing(table, str(self.root))
         return DeltaTable(self.folder(table))
 
-    def _dataset(self, table: TableName) -> ds.Dataset:
+    def dataset(self, table: TableName) -> ds.Dataset:
         return self._delta(table).to_pyarrow_dataset()
-
-
-def _filter(dataset: ds.Dataset, where: Slice | None) -> ds.Expression | None:
-    if where is None:
-        return None
-    values = pa.array(where.values, dataset.schema.field(where.column).type)
-    return ds.field(where.column).isin(values)

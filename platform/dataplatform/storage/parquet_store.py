@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,7 +23,6 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from dataplatform.storage.contract import (
-    DEFAULT_BATCH_ROWS,
     Slice,
     StorageError,
     TableFolders,
@@ -33,6 +31,7 @@ from dataplatform.storage.contract import (
     missing,
     slice_value_text,
 )
+from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.schema import WritePlan
 
 _SCHEMA_FILE = "_common_metadata"
@@ -40,7 +39,7 @@ _PARTITION_KEY = b"dataplatform.partition_column"
 _RETIRED = ".retired-"
 
 
-class ParquetStore(TableFolders):
+class ParquetStore(TableFolders, DatasetReads):
     backend = "parquet"
 
     def exists(self, table: TableName) -> bool:
@@ -105,33 +104,6 @@ class ParquetStore(TableFolders):
             pq.write_table(rows.drop_columns([column]) if column else rows, staged)
             os.rename(staged, folder / name)  # a file appears whole or not at all
 
-    def read(
-        self,
-        table: TableName,
-        columns: Sequence[str] | None = None,
-        where: Slice | None = None,
-        limit: int | None = None,
-    ) -> pa.Table:
-        dataset, filter_ = self._dataset(table, where)
-        selected = list(columns) if columns else None
-        if limit is not None:
-            return dataset.head(limit, columns=selected, filter=filter_)
-        return dataset.to_table(columns=selected, filter=filter_)
-
-    def read_batches(
-        self,
-        table: TableName,
-        columns: Sequence[str] | None = None,
-        where: Slice | None = None,
-        batch_rows: int = DEFAULT_BATCH_ROWS,
-    ) -> Iterator[pa.RecordBatch]:
-        dataset, filter_ = self._dataset(table, where)
-        selected = list(columns) if columns else None
-        yield from dataset.to_batches(columns=selected, filter=filter_, batch_size=batch_rows)
-
-    def row_count(self, table: TableName) -> int:
-        return self._dataset(table, None)[0].count_rows()
-
     def list_tables(self, layer: str | None = None) -> list[TableName]:
         return self.table_folders(layer, _SCHEMA_FILE)
 
@@ -139,24 +111,20 @@ class ParquetStore(TableFolders):
         if self.folder(table).exists():
             _swap(None, self.folder(table))
 
-    def _dataset(self, table: TableName, where: Slice | None) -> tuple[ds.Dataset, ds.Expression | None]:
+    def dataset(self, table: TableName) -> ds.Dataset:
         self._require(table)
         folder = self.folder(table)
         schema = _read_schema(folder)
         column = _partition_column(schema)
         partitioning = ds.partitioning(pa.schema([schema.field(column)]), flavor="hive") if column else None
         files = sorted(str(p) for p in folder.glob("**/*.parquet") if not _hidden(p.relative_to(folder)))
-        dataset = ds.dataset(
+        return ds.dataset(
             files,
             format="parquet",
             schema=schema.remove_metadata(),
             partitioning=partitioning,
             partition_base_dir=str(folder),
         )
-        if where is None:
-            return dataset, None
-        values = pa.array(where.values, schema.field(where.column).type)
-        return dataset, ds.field(where.column).isin(values)
 
     def _require(self, table: TableName) -> None:
         if not self.exists(table):

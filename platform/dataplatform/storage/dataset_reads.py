@@ -1,0 +1,52 @@
+"""Reading for stores whose tables are pyarrow datasets (Parquet folders, Delta tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from dataplatform.storage.contract import DEFAULT_BATCH_ROWS, Slice, TableName
+
+
+class DatasetReads:
+    """`read`, `read_batches` and `row_count` over the dataset a subclass's `dataset` opens."""
+
+    def dataset(self, table: TableName) -> ds.Dataset:
+        raise NotImplementedError
+
+    def read(
+        self,
+        table: TableName,
+        columns: Sequence[str] | None = None,
+        where: Slice | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        dataset = self.dataset(table)
+        selected, filter_ = list(columns) if columns else None, slice_filter(dataset.schema, where)
+        if limit is not None:
+            return dataset.head(limit, columns=selected, filter=filter_)
+        return dataset.to_table(columns=selected, filter=filter_)
+
+    def read_batches(
+        self,
+        table: TableName,
+        columns: Sequence[str] | None = None,
+        where: Slice | None = None,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        dataset = self.dataset(table)
+        selected = list(columns) if columns else None
+        yield from dataset.to_batches(
+            columns=selected, filter=slice_filter(dataset.schema, where), batch_size=batch_rows
+        )
+
+    def row_count(self, table: TableName) -> int:
+        return self.dataset(table).count_rows()
+
+
+def slice_filter(schema: pa.Schema, where: Slice | None) -> ds.Expression | None:
+    if where is None:
+        return None
+    return ds.field(where.column).isin(pa.array(where.values, schema.field(where.column).type))
