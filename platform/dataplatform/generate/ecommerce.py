@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from dataplatform.generate.batch import GeneratedBatch
 from dataplatform.generate.defects import DefectInjector, DefectLog
+from dataplatform.generate.sampling import constant, draw, labels, power_law_ranks
 from dataplatform.generate.seeding import day_ordinal, rng_for
 from dataplatform.settings import EcommerceVolumes
 from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
@@ -113,8 +114,8 @@ class EcommerceGenerator:
     def clean_customers(self) -> pa.Table:
         n = self.volumes.customers
         rng = self._rng("customers", "attributes")
-        first = _labels(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n))
-        last = _labels(LAST_NAMES, rng.integers(0, len(LAST_NAMES), n))
+        first = labels(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n))
+        last = labels(LAST_NAMES, rng.integers(0, len(LAST_NAMES), n))
         ids = np.arange(1, n + 1, dtype=np.int64)
         email = pc.binary_join_element_wise(
             pa.array(first),
@@ -122,7 +123,7 @@ class EcommerceGenerator:
             pa.array(last),
             pc.cast(pa.array(ids), pa.string()),
             "@",
-            _labels(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n)),
+            labels(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n)),
             "",
         )
         signup_days = rng.integers(0, 3 * 365, n)
@@ -132,7 +133,7 @@ class EcommerceGenerator:
                 "first_name": pc.utf8_capitalize(pa.array(first)),
                 "last_name": pc.utf8_capitalize(pa.array(last)),
                 "email": email,
-                "country": _labels(COUNTRIES, self._customer_country_idx),
+                "country": labels(COUNTRIES, self._customer_country_idx),
                 "signup_date": pa.array(
                     np.datetime64("2022-01-01") + signup_days.astype("timedelta64[D]"),
                     pa.date32(),
@@ -145,7 +146,7 @@ class EcommerceGenerator:
         n = self.volumes.products
         rng = self._rng("products", "attributes")
         category_idx = self._product_categories
-        noun = _labels(NOUNS.ravel(), category_idx * NOUNS.shape[1] + rng.integers(0, NOUNS.shape[1], n))
+        noun = labels(NOUNS.ravel(), category_idx * NOUNS.shape[1] + rng.integers(0, NOUNS.shape[1], n))
         price = self._product_prices
         ids = np.arange(1, n + 1, dtype=np.int64)
         return pa.table(
@@ -155,11 +156,11 @@ class EcommerceGenerator:
                     "SKU-", pc.utf8_lpad(pc.cast(pa.array(ids), pa.string()), 6, "0"), ""
                 ),
                 "name": pc.binary_join_element_wise(
-                    pc.utf8_capitalize(_labels(ADJECTIVES, rng.integers(0, len(ADJECTIVES), n))),
+                    pc.utf8_capitalize(labels(ADJECTIVES, rng.integers(0, len(ADJECTIVES), n))),
                     pa.array(noun),
                     " ",
                 ),
-                "category": _labels(CATEGORIES, category_idx),
+                "category": labels(CATEGORIES, category_idx),
                 "price": price,
                 "cost": np.round(price * rng.uniform(0.35, 0.8, n), 2),
                 "launched_on": pa.array(
@@ -174,10 +175,10 @@ class EcommerceGenerator:
         rng = self._rng("orders", day.isoformat())
         n = int(rng.poisson(self.volumes.orders_per_day * WEEKDAY_FACTOR[day.weekday()]))
 
-        seconds = np.sort(_draw(rng, HOURLY_WEIGHTS, n).astype(np.int64) * 3600 + rng.integers(0, 3600, n))
+        seconds = np.sort(draw(rng, HOURLY_WEIGHTS, n).astype(np.int64) * 3600 + rng.integers(0, 3600, n))
         order_ids = day_ordinal(day) * 10_000_000 + np.arange(1, n + 1, dtype=np.int64)
 
-        buyers = _power_law_ranks(rng, self.volumes.customers, n, CUSTOMER_SKEW)
+        buyers = power_law_ranks(rng, self.volumes.customers, n, CUSTOMER_SKEW)
         customer_idx = self._customers_by_activity[buyers]
         customer_ids = customer_idx.astype(np.int64) + 1
         country_idx = self._customer_country_idx[customer_idx]
@@ -188,10 +189,10 @@ class EcommerceGenerator:
         line_number = (
             np.arange(len(order_idx)) - np.repeat(np.cumsum(item_count) - item_count, item_count) + 1
         )
-        ranks = _power_law_ranks(rng, self.volumes.products, len(order_idx), PRODUCT_SKEW)
+        ranks = power_law_ranks(rng, self.volumes.products, len(order_idx), PRODUCT_SKEW)
         product_idx = self._products_by_popularity[ranks]
-        quantity = (1 + _draw(rng, QUANTITY_WEIGHTS, len(order_idx))).astype(np.int32)
-        discount = DISCOUNTS[_draw(rng, DISCOUNT_WEIGHTS, len(order_idx))]
+        quantity = (1 + draw(rng, QUANTITY_WEIGHTS, len(order_idx))).astype(np.int32)
+        discount = DISCOUNTS[draw(rng, DISCOUNT_WEIGHTS, len(order_idx))]
         unit_price = np.round(self._product_prices[product_idx] * to_local[order_idx], 2)
         line_total = np.round(quantity * unit_price * (1 - discount), 2)
         order_total = np.round(np.bincount(order_idx, weights=line_total, minlength=n), 2)
@@ -202,12 +203,12 @@ class EcommerceGenerator:
                 "order_id": order_ids,
                 "customer_id": customer_ids,
                 "order_ts": _iso_utc_text(day, seconds),
-                "status": _labels(STATUSES, _draw(rng, STATUS_WEIGHTS, n)),
-                "currency": _labels(COUNTRY_CURRENCIES, country_idx),
-                "channel": _labels(CHANNELS, _draw(rng, CHANNEL_WEIGHTS, n)),
+                "status": labels(STATUSES, draw(rng, STATUS_WEIGHTS, n)),
+                "currency": labels(COUNTRY_CURRENCIES, country_idx),
+                "channel": labels(CHANNELS, draw(rng, CHANNEL_WEIGHTS, n)),
                 "item_count": item_count.astype(np.int32),
                 "order_total": order_total,
-                "partition_date": _constant(partition, n),
+                "partition_date": constant(partition, n),
             }
         )
         item_order_ids = order_ids[order_idx]
@@ -221,7 +222,7 @@ class EcommerceGenerator:
                 "unit_price": unit_price,
                 "discount": discount,
                 "line_total": line_total,
-                "partition_date": _constant(partition, len(order_idx)),
+                "partition_date": constant(partition, len(order_idx)),
             }
         )
         return orders, items
@@ -309,32 +310,10 @@ class EcommerceGenerator:
         return self._rng("products", "popularity").permutation(self.volumes.products)
 
 
-def _power_law_ranks(rng: np.random.Generator, size: int, count: int, exponent: float) -> np.ndarray:
-    """`count` ranks in [0, size) with P(rank r) roughly proportional to (r + 1) ** -exponent.
-
-    Inverting the continuous power law's CDF costs one power per draw, where weighted
-    `choice` over a large population costs a binary search per draw.
-    """
-    a = 1.0 - exponent
-    x = (1.0 + rng.random(count, dtype=np.float32) * np.float32((size + 1.0) ** a - 1.0)) ** np.float32(
-        1.0 / a
-    )
-    return np.minimum(x.astype(np.int64) - 1, size - 1)
-
-
 def _out_of_range_prices(old: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Negative, zero, or absurdly high (beyond any valid price): what broken price feeds send."""
     style = rng.integers(0, 3, len(old))
     return np.where(style == 0, -old, np.where(style == 1, 0.0, MAX_PRICE + old * 1000))
-
-
-def _constant(value: pa.Scalar, n: int) -> pa.Array:
-    return pa.repeat(value, n) if n else pa.array([], value.type)
-
-
-def _labels(values: np.ndarray, index: np.ndarray) -> pa.Array:
-    """Labels by position: Arrow's take is several times faster than numpy string arrays."""
-    return pa.array(values, pa.string()).take(pa.array(index))
 
 
 def _iso_utc_text(day: date, seconds: np.ndarray) -> pa.Array:
@@ -353,26 +332,3 @@ def _times_of_day() -> pa.Array:
     """'00:00:00' to '23:59:59', indexed by second of the day."""
     moments = pa.array(np.arange(86_400).astype("datetime64[s]"), pa.timestamp("s"))
     return pc.utf8_slice_codeunits(pc.cast(moments, pa.string()), 11, 19)
-
-
-DRAW_RESOLUTION = 10_000
-
-
-def _draw(rng: np.random.Generator, weights: np.ndarray, count: int) -> np.ndarray:
-    """Category indexes drawn with `weights`, by lookup in a table of 10,000 entries.
-
-    Exact for weights in whole hundredths of a percent (every weight here but the hourly and
-    quantity curves, which it matches to 0.01%), and several times faster than weighted
-    `choice`, which searches a cumulative sum for every draw.
-    """
-    table = _draw_table(tuple(np.asarray(weights, dtype=float).tolist()))
-    return table[rng.integers(0, DRAW_RESOLUTION, count, dtype=np.uint16)]
-
-
-@cache
-def _draw_table(weights: tuple[float, ...]) -> np.ndarray:
-    share = np.array(weights) / sum(weights) * DRAW_RESOLUTION
-    counts = np.floor(share + 1e-9).astype(int)
-    # largest remainders take the entries that rounding down left over
-    counts[np.argsort(counts - share)[: DRAW_RESOLUTION - counts.sum()]] += 1
-    return np.repeat(np.arange(len(weights), dtype=np.int16), counts)
