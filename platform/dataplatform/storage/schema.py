@@ -49,10 +49,12 @@ def conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def normalise(schema: pa.Schema) -> pa.Schema:
-    """Nanosecond timestamps (pandas' default) as microseconds, the unit every backend keeps."""
+    """Timestamps in microseconds, whatever unit they arrive in: the unit every backend keeps
+    (Parquet has no seconds, Delta and PostgreSQL no nanoseconds), so a table's type never
+    depends on which backend wrote it last."""
     fields = [
         f.with_type(pa.timestamp("us", f.type.tz))
-        if pa.types.is_timestamp(f.type) and f.type.unit == "ns"
+        if pa.types.is_timestamp(f.type) and f.type.unit != "us"
         else f
         for f in schema
     ]
