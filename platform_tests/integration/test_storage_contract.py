@@ -347,3 +347,63 @@ def test_an_unreachable_postgres_is_retried_then_reported_without_the_password()
         store.exists(TableName("silver", "ecommerce", "orders"))
     assert time.monotonic() - started >= 1.5  # backed off 0.5 s, then 1 s
     assert "hunter2" not in str(error.value)
+
+
+def test_timestamps_of_any_unit_are_kept_in_microseconds(store, domain):
+    table = TableName("landing", domain, "bars")
+    moment = datetime(2026, 3, 10, 14, 31, tzinfo=UTC)
+    for unit in ("s", "ms", "s"):
+        store.write(table, pa.table({"ts": pa.array([moment], pa.timestamp(unit, tz="UTC"))}))
+    assert store.schema(table).field("ts").type == pa.timestamp("us", tz="UTC")
+    assert store.read(table)["ts"].to_pylist() == [moment]
+
+
+RACER = """
+import sys, time, pyarrow as pa
+from pathlib import Path
+from datetime import date
+from dataplatform.storage import open_store, TableName, Slice
+backend, root, url, domain, day, go = sys.argv[1:7]
+store = open_store(backend, root, url or None)
+day = date.fromisoformat(day)
+data = pa.table({"id": pa.array(range(100_000), pa.int64()), "partition_date": pa.array([day] * 100_000, pa.date32())})
+while not Path(go).exists():
+    time.sleep(0.001)
+store.write(TableName("bronze", domain, "racing"), data, Slice("partition_date", (day,)))
+"""
+
+
+def test_writers_of_different_partitions_creating_a_table_at_once_lose_nothing(
+    store, domain, tmp_path, request
+):
+    url = request.getfixturevalue("postgres_url") if store.backend == "postgres" else ""
+    go = tmp_path / "go"
+    racers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                RACER,
+                store.backend,
+                str(tmp_path),
+                url,
+                domain,
+                day.isoformat(),
+                str(go),
+            ],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        for day in (D1, D2)
+    ]
+    time.sleep(2.0)  # both imported and waiting
+    go.touch()
+    assert [racer.wait(timeout=120) for racer in racers] == [0, 0]
+    counts = (
+        store.read(TableName("bronze", domain, "racing"))
+        .group_by("partition_date")
+        .aggregate([("id", "count")])
+    )
+    assert sorted(counts.to_pylist(), key=lambda r: r["partition_date"]) == [
+        {"partition_date": D1, "id_count": 100_000},
+        {"partition_date": D2, "id_count": 100_000},
+    ]

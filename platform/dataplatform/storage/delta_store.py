@@ -45,8 +45,7 @@ class DeltaStore(TableFolders, DatasetReads):
             return
         check_slice_covers(table, plan.data, replace)
         if not exists:
-            write_deltalake(path, plan.data, mode="overwrite", partition_by=[replace.column])
-            return
+            self._create(table, plan.schema, partition_by=[replace.column])
         literals = ", ".join(f"'{slice_value_text(v)}'" for v in replace.values)
         predicate = f'"{replace.column}" IN ({literals})'
         write_deltalake(path, plan.data, mode="overwrite", predicate=predicate, **options)
@@ -54,7 +53,10 @@ class DeltaStore(TableFolders, DatasetReads):
     def append(self, table: TableName, data: pa.Table) -> None:
         from deltalake import write_deltalake
 
-        plan = WritePlan(table, self.schema(table) if self.exists(table) else None, data)
+        exists = self.exists(table)
+        plan = WritePlan(table, self.schema(table) if exists else None, data)
+        if not exists:
+            self._create(table, plan.schema, partition_by=None)
         options = {"schema_mode": "merge"} if plan.added else {}
         write_deltalake(self.folder(table), plan.data, mode="append", **options)
 
@@ -88,6 +90,18 @@ class DeltaStore(TableFolders, DatasetReads):
         return self._delta(table).vacuum(
             retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
         )
+
+    def _create(self, table: TableName, schema: pa.Schema, partition_by: list[str] | None) -> None:
+        """Create the table empty. Writers of different partitions may race to create it: one
+        commit wins, the others find it there. Creating it by writing a partition with a plain
+        overwrite would let a late creator erase an early writer's partition."""
+        from deltalake import DeltaTable
+
+        try:
+            DeltaTable.create(self.folder(table), schema, mode="ignore", partition_by=partition_by)
+        except Exception:
+            if not self.exists(table):
+                raise
 
     def _delta(self, table: TableName):
         from deltalake import DeltaTable
