@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dataplatform.generate import GENERATORS
 from dataplatform.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="A Dagster-orchestrated data platform.", no_args_is_help=True, add_completion=False)
@@ -29,7 +30,7 @@ def run(
     days: Annotated[int | None, typer.Option(help="Daily partitions to run, ending yesterday (UTC).")] = None,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Materialise master data, the last few daily partitions and the summaries."""
+    """Materialise every domain's master data, its last few daily partitions and summaries."""
     settings = _settings()
     partitions = _recent_partitions(settings, days or settings.recent_days)
     instance = _instance(settings)
@@ -37,11 +38,11 @@ def run(
     from dataplatform.defs import build_definitions
 
     defs = build_definitions(settings)
-    plan = [
-        ("ecommerce_master", None),
-        *(("ecommerce_daily", p) for p in partitions),
-        ("ecommerce_summaries", None),
-    ]
+    jobs = {job.name for job in defs.jobs}
+    plan = []
+    for name in GENERATORS:  # master data, then each day, then the summaries built on them
+        plan += [(f"{name}_master", None), *((f"{name}_daily", p) for p in partitions)]
+        plan += [(f"{name}_summaries", None)] if f"{name}_summaries" in jobs else []
     with console.status("") as status:
         for job_name, partition in plan:
             status.update(f"running {job_name}" + (f" for {partition}" if partition else ""))

@@ -46,6 +46,16 @@ class EcommerceVolumes(BaseModel):
     items_per_order: float = Field(2.5, ge=1.0, le=50.0)
 
 
+class MarketVolumes(BaseModel):
+    """Size knobs of the market generator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbols: int = Field(50, gt=0, le=100_000)
+    bar_minutes: int = Field(1, gt=0, le=60)
+    quotes_per_bar: float = Field(3.0, ge=0.0, le=1_000.0)
+
+
 class Settings(BaseSettings):
     """The platform's configuration; build it with `load_settings()`."""
 
@@ -64,6 +74,7 @@ class Settings(BaseSettings):
     executor: Literal["in_process", "multiprocess"] = "in_process"
     storage: LayerStorage = LayerStorage()
     ecommerce: EcommerceVolumes = EcommerceVolumes()
+    market: MarketVolumes = MarketVolumes()
 
     @model_validator(mode="before")
     @classmethod

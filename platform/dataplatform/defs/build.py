@@ -6,8 +6,9 @@ import dagster as dg
 
 from dataplatform.defs.checks import medallion_checks
 from dataplatform.defs.jobs import domain_jobs
-from dataplatform.defs.medallion import medallion_assets
+from dataplatform.defs.medallion import landing_assets, medallion_assets
 from dataplatform.defs.resources import build_resources
+from dataplatform.generate import GENERATORS
 from dataplatform.settings import Settings
 
 # In process by default: on a small machine a subprocess per step costs about 2 s, ten times
@@ -18,12 +19,16 @@ EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiproce
 def build_definitions(settings: Settings) -> dg.Definitions:
     from dataplatform.transform.ecommerce import ECOMMERCE
 
+    pipelines = {p.domain: p for p in (ECOMMERCE,)}
     daily = dg.DailyPartitionsDefinition(start_date=settings.start_date.isoformat(), timezone="UTC")
     assets, checks, jobs, schedules = [], [], [], []
-    for pipeline in (ECOMMERCE,):
-        assets += medallion_assets(pipeline, settings, daily)
-        checks += medallion_checks(pipeline, daily)
-        domain_job_list, domain_schedules = domain_jobs(pipeline, daily)
+    for domain in GENERATORS.values():
+        assets += landing_assets(domain, settings, daily)
+        pipeline = pipelines.get(domain.name)
+        if pipeline is not None:
+            assets += medallion_assets(pipeline, settings, daily)
+            checks += medallion_checks(pipeline, daily)
+        domain_job_list, domain_schedules = domain_jobs(domain, pipeline, daily)
         jobs += domain_job_list
         schedules += domain_schedules
     return dg.Definitions(

@@ -1,8 +1,8 @@
 """One factory for the landing -> bronze -> silver -> gold shape of every domain.
 
-A domain supplies a `DomainPipeline` (silver specs, gold tables, cross-table checks) and a
-generator; this module turns them into assets. Tables whose silver spec has a partition column
-are daily-partitioned facts; the others are unpartitioned master data.
+Every registered generator gets landing assets; a domain that also supplies a `DomainPipeline`
+(silver specs, gold tables, cross-table checks) gets bronze, silver and gold above them, with
+no asset code copied. Daily facts are partitioned; master data is not.
 """
 
 import time
@@ -13,6 +13,7 @@ import dagster as dg
 from dataplatform.defs.metadata import metrics_metadata
 from dataplatform.defs.resources import io_manager_key
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON
+from dataplatform.generate import Domain
 from dataplatform.settings import Settings
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
 
@@ -20,17 +21,23 @@ DAILY_COLUMN = "partition_date"
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
+def landing_assets(
+    domain: Domain, settings: Settings, daily: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    """What a domain's generator delivers: master data, daily facts, and the defects it injected."""
+    return [
+        _landing(domain.name, domain.master_tables, "master_defects", settings, None),
+        _landing(domain.name, domain.daily_tables, "defects", settings, daily),
+    ]
+
+
 def medallion_assets(
     pipeline: DomainPipeline, settings: Settings, daily: dg.PartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    master = [t for t, spec in pipeline.silver.items() if spec.partition_column is None]
-    facts = [t for t, spec in pipeline.silver.items() if spec.partition_column is not None]
-    assets = [
-        _landing(pipeline.domain, master, "master_defects", settings, None),
-        _landing(pipeline.domain, facts, "defects", settings, daily),
-    ]
-    for table in master + facts:
-        partitions = daily if table in facts else None
+    """Bronze, silver (with quarantine) and gold above a domain's landing assets."""
+    assets = []
+    for table, spec in pipeline.silver.items():
+        partitions = daily if spec.partition_column else None
         assets.append(_bronze(pipeline.domain, table, settings, partitions))
         assets.append(_silver(pipeline, table, settings, partitions))
     for gold in pipeline.gold:

@@ -64,7 +64,7 @@ class DefectInjector:
         table: pa.Table,
         *,
         name: str,
-        key: str,
+        key: str | tuple[str, ...],
         rate: float,
         rng: np.random.Generator,
         log: DefectLog,
@@ -88,7 +88,7 @@ class DefectInjector:
         return rows
 
     def keys_at(self, rows: np.ndarray) -> pa.Array:
-        return self.table.column(self.key).take(pa.array(rows)).combine_chunks()
+        return key_text(self.table.take(pa.array(rows)), self.key)
 
     def set_null(self, column: str, share: float, kind: str = "null_required") -> None:
         rows = self.pick(share)
@@ -101,6 +101,17 @@ class DefectInjector:
         old = self.table.column(column).take(pa.array(rows)).to_numpy(zero_copy_only=False)
         self._set_at(column, rows, pa.array(make(old, self.rng)))
         self.log.record(self.name, kind, self.keys_at(rows), column)
+
+    def swap(self, first: str, second: str, share: float, kind: str) -> None:
+        """Exchange two columns' values at chosen rows (a high below its low, a crossed quote)."""
+        rows = self.pick(share)
+        index = pa.array(rows)
+        a, b = self.table.column(first).take(index), self.table.column(second).take(index)
+        differ = pc.fill_null(pc.not_equal(a, b), False).to_numpy(zero_copy_only=False)
+        rows, a, b = rows[differ], a.filter(differ), b.filter(differ)  # equal values: nothing to break
+        self._set_at(first, rows, b.combine_chunks())
+        self._set_at(second, rows, a.combine_chunks())
+        self.log.record(self.name, kind, self.keys_at(rows), f"{first},{second}")
 
     def mangle_case(self, columns: Sequence[str], share: float) -> None:
         """Inconsistent case and stray whitespace, as hand-keyed source systems deliver them."""
@@ -124,7 +135,7 @@ class DefectInjector:
         self.table = pa.concat_tables([self.table, copies])
         self._free = np.concatenate([self._free, np.zeros(len(rows), dtype=bool)])
         kind = "near_duplicate" if near_columns else "exact_duplicate"
-        self.log.record(self.name, kind, copies.column(self.key).combine_chunks(), None)
+        self.log.record(self.name, kind, key_text(copies, self.key), None)
 
     def _set_at(self, column: str, rows: np.ndarray, values: pa.Array) -> None:
         """Put `values` (one per row, in row order) into `column` at the sorted positions `rows`."""
@@ -148,6 +159,14 @@ class DefectInjector:
     def _replace(self, column: str, values) -> None:
         index = self.table.schema.get_field_index(column)
         self.table = self.table.set_column(index, self.table.schema.field(index), values)
+
+
+def key_text(table: pa.Table, key: str | tuple[str, ...]) -> pa.Array:
+    """The business key of each row as text; compound keys joined with '|'."""
+    columns = (key,) if isinstance(key, str) else key
+    texts = [pc.cast(table.column(c), pa.string()) for c in columns]
+    joined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "|")
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
 def _mangled(values: pa.Array | pa.ChunkedArray, rng: np.random.Generator) -> pa.Array:

@@ -87,10 +87,6 @@ BAD_TIMESTAMPS = np.array(["N/A", "", "yesterday", "0000-00-00 00:00:00", "2024-
 class EcommerceGenerator:
     """Customers, products, orders and order items for one seed and set of volumes."""
 
-    name = DOMAIN
-    master_tables = ("customers", "products")
-    daily_tables = ("orders", "order_items")
-
     def __init__(self, seed: int, volumes: EcommerceVolumes, defect_rate: float) -> None:
         self.seed = seed
         self.volumes = volumes
