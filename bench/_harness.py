@@ -125,7 +125,11 @@ def _max_rss() -> int:
 
 @dataclass(frozen=True)
 class Figure:
-    """One row of the report. `subject` is what is benchmarked, `anchor` what it is compared to."""
+    """One row of the report. `subject` is what is benchmarked, `anchor` what it is compared to.
+
+    A report may hold several comparisons: an anchor is compared to the subject of its `group`
+    (rows left in the default group "" when there is only one comparison).
+    """
 
     what: str
     rows: int
@@ -133,6 +137,7 @@ class Figure:
     base_rss: int | None = None
     peak_rss: int | None = None
     role: Role = "info"
+    group: str = ""
 
     @classmethod
     def of(
@@ -143,6 +148,7 @@ class Figure:
         *,
         rows: int | None = None,
         seconds: Sequence[float] | None = None,
+        group: str = "",
     ) -> Figure:
         """A row from a trial; `rows` or `seconds` replace the trial's (another view of the same runs)."""
         return cls(
@@ -152,6 +158,7 @@ class Figure:
             trial.base_rss,
             trial.peak_rss,
             role,
+            group,
         )
 
     @property
@@ -173,10 +180,18 @@ def report(
     """Print the table, a legend, `notes`, and last one JSON line holding the same figures.
 
     The ratio column is rows/s of the subject divided by rows/s of each anchor: above 1 the
-    subject is faster than that anchor, below 1 slower.
+    subject is faster than that anchor, below 1 slower. With groups, each anchor is compared to
+    the subject of its own group.
     """
-    subject = next(f for f in figures if f.role == "subject")
-    ratios = [subject.rows_per_s / f.rows_per_s if f.role == "anchor" else None for f in figures]
+    subjects: dict[str, Figure] = {}
+    for f in figures:
+        if f.role == "subject":
+            subjects.setdefault(f.group, f)
+    subject = next(iter(subjects.values()))
+    ratios = [
+        subjects[f.group].rows_per_s / f.rows_per_s if f.role == "anchor" and f.group in subjects else None
+        for f in figures
+    ]
     header = ("what", "rows", "median s", "rows/s", "base MiB", "peak MiB", "ratio")
     lines = [
         (
@@ -197,8 +212,9 @@ def report(
             cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True)
         ]
         print("  ".join(cells))
+    compared = f"'{subject.what}'" if len(subjects) == 1 else "the subject of the anchor's group"
     print(
-        f"ratio = rows/s of '{subject.what}' / rows/s of the anchor (above 1: faster than the anchor). "
+        f"ratio = rows/s of {compared} / rows/s of the anchor (above 1: faster than the anchor). "
         "Median of the repetitions; MiB = max RSS of the contender's own process after setup (base) "
         "and after the runs (peak)."
     )
@@ -227,6 +243,7 @@ def report(
                 "base_rss_mib": None if f.base_rss is None else round(f.base_rss / MIB, 1),
                 "peak_rss_mib": None if f.peak_rss is None else round(f.peak_rss / MIB, 1),
                 "ratio": None if ratio is None else round(ratio, 3),
+                **({"group": f.group} if f.group else {}),
             }
             for f, ratio in zip(figures, ratios, strict=True)
         ],

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 
 from dataplatform.storage.contract import DEFAULT_BATCH_ROWS, Slice, TableName
+
+# Scanners of Arrow datasets (Delta tables above all) can leave threads that outlive Python's
+# shutdown and abort the process ("terminate called without an active exception", exit 134)
+# after all work succeeded; collecting them while Arrow is still alive prevents it (seen here
+# once in a reader process; known upstream, delta-io/delta-rs#2184).
+atexit.register(gc.collect)
 
 
 class DatasetReads:
