@@ -56,6 +56,15 @@ class MarketVolumes(BaseModel):
     quotes_per_bar: float = Field(3.0, ge=0.0, le=1_000.0)
 
 
+class SensorVolumes(BaseModel):
+    """Size knobs of the IoT sensor generator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    devices: int = Field(200, gt=0, le=1_000_000)
+    reading_seconds: int = Field(300, ge=1, le=86_400)
+
+
 class Settings(BaseSettings):
     """The platform's configuration; build it with `load_settings()`."""
 
@@ -75,6 +84,7 @@ class Settings(BaseSettings):
     storage: LayerStorage = LayerStorage()
     ecommerce: EcommerceVolumes = EcommerceVolumes()
     market: MarketVolumes = MarketVolumes()
+    sensors: SensorVolumes = SensorVolumes()
 
     @model_validator(mode="before")
     @classmethod

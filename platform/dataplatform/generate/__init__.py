@@ -45,11 +45,18 @@ def _market(settings: Settings) -> DomainGenerator:
     return MarketGenerator(settings.seed, settings.market, settings.defect_rate)
 
 
+def _sensors(settings: Settings) -> DomainGenerator:
+    from dataplatform.generate.sensors import SensorGenerator
+
+    return SensorGenerator(settings.seed, settings.sensors, settings.defect_rate)
+
+
 GENERATORS: dict[str, Domain] = {
     d.name: d
     for d in (
         Domain("ecommerce", ("customers", "products"), ("orders", "order_items"), _ecommerce),
         Domain("market", ("symbols",), ("ohlcv", "quotes"), _market),
+        Domain("sensors", ("devices",), ("readings",), _sensors),
     )
 }
 

@@ -68,14 +68,16 @@ class DefectInjector:
         rate: float,
         rng: np.random.Generator,
         log: DefectLog,
+        taken: np.ndarray | None = None,
     ) -> None:
+        """`taken` marks rows that already carry a defect injected elsewhere."""
         self.table = table
         self.name = name
         self.key = key
         self.rate = rate
         self.rng = rng
         self.log = log
-        self._free = np.ones(table.num_rows, dtype=bool)
+        self._free = np.ones(table.num_rows, dtype=bool) if taken is None else ~taken
 
     def pick(self, share: float) -> np.ndarray:
         """Row positions for one defect kind: `share` of the defect rate, untouched rows only."""
