@@ -65,6 +65,14 @@ class SensorVolumes(BaseModel):
     reading_seconds: int = Field(300, ge=1, le=86_400)
 
 
+class WeatherVolumes(BaseModel):
+    """Size knobs of the weather generator (observations are hourly)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stations: int = Field(50, gt=0, le=100_000)
+
+
 class Settings(BaseSettings):
     """The platform's configuration; build it with `load_settings()`."""
 
@@ -85,6 +93,7 @@ class Settings(BaseSettings):
     ecommerce: EcommerceVolumes = EcommerceVolumes()
     market: MarketVolumes = MarketVolumes()
     sensors: SensorVolumes = SensorVolumes()
+    weather: WeatherVolumes = WeatherVolumes()
 
     @model_validator(mode="before")
     @classmethod

@@ -51,12 +51,19 @@ def _sensors(settings: Settings) -> DomainGenerator:
     return SensorGenerator(settings.seed, settings.sensors, settings.defect_rate)
 
 
+def _weather(settings: Settings) -> DomainGenerator:
+    from dataplatform.generate.weather import WeatherGenerator
+
+    return WeatherGenerator(settings.seed, settings.weather, settings.defect_rate)
+
+
 GENERATORS: dict[str, Domain] = {
     d.name: d
     for d in (
         Domain("ecommerce", ("customers", "products"), ("orders", "order_items"), _ecommerce),
         Domain("market", ("symbols",), ("ohlcv", "quotes"), _market),
         Domain("sensors", ("devices",), ("readings",), _sensors),
+        Domain("weather", ("stations",), ("observations",), _weather),
     )
 }
 
