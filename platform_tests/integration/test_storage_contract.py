@@ -332,8 +332,9 @@ def test_delta_keeps_history_for_time_travel_and_maintenance(tmp_path):
     table = TableName("silver", "ecommerce", "orders")
     store.write(table, every_type(D1, [1, 2]), Slice("partition_date", (D1,)))
     store.write(table, every_type(D1, [3]), Slice("partition_date", (D1,)))
-    assert [h["version"] for h in store.history(table)][:2] == [1, 0]
-    assert sorted(store.read_version(table, 0)["id"].to_pylist()) == [1, 2]
+    versions = [h["version"] for h in store.history(table)]
+    assert versions == sorted(versions, reverse=True) and len(versions) >= 2
+    assert sorted(store.read_version(table, versions[1])["id"].to_pylist()) == [1, 2]
     assert ids(store, table) == [3]
     store.optimize(table)
     store.vacuum(table, retention_hours=0)
