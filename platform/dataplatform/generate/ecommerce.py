@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from dataplatform.generate.batch import GeneratedBatch
 from dataplatform.generate.defects import DefectInjector, DefectLog
 from dataplatform.generate.sampling import constant, draw, labels, power_law_ranks
-from dataplatform.generate.seeding import day_ordinal, rng_for
+from dataplatform.generate.seeding import SeededGenerator, day_ordinal
 from dataplatform.settings import EcommerceVolumes
 from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
 
@@ -84,13 +84,11 @@ NOUNS = np.array(
 BAD_TIMESTAMPS = np.array(["N/A", "", "yesterday", "0000-00-00 00:00:00", "2024-02-30T25:61:00Z"])
 
 
-class EcommerceGenerator:
+class EcommerceGenerator(SeededGenerator):
     """Customers, products, orders and order items for one seed and set of volumes."""
 
-    def __init__(self, seed: int, volumes: EcommerceVolumes, defect_rate: float) -> None:
-        self.seed = seed
-        self.volumes = volumes
-        self.defect_rate = defect_rate
+    domain = DOMAIN
+    volumes: EcommerceVolumes
 
     def master(self) -> GeneratedBatch:
         log = DefectLog(partition_date=None)
@@ -273,9 +271,6 @@ class EcommerceGenerator:
         return inject.table
 
     # -- per-column streams shared by master and daily tables ------------------------------
-
-    def _rng(self, *path: str) -> np.random.Generator:
-        return rng_for(self.seed, DOMAIN, *path)
 
     @cached_property
     def _customer_country_idx(self) -> np.ndarray:

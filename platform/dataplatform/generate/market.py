@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from dataplatform.generate.batch import GeneratedBatch
 from dataplatform.generate.defects import DefectInjector, DefectLog
 from dataplatform.generate.sampling import draw, labels
-from dataplatform.generate.seeding import rng_for
+from dataplatform.generate.seeding import SeededGenerator
 from dataplatform.settings import MarketVolumes
 
 DOMAIN = "market"
@@ -53,13 +53,11 @@ DAYS_PER_WALK_YEAR = 366
 OVERNIGHT_SHARE = 0.5
 
 
-class MarketGenerator:
+class MarketGenerator(SeededGenerator):
     """Symbols, one-minute (or coarser) bars and quotes for one seed and set of volumes."""
 
-    def __init__(self, seed: int, volumes: MarketVolumes, defect_rate: float) -> None:
-        self.seed = seed
-        self.volumes = volumes
-        self.defect_rate = defect_rate
+    domain = DOMAIN
+    volumes: MarketVolumes
 
     def master(self) -> GeneratedBatch:
         log = DefectLog(partition_date=None)
@@ -209,9 +207,6 @@ class MarketGenerator:
         return inject.table
 
     # -- per-symbol streams -------------------------------------------------------------------
-
-    def _rng(self, *path: str) -> np.random.Generator:
-        return rng_for(self.seed, DOMAIN, *path)
 
     @cached_property
     def _tickers(self) -> pa.Array:

@@ -25,3 +25,18 @@ def rng_for(seed: int, *path: str | int) -> np.random.Generator:
 def day_ordinal(day: date) -> int:
     """Days since 2000-01-01: a small stable integer used to build ids unique across days."""
     return (day - _EPOCH).days
+
+
+class SeededGenerator:
+    """What every domain's generator holds: its seed, its volume knobs and its defect rate, and
+    random streams keyed by its domain (`_rng("table", "column")`)."""
+
+    domain: str
+
+    def __init__(self, seed: int, volumes, defect_rate: float) -> None:
+        self.seed = seed
+        self.volumes = volumes
+        self.defect_rate = defect_rate
+
+    def _rng(self, *path: str | int) -> np.random.Generator:
+        return rng_for(self.seed, self.domain, *path)

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from dataplatform.generate.batch import GeneratedBatch
 from dataplatform.generate.defects import DefectInjector, DefectLog, key_text
 from dataplatform.generate.sampling import constant, draw, labels
-from dataplatform.generate.seeding import rng_for
+from dataplatform.generate.seeding import SeededGenerator
 from dataplatform.settings import SensorVolumes
 
 DOMAIN = "sensors"
@@ -37,13 +37,11 @@ STUCK_READINGS = (12, 48)  # a stuck run lasts one to four hours at the default 
 GAP_READINGS = (6, 36)
 
 
-class SensorGenerator:
+class SensorGenerator(SeededGenerator):
     """Devices and their readings for one seed and set of volumes."""
 
-    def __init__(self, seed: int, volumes: SensorVolumes, defect_rate: float) -> None:
-        self.seed = seed
-        self.volumes = volumes
-        self.defect_rate = defect_rate
+    domain = DOMAIN
+    volumes: SensorVolumes
 
     def master(self) -> GeneratedBatch:
         return GeneratedBatch({"devices": self.devices()}, DefectLog(partition_date=None).to_table())
@@ -151,9 +149,6 @@ class SensorGenerator:
         return table.filter(pa.array(kept)), anomalous[kept]
 
     # -- per-device streams -------------------------------------------------------------------
-
-    def _rng(self, *path: str) -> np.random.Generator:
-        return rng_for(self.seed, DOMAIN, *path)
 
     @cached_property
     def _device_ids(self) -> pa.Array:

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from dataplatform.generate.batch import GeneratedBatch
 from dataplatform.generate.defects import DefectInjector, DefectLog
 from dataplatform.generate.sampling import constant
-from dataplatform.generate.seeding import rng_for
+from dataplatform.generate.seeding import SeededGenerator
 from dataplatform.settings import WeatherVolumes
 
 DOMAIN = "weather"
@@ -61,13 +61,11 @@ CONDITIONS = np.array(["clear", "cloudy", "fog", "rain", "storm", "snow"])
 LAPSE_RATE = 6.5 / 1000  # degrees cooler per metre of elevation
 
 
-class WeatherGenerator:
+class WeatherGenerator(SeededGenerator):
     """Stations and hourly observations for one seed and set of volumes."""
 
-    def __init__(self, seed: int, volumes: WeatherVolumes, defect_rate: float) -> None:
-        self.seed = seed
-        self.volumes = volumes
-        self.defect_rate = defect_rate
+    domain = DOMAIN
+    volumes: WeatherVolumes
 
     def master(self) -> GeneratedBatch:
         return GeneratedBatch({"stations": self.stations()}, DefectLog(partition_date=None).to_table())
@@ -172,9 +170,6 @@ class WeatherGenerator:
         )
 
     # -- per-station streams ------------------------------------------------------------------
-
-    def _rng(self, *path: str) -> np.random.Generator:
-        return rng_for(self.seed, DOMAIN, *path)
 
     @cached_property
     def _city_idx(self) -> np.ndarray:
