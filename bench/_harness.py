@@ -118,7 +118,18 @@ def _trial(prepare: Callable[..., Workload], args: tuple[object, ...], repeat: i
 
 
 def _max_rss() -> int:
-    """High-water mark of this process's resident memory, in bytes (Linux reports KiB)."""
+    """High-water mark of this process's own resident memory, in bytes.
+
+    On Linux, `ru_maxrss` of a spawned child starts at its parent's peak, which would charge a
+    contender with the main process's memory; `VmHWM` is the child's own.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kib if sys.platform == "darwin" else kib * 1024
 
