@@ -247,11 +247,7 @@ def test_odd_column_names_are_quoted_safely(store, domain):
     table = TableName("reference", domain, "odd")
     names = ['say "hi"', "semi;colon", "select", "with space", "ünïcode"]
     data = pa.table({name: [i] for i, name in enumerate(names)})
-    try:
-        store.write(table, data)
-    except StorageError as error:  # a backend may refuse a name, clearly, but never run it
-        assert "column" in str(error)
-        return
+    store.write(table, data)
     assert store.read(table).equals(data)
     assert store.read(table, columns=['say "hi"']).column(0).to_pylist() == [0]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pyarrow.compute as pc
 import pytest
 from sqlalchemy.engine import make_url
@@ -74,12 +75,6 @@ def test_postgres_profile_moves_silver_and_gold_and_keeps_the_url_secret(
     for result in results:
         for record in instance.all_logs(result.run_id):
             assert "s3cret-token" not in str(record), record
-    event = instance.get_latest_materialization_event(platform_key("silver/ecommerce/orders"))
+    event = instance.get_latest_materialization_event(dg.AssetKey(["silver", "ecommerce", "orders"]))
     location = event.asset_materialization.metadata["storage_location"].value
     assert location.startswith("postgresql://127.0.0.1:5432/") and "s3cret" not in location
-
-
-def platform_key(path: str):
-    import dagster as dg
-
-    return dg.AssetKey(path.split("/"))
