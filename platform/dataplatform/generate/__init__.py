@@ -3,7 +3,8 @@
 A generator exposes `master()` (unpartitioned master data) and `day(date)` (one daily
 partition of facts); both return tables as delivered plus the record of injected defects.
 The registry below names each domain's tables, so the code location can build assets without
-importing numpy. Adding a domain is a new module and one `Domain(...)` line here.
+importing numpy. Adding a domain is a new module, a volumes model in settings and one
+`Domain(...)` line here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
+
+from pydantic import BaseModel
 
 from dataplatform.settings import Settings
 
@@ -27,10 +30,20 @@ class DomainGenerator(Protocol):
 
 @dataclass(frozen=True)
 class Domain:
+    """A domain's tables and how to build its generator.
+
+    Its volume knobs are the settings field named like the domain; `scaled` names the knobs
+    that `--scale` multiplies (counts of things, not cadences or ratios).
+    """
+
     name: str
     master_tables: tuple[str, ...]
     daily_tables: tuple[str, ...]
     build: Callable[[Settings], DomainGenerator]
+    scaled: tuple[str, ...]
+
+    def volumes(self, settings: Settings) -> BaseModel:
+        return getattr(settings, self.name)
 
 
 def _ecommerce(settings: Settings) -> DomainGenerator:
@@ -60,10 +73,16 @@ def _weather(settings: Settings) -> DomainGenerator:
 GENERATORS: dict[str, Domain] = {
     d.name: d
     for d in (
-        Domain("ecommerce", ("customers", "products"), ("orders", "order_items"), _ecommerce),
-        Domain("market", ("symbols",), ("ohlcv", "quotes"), _market),
-        Domain("sensors", ("devices",), ("readings",), _sensors),
-        Domain("weather", ("stations",), ("observations",), _weather),
+        Domain(
+            "ecommerce",
+            ("customers", "products"),
+            ("orders", "order_items"),
+            _ecommerce,
+            ("customers", "products", "orders_per_day"),
+        ),
+        Domain("market", ("symbols",), ("ohlcv", "quotes"), _market, ("symbols",)),
+        Domain("sensors", ("devices",), ("readings",), _sensors, ("devices",)),
+        Domain("weather", ("stations",), ("observations",), _weather, ("stations",)),
     )
 }
 

@@ -1,0 +1,191 @@
+"""Generate a domain over a date range into a writer, one partition at a time.
+
+Only one partition's tables are in memory at once, so memory stays flat however long the range.
+Everything a user can get wrong (domain, tables, dates, scale, knobs, an output holding other
+data) is checked before the first write: a rejected request writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from dataplatform.generate import Domain, domain
+from dataplatform.settings import Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from dataplatform.generate.batch import GeneratedBatch
+    from dataplatform.generate.writers.base import Writer
+
+DEFECTS, MASTER_DEFECTS = "defects", "master_defects"
+PARTITION_COLUMN = "partition_date"
+MAX_DAYS = 366 * 50
+
+
+class GenerateError(ValueError):
+    """A generate request the platform cannot carry out; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One table's rows for one partition (`day`), or a whole master table (`day` None)."""
+
+    table: str
+    day: date | None
+    data: pa.Table
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    domain: str
+    start: date
+    end: date
+    seed: int = 42
+    scale: float = 1.0
+    tables: tuple[str, ...] | None = None
+    knobs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+def tables_of(spec: Domain) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Master and daily tables a domain can write, including the record of its defects."""
+    return (*spec.master_tables, MASTER_DEFECTS), (*spec.daily_tables, DEFECTS)
+
+
+def plan(request: GenerateRequest, settings: Settings) -> tuple[Domain, Settings, frozenset[str]]:
+    """The domain, the settings it runs with and the tables to write, or a GenerateError."""
+    try:
+        spec = domain(request.domain)
+    except ValueError as error:
+        raise GenerateError(str(error)) from None
+    if request.end < request.start:
+        raise GenerateError(f"--end {request.end} is before --start {request.start}")
+    if (request.end - request.start).days >= MAX_DAYS:
+        raise GenerateError(f"the range spans more than {MAX_DAYS} days; split it into several runs")
+    if not request.scale > 0:
+        raise GenerateError(f"--scale must be greater than 0, got {request.scale}")
+    if request.seed < 0:
+        raise GenerateError(f"--seed must be 0 or more, got {request.seed}")
+    masters, dailies = tables_of(spec)
+    wanted = frozenset(request.tables or (*masters, *dailies))
+    unknown = sorted(wanted - {*masters, *dailies})
+    if unknown:
+        raise GenerateError(
+            f"{request.domain} has no table {', '.join(unknown)}; its tables: {', '.join((*masters, *dailies))}"
+        )
+    return spec, _settings_for(spec, request, settings), wanted
+
+
+def _settings_for(spec: Domain, request: GenerateRequest, settings: Settings) -> Settings:
+    volumes = spec.volumes(settings)
+    unknown = sorted(set(request.knobs) - set(type(volumes).model_fields))
+    if unknown:
+        raise GenerateError(
+            f"{spec.name} has no knob {', '.join(unknown)}; its knobs: {', '.join(type(volumes).model_fields)}"
+        )
+    values = volumes.model_dump()
+    for name in spec.scaled:
+        values[name] = max(1, round(values[name] * request.scale))
+    values.update(request.knobs)
+    try:
+        scaled = type(volumes).model_validate(values)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(map(str, problem["loc"]))
+        raise GenerateError(
+            f"{spec.name} knob {where}: {problem['msg']} (got {problem.get('input')!r})"
+        ) from None
+    return settings.model_copy(update={"seed": request.seed, spec.name: scaled})
+
+
+def parts(request: GenerateRequest, settings: Settings) -> Iterator[Part]:
+    """Master tables first, then each day's tables, in range order; one batch in memory at a time."""
+    spec, settings, wanted = plan(request, settings)
+    generator = spec.build(settings)
+    masters, dailies = tables_of(spec)
+    if wanted & set(masters):
+        yield from _split(generator.master(), None, MASTER_DEFECTS, wanted)
+    if wanted & set(dailies):
+        for day in request.days:
+            yield from _split(generator.day(day), day, DEFECTS, wanted)
+
+
+def _split(batch: GeneratedBatch, day: date | None, defects: str, wanted: frozenset[str]) -> Iterator[Part]:
+    tables = {**batch.tables, defects: batch.defects}
+    for name, data in tables.items():
+        if name in wanted:
+            yield Part(name, day, data)
+
+
+@dataclass
+class Progress:
+    """What a run has written so far; `report` is called after every partition."""
+
+    partitions: int
+    done: int = 0
+    rows: int = 0
+    tables: dict[str, int] = field(default_factory=dict)
+
+
+class Export:
+    """A checked request, ready to run: building one generates the first partition of every table
+    and refuses an output holding incompatible tables, before anything is written."""
+
+    def __init__(self, request: GenerateRequest, settings: Settings, writer: Writer) -> None:
+        from dataplatform.storage.schema import normalise
+
+        spec, _, wanted = plan(request, settings)
+        masters, dailies = tables_of(spec)
+        self._domain, self._writer = spec.name, writer
+        self._stream = parts(request, settings)
+        self._first: list[Part] = []
+        seen: set[str] = set()
+        for part in self._stream:  # up to the end of the first day: every wanted table once
+            self._first.append(part)
+            seen.add(part.table)
+            if seen == wanted:
+                break
+        writer.check(
+            spec.name,
+            {p.table: normalise(p.data.schema) for p in self._first},
+            partitioned={name for name in wanted if name in dailies},
+        )
+        has_master = bool(wanted & set(masters))
+        self.partitions = len(request.days) * bool(wanted & set(dailies)) + has_master
+
+    def run(self, report: Callable[[Progress], None] = lambda progress: None) -> Progress:
+        """Write every partition in order, calling `report` after each."""
+        from dataplatform.storage.schema import normalise
+
+        progress = Progress(partitions=self.partitions)
+        for _, group in groupby(self._chain(), key=lambda part: part.day):
+            for part in group:
+                data = part.data.cast(normalise(part.data.schema))
+                self._writer.write(self._domain, part.table, data, part.day)
+                progress.rows += part.data.num_rows
+                progress.tables[part.table] = progress.tables.get(part.table, 0) + part.data.num_rows
+            progress.done += 1
+            report(progress)
+        self._writer.close()
+        return progress
+
+    def _chain(self) -> Iterator[Part]:
+        first, self._first = self._first, []  # the first batch can be freed once written
+        yield from first
+        del first
+        yield from self._stream
+
+
+def export(request: GenerateRequest, settings: Settings, writer: Writer) -> Progress:
+    """Generate `request` into `writer`: check the output, then write partition by partition."""
+    return Export(request, settings, writer).run()
