@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +18,7 @@ from dataplatform.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="A Dagster-orchestrated data platform.", no_args_is_help=True, add_completion=False)
 console = Console()
+errors = Console(stderr=True)  # progress and errors, so stdout holds only results
 UI_URL = "http://127.0.0.1:3000"
 
 
@@ -61,6 +63,160 @@ def run(
             if output == "table":
                 console.print(f"[green]done[/] {label} in {seconds:.1f}s")
     _show_summary(settings, defs, output)
+
+
+@app.command()
+def generate(
+    domain: Annotated[str | None, typer.Argument(help="Domain to generate (see --list).")] = None,
+    output: Annotated[
+        str | None, typer.Argument(help="Folder or, for parquet and delta, an S3-compatible URI.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default DATAPLATFORM_START_DATE).")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: --start).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Base seed (default DATAPLATFORM_SEED).")] = None,
+    scale: Annotated[
+        float, typer.Option(help="Multiplies the domain's counts (customers, devices, ...).")
+    ] = 1.0,
+    tables: Annotated[str | None, typer.Option(help="Comma-separated tables (default all).")] = None,
+    writer: Annotated[str, typer.Option(help="parquet, delta, iceberg or ducklake.")] = "parquet",
+    knob: Annotated[list[str] | None, typer.Option(help="A volume knob, name=value; repeatable.")] = None,
+    show: Annotated[bool, typer.Option("--list", help="Show domains, tables, knobs and writers.")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Write synthetic data for a date range without Dagster, one partition at a time."""
+    from dataplatform.generate.export import Export, GenerateError, GenerateRequest
+
+    settings = _settings()
+    if show:
+        _show_generators(settings, output_format)
+        return
+    if domain is None or output is None:
+        _fail("give a domain and an output, e.g. `dataplatform generate ecommerce ./out` (or --list)")
+    try:
+        first = _date("--start", start) if start else settings.start_date
+        request = GenerateRequest(
+            domain=domain,
+            start=first,
+            end=_date("--end", end) if end else first,
+            seed=settings.seed if seed is None else seed,
+            scale=scale,
+            tables=tuple(t.strip() for t in tables.split(",") if t.strip()) if tables else None,
+            knobs=_knobs(knob or []),
+        )
+        from dataplatform.generate.writers import writer_for
+
+        job = Export(request, settings, writer_for(writer, output))  # checks all before writing
+        with _progress(output_format) as progress:
+            task = progress.add_task(f"{domain} -> {writer}", total=job.partitions, rows=0, rate=0.0)
+            started = time.perf_counter()
+
+            def report(state) -> None:
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                progress.update(task, completed=state.done, rows=state.rows, rate=state.rows / elapsed)
+
+            result = job.run(report)
+        seconds = time.perf_counter() - started
+    except GenerateError as error:
+        _fail(str(error))
+    summary = {
+        "domain": domain,
+        "writer": writer,
+        "output": output,
+        "start": request.start.isoformat(),
+        "end": request.end.isoformat(),
+        "partitions": result.done,
+        "rows": result.rows,
+        "tables": result.tables,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(result.rows / max(seconds, 1e-9)),
+    }
+    if output_format == "json":
+        typer.echo(json.dumps(summary))
+        return
+    view = Table(title=f"{domain} {request.start} to {request.end} -> {writer} {output}")
+    view.add_column("table")
+    view.add_column("rows", justify="right")
+    for name, rows in result.tables.items():
+        view.add_row(name, f"{rows:,}")
+    console.print(view)
+    console.print(f"{result.rows:,} rows in {seconds:.1f}s ({summary['rows_per_second']:,} rows/s)")
+
+
+def _show_generators(settings: Settings, output_format: str) -> None:
+    from dataplatform.generate.export import tables_of
+    from dataplatform.generate.writers import WRITERS
+
+    domains = []
+    for spec in GENERATORS.values():
+        masters, dailies = tables_of(spec)
+        knobs = spec.volumes(settings).model_dump()
+        domains.append(
+            {
+                "domain": spec.name,
+                "master_tables": masters,
+                "daily_tables": dailies,
+                "knobs": knobs,
+                "scaled": spec.scaled,
+            }
+        )
+    writers = [
+        {"writer": w.name, "description": w.description, "object_storage": w.remote} for w in WRITERS.values()
+    ]
+    if output_format == "json":
+        typer.echo(json.dumps({"domains": domains, "writers": writers}))
+        return
+    view = Table(title="Domains")
+    for column in (
+        "domain",
+        "master tables",
+        "daily tables",
+        "knobs (--knob name=value; * scaled by --scale)",
+    ):
+        view.add_column(column)
+    for d in domains:
+        knobs = ", ".join(f"{k}={v}{'*' if k in d['scaled'] else ''}" for k, v in d["knobs"].items())
+        view.add_row(d["domain"], ", ".join(d["master_tables"]), ", ".join(d["daily_tables"]), knobs)
+    console.print(view)
+    view = Table(title="Writers (--writer)")
+    view.add_column("writer")
+    view.add_column("writes")
+    view.add_column("object storage")
+    for w in writers:
+        view.add_row(w["writer"], w["description"], "yes" if w["object_storage"] else "local folder only")
+    console.print(view)
+
+
+def _date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option} {text!r} is not a date; use YYYY-MM-DD")
+
+
+def _knobs(pairs: list[str]) -> dict[str, str]:
+    knobs = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            _fail(f"--knob {pair!r} is not name=value, e.g. --knob orders_per_day=20000")
+        knobs[name.strip()] = value.strip()
+    return knobs
+
+
+def _progress(output_format: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("partitions  {task.fields[rows]:,} rows  {task.fields[rate]:,.0f} rows/s"),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=output_format == "json",
+    )
 
 
 def _show_summary(settings: Settings, defs, output: str) -> None:
@@ -130,6 +286,6 @@ def _instance(settings: Settings):
     return DagsterInstance.get()
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/] {message}", highlight=False)
+def _fail(message: str) -> NoReturn:
+    errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
