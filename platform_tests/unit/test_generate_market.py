@@ -129,3 +129,12 @@ def test_recorded_defects_are_in_the_data():
     null_close = bars.filter(pc.is_null(bars["close"]))
     assert set(key_of(null_close).to_pylist()) == keys("ohlcv", "null_required")
     assert np.isclose(d.num_rows / (bars.num_rows + quotes.num_rows), 0.2, atol=0.03)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31), day=weekdays)
+def test_symbol_and_timestamp_identify_every_bar_and_quote(seed, day):
+    """Silver deduplicates on this key, so two genuine quotes must never share it."""
+    bars, quotes = generator(seed).clean_day(day)
+    for table in (bars, quotes):
+        assert table.group_by(["symbol", "ts"]).aggregate([]).num_rows == table.num_rows

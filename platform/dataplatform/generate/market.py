@@ -158,13 +158,19 @@ class MarketGenerator(SeededGenerator):
         mid = np.round(window.reshape(n * n_bars, -1)[bar_of_quote, tick], 2)
         half = np.maximum(1, np.round(mid * self._half_spread_bps[symbol[bar_of_quote]] / 1e4 / TICK))
         half = np.minimum(half, np.maximum(1, np.round(mid / TICK) - 1))  # keep the bid above zero
-        offset = rng.integers(0, minutes * 60, len(bar_of_quote)).astype("timedelta64[s]")
-        quote_ts = np.tile(bar_ts, n)[bar_of_quote] + offset
+        # the j-th of a bar's k quotes falls in the j-th k-th of the bar: (symbol, ts) is a key
+        first = np.repeat(np.cumsum(per_bar) - per_bar, per_bar)
+        slot = np.arange(len(bar_of_quote)) - first
+        slice_us = minutes * 60_000_000 / np.maximum(per_bar, 1)[bar_of_quote]
+        offset = (
+            ((slot + rng.random(len(bar_of_quote))) * slice_us).astype(np.int64).astype("timedelta64[us]")
+        )
+        quote_ts = np.tile(bar_ts, n)[bar_of_quote].astype("datetime64[us]") + offset
         order = np.lexsort((quote_ts, symbol[bar_of_quote]))
         quotes = pa.table(
             {
                 "symbol": self._tickers.take(pa.array(symbol[bar_of_quote][order])),
-                "ts": pa.array(quote_ts[order], pa.timestamp("s", tz="UTC")),
+                "ts": pa.array(quote_ts[order], pa.timestamp("us", tz="UTC")),
                 "bid": np.round(mid - half * TICK, 2)[order],
                 "ask": np.round(mid + half * TICK, 2)[order],
                 "bid_size": (100 * rng.geometric(0.3, len(order))).astype(np.int64),
@@ -280,7 +286,7 @@ def _empty_quotes() -> pa.Table:
     return pa.schema(
         [
             ("symbol", pa.string()),
-            ("ts", pa.timestamp("s", tz="UTC")),
+            ("ts", pa.timestamp("us", tz="UTC")),
             ("bid", pa.float64()),
             ("ask", pa.float64()),
             ("bid_size", pa.int64()),
