@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dataplatform.settings import EcommerceVolumes, Settings
+from dataplatform.settings import EcommerceVolumes, MarketVolumes, SensorVolumes, Settings, WeatherVolumes
 
 DAY = date(2026, 3, 10)
 NEXT_DAY = date(2026, 3, 11)
@@ -22,6 +22,9 @@ def small_settings(root: Path, **overrides) -> Settings:
         "start_date": date(2026, 1, 1),
         "seed": 7,
         "ecommerce": SMALL,
+        "market": MarketVolumes(symbols=6, bar_minutes=5),
+        "sensors": SensorVolumes(devices=12, reading_seconds=600),
+        "weather": WeatherVolumes(stations=6),
     }
     values.update(overrides)
     return Settings(**values)

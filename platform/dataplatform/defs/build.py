@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dataplatform.defs.checks import medallion_checks
-from dataplatform.defs.jobs import domain_jobs
+from dataplatform.defs.jobs import all_domains_daily, domain_jobs
 from dataplatform.defs.medallion import landing_assets, medallion_assets
 from dataplatform.defs.resources import build_resources
 from dataplatform.generate import GENERATORS
@@ -18,8 +18,11 @@ EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiproce
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     from dataplatform.transform.ecommerce import ECOMMERCE
+    from dataplatform.transform.market import MARKET
+    from dataplatform.transform.sensors import SENSORS
+    from dataplatform.transform.weather import WEATHER
 
-    pipelines = {p.domain: p for p in (ECOMMERCE,)}
+    pipelines = {p.domain: p for p in (ECOMMERCE, MARKET, SENSORS, WEATHER)}
     daily = dg.DailyPartitionsDefinition(start_date=settings.start_date.isoformat(), timezone="UTC")
     assets, checks, jobs, schedules = [], [], [], []
     for domain in GENERATORS.values():
@@ -31,6 +34,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         domain_job_list, domain_schedules = domain_jobs(domain, pipeline, daily)
         jobs += domain_job_list
         schedules += domain_schedules
+    jobs.append(all_domains_daily(jobs))
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,

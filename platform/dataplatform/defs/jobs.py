@@ -4,6 +4,9 @@ at 01:00, summaries at 03:00 once the day has landed."""
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 import dagster as dg
 
 from dataplatform.generate import Domain
@@ -47,3 +50,13 @@ def domain_jobs(domain: Domain, pipeline: DomainPipeline | None, daily: dg.Parti
             dg.ScheduleDefinition(job=jobs[-1], cron_schedule="0 3 * * *", execution_timezone="UTC")
         )
     return jobs, schedules
+
+
+def all_domains_daily(jobs) -> dg.UnresolvedAssetJobDefinition:
+    """Every domain's daily job as one: what CI and a backfill of one day run."""
+    daily = [job.selection for job in jobs if job.name.endswith("_daily")]
+    return dg.define_asset_job(
+        "daily",
+        selection=reduce(operator.or_, daily),
+        description="One day of every domain, landing to gold.",
+    )

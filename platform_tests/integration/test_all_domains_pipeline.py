@@ -1,0 +1,90 @@
+"""Every domain from landing to gold in one `daily` job run, as CI runs it for one partition."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+
+from dataplatform.generate import GENERATORS
+from platform_tests.conftest import DAY, small_settings
+from platform_tests.integration.conftest import Platform, real_instance
+
+D1 = DAY.isoformat()  # a Tuesday: the market trades
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Iterator[Platform]:
+    root = tmp_path_factory.mktemp("all_domains")
+    with real_instance(root) as instance:
+        platform = Platform(small_settings(root), instance)
+        for name in GENERATORS:
+            assert platform.run(f"{name}_master").success, name
+        result = platform.run("daily", D1)
+        assert result.success
+        platform.first_run = result
+        yield platform
+
+
+def asset_paths(platform: Platform, layer: str, domain: str) -> list[str]:
+    keys = platform.defs.resolve_asset_graph().get_all_asset_keys()
+    return sorted("/".join(k.path) for k in keys if k.path[0] == layer and k.path[1] == domain)
+
+
+def partition_of(platform: Platform, path: str) -> str | None:
+    table = platform.defs.resolve_asset_graph().get(dg.AssetKey(path.split("/")))
+    return D1 if table.partitions_def is not None else None
+
+
+@pytest.mark.parametrize("domain", ["market", "sensors", "weather"])
+def test_each_domain_has_bronze_silver_and_gold_with_rows(loaded: Platform, domain):
+    for layer in ("bronze", "silver", "gold"):
+        paths = [p for p in asset_paths(loaded, layer, domain) if not p.endswith("_quarantine")]
+        assert paths, f"no {layer} assets for {domain}"
+        for path in paths:
+            assert loaded.read(path, partition_of(loaded, path) if layer != "gold" else None).num_rows > 0, (
+                path
+            )
+
+
+@pytest.mark.parametrize("domain", list(GENERATORS))
+def test_silver_plus_quarantine_account_for_every_bronze_row(loaded: Platform, domain):
+    for path in asset_paths(loaded, "bronze", domain):
+        table = path.split("/")[-1]
+        partition = partition_of(loaded, path)
+        bronze = loaded.read(path, partition).num_rows
+        silver = loaded.read(f"silver/{domain}/{table}", partition).num_rows
+        quarantine = loaded.read(f"silver/{domain}/{table}_quarantine", partition).num_rows
+        assert silver + quarantine == bronze, path
+
+
+def test_every_silver_and_gold_asset_was_checked_and_passed(loaded: Platform):
+    evaluations = loaded.first_run.get_asset_check_evaluations()
+    checked = {e.asset_key.to_user_string() for e in evaluations}
+    for domain in GENERATORS:
+        for layer in ("silver", "gold"):
+            for path in asset_paths(loaded, layer, domain):
+                if not path.endswith("_quarantine") and partition_of(loaded, path):
+                    assert path in checked, path
+    assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
+
+
+def test_rerunning_the_daily_job_changes_no_row_count(loaded: Platform):
+    paths = [
+        p
+        for d in GENERATORS
+        for layer in ("landing", "bronze", "silver", "gold")
+        for p in asset_paths(loaded, layer, d)
+        if partition_of(loaded, p)
+    ]
+    before = {p: loaded.read(p, D1, _column(loaded, p)).num_rows for p in paths}
+    assert loaded.run("daily", D1).success
+    assert {p: loaded.read(p, D1, _column(loaded, p)).num_rows for p in paths} == before
+
+
+def _column(platform: Platform, path: str) -> str:
+    from dataplatform.defs.tables import PARTITION_COLUMN
+
+    key = dg.AssetKey(path.split("/"))
+    return platform.defs.resolve_asset_graph().get(key).metadata.get(PARTITION_COLUMN, "partition_date")
