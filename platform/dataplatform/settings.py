@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     start_date: date = date(2025, 1, 1)
     seed: int = Field(42, ge=0)
     defect_rate: float = Field(0.03, ge=0.0, le=0.5)
+    # the defect scorecard fails a silver table that catches a smaller share of any defect kind
+    scorecard_min_recall: float = Field(0.95, ge=0.0, le=1.0)
     recent_days: int = Field(3, gt=0, le=366)
     profile: Literal["local", "postgres"] = "local"
     postgres_url: SecretStr | None = None

@@ -88,3 +88,20 @@ def _column(platform: Platform, path: str) -> str:
 
     key = dg.AssetKey(path.split("/"))
     return platform.defs.resolve_asset_graph().get(key).metadata.get(PARTITION_COLUMN, "partition_date")
+
+
+def test_the_defect_scorecard_of_every_silver_table_reaches_its_threshold(loaded: Platform):
+    cards = {
+        e.asset_key.to_user_string(): e
+        for e in loaded.first_run.get_asset_check_evaluations()
+        if e.check_name == "defect_scorecard"
+    }
+    for domain in GENERATORS:
+        for path in asset_paths(loaded, "silver", domain):
+            if not path.endswith("_quarantine") and partition_of(loaded, path):
+                assert path in cards, path
+                card = cards[path]
+                assert card.passed, card.metadata["observed"].value
+                assert card.metadata["clean_rows_dropped"].value == 0
+                recalls = [v.value for k, v in card.metadata.items() if k.endswith("_recall")]
+                assert recalls and min(recalls) >= loaded.settings.scorecard_min_recall, path

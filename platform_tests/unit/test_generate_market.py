@@ -117,7 +117,9 @@ def test_recorded_defects_are_in_the_data():
         return set(d.filter(m)["key"].to_pylist())
 
     def key_of(t):
-        return pc.binary_join_element_wise(t["symbol"], pc.cast(t["ts"], pa.string()), "|")
+        return pc.binary_join_element_wise(
+            t["symbol"], pc.cast(t["ts"].cast(pa.timestamp("us", "UTC")), pa.string()), "|"
+        )
 
     violated = bars.filter(pc.less(bars["high"], bars["low"]))
     assert set(key_of(violated).to_pylist()) == keys("ohlcv", "ohlc_violation") != set()

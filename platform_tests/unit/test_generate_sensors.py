@@ -67,7 +67,9 @@ def test_recorded_anomalies_and_defects_are_in_the_data():
 
     def key_of(t):
         return pc.binary_join_element_wise(
-            pc.cast(t["device_id"], pa.string()), pc.cast(t["ts"], pa.string()), "|"
+            pc.cast(t["device_id"], pa.string()),
+            pc.cast(t["ts"].cast(pa.timestamp("us", "UTC")), pa.string()),
+            "|",
         ).to_pylist()
 
     delivered = set(key_of(readings))

@@ -85,7 +85,9 @@ def test_recorded_defects_are_in_the_data():
     obs, d = batch.tables["observations"], batch.defects
 
     def key_of(t):
-        return pc.binary_join_element_wise(t["station_id"], pc.cast(t["ts"], pa.string()), "|")
+        return pc.binary_join_element_wise(
+            t["station_id"], pc.cast(t["ts"].cast(pa.timestamp("us", "UTC")), pa.string()), "|"
+        )
 
     def recorded(kind, column):
         m = pc.and_(pc.equal(d["kind"], kind), pc.equal(d["column"], column))

@@ -30,7 +30,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         pipeline = pipelines.get(domain.name)
         if pipeline is not None:
             assets += medallion_assets(pipeline, settings, daily)
-            checks += medallion_checks(pipeline, daily)
+            checks += medallion_checks(pipeline, daily, settings.scorecard_min_recall)
         domain_job_list, domain_schedules = domain_jobs(domain, pipeline, daily)
         jobs += domain_job_list
         schedules += domain_schedules

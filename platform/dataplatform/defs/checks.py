@@ -12,7 +12,7 @@ from dataplatform.transform.pipeline import CrossCheck, DomainPipeline
 
 
 def medallion_checks(
-    pipeline: DomainPipeline, daily: dg.PartitionsDefinition
+    pipeline: DomainPipeline, daily: dg.PartitionsDefinition, min_recall: float
 ) -> list[dg.AssetChecksDefinition]:
     from_specs = []
     for table, spec in pipeline.silver.items():
@@ -27,6 +27,7 @@ def medallion_checks(
         checks.append(_key_unique(asset_key, key, column, partitions))
         checks.append(_not_null(asset_key, tuple(dict.fromkeys(required)), column, partitions))
     checks.extend(_cross(pipeline, c, daily) for c in pipeline.cross_checks)
+    checks.extend(_scorecard(pipeline, table, daily, min_recall) for table in pipeline.silver)
     return checks
 
 
@@ -96,6 +97,42 @@ def _cross(pipeline: DomainPipeline, cross: CrossCheck, daily) -> dg.AssetChecks
     return check
 
 
+def _scorecard(pipeline: DomainPipeline, table: str, daily, min_recall: float) -> dg.AssetChecksDefinition:
+    """Silver against the generator's record of injected defects. Not blocking: a missed
+    defect kind is for the engineers tuning the rules, and holding back the day's gold would
+    not make silver catch it."""
+    domain, spec = pipeline.domain, pipeline.silver[table]
+    column = spec.partition_column
+    defects = "defects" if column else "master_defects"
+    sources = {
+        "defects": dg.AssetKey(["landing", domain, defects]),
+        "bronze": dg.AssetKey(["bronze", domain, table]),
+        "silver": dg.AssetKey(["silver", domain, table]),
+        "quarantine": dg.AssetKey(["silver", domain, f"{table}_quarantine"]),
+    }
+
+    @_partitioned_check(
+        asset=sources["silver"],
+        name="defect_scorecard",
+        description=f"Each defect kind injected into {table} was flagged or quarantined with recall at "
+        f"least {min_recall}, and no clean row was dropped.",
+        blocking=False,
+        partitions_def=daily if column else None,
+        additional_deps=[sources["defects"], sources["bronze"], sources["quarantine"]],
+        required_resource_keys={"lakehouse"},
+    )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        from dataplatform.quality.scorecard import score
+
+        keys = [context.partition_key] if column else []
+        # landing defects are partitioned by the same column as the daily tables they describe
+        tables = {name: context.resources.lakehouse.read(key, column, keys) for name, key in sources.items()}
+        card = score(table, spec.key, not_scored=spec.passes_on, **tables)
+        return _result(card.outcome(min_recall), keys, card.metadata)
+
+    return check
+
+
 def _partitioned_check(**kwargs):
     """`dg.asset_check`, without the preview warning for `partitions_def`.
 
@@ -114,8 +151,9 @@ def _partitioned_check(**kwargs):
     return apply
 
 
-def _result(outcome, partition_keys) -> dg.AssetCheckResult:
+def _result(outcome, partition_keys, figures: dict | None = None) -> dg.AssetCheckResult:
     metadata = {k: v for k, v in outcome.metadata.items() if k != "sample"}
+    metadata.update(figures or {})
     metadata["sample"] = dg.MetadataValue.json(outcome.sample)
     if partition_keys:
         metadata["partition"] = partition_keys[0]

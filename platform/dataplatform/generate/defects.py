@@ -164,11 +164,20 @@ class DefectInjector:
 
 
 def key_text(table: pa.Table, key: str | tuple[str, ...]) -> pa.Array:
-    """The business key of each row as text; compound keys joined with '|'."""
+    """The business key of each row as text; compound keys joined with '|'.
+
+    Timestamps are written in microseconds whatever their unit, so a key reads the same in the
+    generator's output and after storage (which keeps microseconds) when defects are scored.
+    """
     columns = (key,) if isinstance(key, str) else key
-    texts = [pc.cast(table.column(c), pa.string()) for c in columns]
+    texts = [pc.cast(_in_microseconds(table.column(c)), pa.string()) for c in columns]
     joined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "|")
     return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+
+
+def _in_microseconds(column):
+    kind = column.type
+    return column.cast(pa.timestamp("us", kind.tz)) if pa.types.is_timestamp(kind) else column
 
 
 def _mangled(values: pa.Array | pa.ChunkedArray, rng: np.random.Generator) -> pa.Array:

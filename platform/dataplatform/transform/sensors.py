@@ -46,6 +46,7 @@ READINGS = SilverSpec(
     required=("device_id", "ts", "partition_date"),
     flag_missing=("value",),
     partition_column="partition_date",
+    passes_on=("spike", "stuck_value", "gap"),
 )
 
 # The device's cadence that day: its most common interval between readings, in seconds.

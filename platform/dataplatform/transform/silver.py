@@ -8,7 +8,8 @@ silver holds the latest batch: rows of older batches are `superseded` (mixing ve
 key would pair new orders with stale items), and copies of a key within the batch are
 `duplicate`, a valid copy winning over an invalid one. Dropped rows come back as a
 quarantine table holding the row as delivered, so silver plus quarantine account for every
-bronze row.
+bronze row, and every silver row keeps its bronze `_checksum`, which ties it to the row as
+delivered (the defect scorecard traces keys this way).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class SilverSpec:
     flag_missing: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     partition_column: str | None = None
+    # defect kinds silver passes on untouched for gold to find (a spike is a fact about a
+    # device, not a broken row); the defect scorecard does not hold silver to them
+    passes_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def clean(bronze: pa.Table, spec: SilverSpec) -> SilverResult:
         con.execute(f"CREATE TEMP TABLE judged AS {_judge_sql(spec)}")
         columns = ", ".join(quote(c) for c in spec.columns)
         table = con.execute(
-            f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at FROM judged "
+            f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at, _checksum FROM judged "
             "WHERE _drop_reason IS NULL"
         ).to_arrow_table()
         quarantine = con.execute(

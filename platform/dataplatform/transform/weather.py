@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 
 # Degree days are counted against 18 °C, the usual base for heating and cooling demand.
 DEGREE_DAY_BASE = 18.0
-# The largest plausible gap between one reading and the station's median that day: daily
-# swings reach about 12 °C; Fahrenheit read as Celsius lands 16 °C or more away above -20 °C.
-UNIT_ERROR_DEGREES = 15.0
+# The largest plausible gap between a reading and the median of the five hours around it:
+# weather moves a few degrees in two hours, while Fahrenheit read as Celsius (1.8t + 32) lands
+# 0.8t + 32 away, more than 8 °C for any temperature above -30 °C.
+UNIT_ERROR_DEGREES = 8.0
 
 STATIONS = SilverSpec(
     key=("station_id",),
@@ -65,8 +66,8 @@ OBSERVATIONS = SilverSpec(
         Rule("negative_wind_speed", "wind_speed IS NULL OR wind_speed >= 0", nullify="wind_speed"),
         Rule(
             "temperature_unit_error",
-            "temperature IS NULL OR abs(temperature - median(temperature) "
-            f"OVER (PARTITION BY station_id, _batch_id)) <= {UNIT_ERROR_DEGREES}",
+            "temperature IS NULL OR abs(temperature - median(temperature) OVER (PARTITION BY station_id, "
+            f"_batch_id ORDER BY ts ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING)) <= {UNIT_ERROR_DEGREES}",
             nullify="temperature",
         ),
     ),

@@ -1,0 +1,152 @@
+"""How well silver cleans, scored against the generator's record of the defects it injected.
+
+A defect counts as detected when silver flagged or quarantined a row with its key: silver
+cannot say which of a row's problems it saw, only that the row was not passed on as clean.
+Rows are traced back to their delivered key through `_checksum`, since silver's keys are
+already normalised. Only the latest delivery is scored (older ones are `superseded` whatever
+their content). A false alarm is a key silver flagged or dropped with no defect injected; a
+dropped one is a clean row lost, which fails the score outright.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class KindScore:
+    injected: int
+    detected: int
+
+    @property
+    def recall(self) -> float:
+        return self.detected / self.injected if self.injected else 1.0
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    kinds: dict[str, KindScore]
+    false_alarms: int
+    clean_rows_dropped: int
+    not_scored: tuple[str, ...] = ()
+    samples: dict[str, list[str]] = field(default_factory=dict)
+
+    def outcome(self, min_recall: float) -> CheckOutcome:
+        low = {kind: s.recall for kind, s in self.kinds.items() if s.recall < min_recall}
+        problems = [f"recall of {kind} {recall:.3f} < {min_recall}" for kind, recall in sorted(low.items())]
+        if self.clean_rows_dropped:
+            problems.append(f"{self.clean_rows_dropped} clean rows dropped")
+        injected = sum(s.injected for s in self.kinds.values())
+        missed = injected - sum(s.detected for s in self.kinds.values())
+        summary = ", ".join(f"{k} {s.detected}/{s.injected}" for k, s in sorted(self.kinds.items()))
+        return CheckOutcome(
+            passed=not problems,
+            failing_rows=missed + self.clean_rows_dropped,
+            total_rows=injected,
+            description="; ".join(problems)
+            or f"every defect kind at or above recall {min_recall}: {summary}",
+            sample=[{"kind": kind, "missed_keys": keys} for kind, keys in sorted(self.samples.items())],
+        )
+
+    @property
+    def metadata(self) -> dict[str, float | int]:
+        figures: dict[str, float | int] = {
+            "false_alarms": self.false_alarms,
+            "clean_rows_dropped": self.clean_rows_dropped,
+        }
+        for kind, score in sorted(self.kinds.items()):
+            figures[f"{kind}_injected"] = score.injected
+            figures[f"{kind}_detected"] = score.detected
+            figures[f"{kind}_recall"] = round(score.recall, 4)
+        return figures
+
+
+def score(
+    table: str,
+    key: tuple[str, ...],
+    defects: pa.Table,
+    bronze: pa.Table,
+    silver: pa.Table,
+    quarantine: pa.Table,
+    not_scored: tuple[str, ...] = (),
+) -> Scorecard:
+    """Score silver's handling of `table`: each of `defects` (the generator's log) against what
+    became of the rows with its key. Kinds in `not_scored` are left to other layers."""
+    from dataplatform.generate.defects import key_text
+    from dataplatform.transform.sql import query
+
+    latest = _latest_batch(bronze)
+    bronze = bronze.filter(_equals(bronze, "_batch_id", latest))
+    quarantine = quarantine.filter(_not_superseded(quarantine))
+    keyed = {
+        "delivered": _with_key(bronze, key, key_text).select(["_key", "_checksum"]),
+        "dropped": _with_key(quarantine, key, key_text).select(["_key"]),
+        "kept": silver.select(["_checksum", "_quality_flags"]),
+        "injected": defects.filter(_equals(defects, "table", table)).select(["kind", "key"]),
+    }
+    rows = query(
+        """
+        WITH questioned AS (
+            SELECT DISTINCT d._key FROM kept k JOIN delivered d USING (_checksum)
+            WHERE len(k._quality_flags) > 0
+            UNION SELECT _key FROM dropped
+        ), scored AS (
+            SELECT DISTINCT kind, key, key IN (SELECT _key FROM questioned) AS detected FROM injected
+        )
+        SELECT 'kind' AS what, kind, count(*) AS injected, count(*) FILTER (WHERE detected) AS detected,
+               list(key ORDER BY key) FILTER (WHERE NOT detected)[1:5] AS missed
+        FROM scored GROUP BY kind
+        UNION ALL
+        SELECT 'false_alarm', NULL, count(*), 0, NULL
+        FROM questioned WHERE _key NOT IN (SELECT key FROM injected)
+        UNION ALL
+        SELECT 'clean_dropped', NULL, count(*), 0, NULL
+        FROM dropped WHERE _key NOT IN (SELECT key FROM injected)
+        """,
+        **keyed,
+    ).to_pylist()
+    kinds, samples, false_alarms, dropped = {}, {}, 0, 0
+    for row in rows:
+        if row["what"] == "false_alarm":
+            false_alarms = row["injected"]
+        elif row["what"] == "clean_dropped":
+            dropped = row["injected"]
+        elif row["kind"] in not_scored:
+            continue
+        else:
+            kinds[row["kind"]] = KindScore(row["injected"], row["detected"])
+            if row["missed"]:
+                samples[row["kind"]] = row["missed"][:SAMPLE_ROWS]
+    return Scorecard(kinds, false_alarms, dropped, not_scored, samples)
+
+
+def _latest_batch(bronze: pa.Table) -> str | None:
+    if not bronze.num_rows:
+        return None
+    import pyarrow.compute as pc
+
+    latest = pc.max(bronze.column("_ingested_at"))
+    at_latest = bronze.filter(pc.equal(bronze.column("_ingested_at"), latest))
+    return pc.max(at_latest.column("_batch_id")).as_py()
+
+
+def _equals(table: pa.Table, column: str, value):
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pc.equal(table.column(column), value), False)
+
+
+def _not_superseded(quarantine: pa.Table):
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pc.not_equal(quarantine.column("_drop_reason"), "superseded"), True)
+
+
+def _with_key(table: pa.Table, key: tuple[str, ...], key_text) -> pa.Table:
+    return table.append_column("_key", key_text(table, key))
