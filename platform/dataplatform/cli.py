@@ -45,6 +45,7 @@ def run(
     for name in GENERATORS:  # master data, then each day, then the summaries built on them
         plan += [(f"{name}_master", None), *((f"{name}_daily", p) for p in partitions)]
         plan += [(f"{name}_summaries", None)] if f"{name}_summaries" in jobs else []
+    plan.append(("platform_metrics", None))  # last: it gathers the metrics of everything before it
     with console.status("") as status:
         for job_name, partition in plan:
             status.update(f"running {job_name}" + (f" for {partition}" if partition else ""))

@@ -24,6 +24,7 @@ def loaded(tmp_path_factory) -> Iterator[Platform]:
         result = platform.run("daily", D1)
         assert result.success
         platform.first_run = result
+        assert platform.run("platform_metrics").success
         yield platform
 
 
@@ -105,3 +106,14 @@ def test_the_defect_scorecard_of_every_silver_table_reaches_its_threshold(loaded
                 assert card.metadata["clean_rows_dropped"].value == 0
                 recalls = [v.value for k, v in card.metadata.items() if k.endswith("_recall")]
                 assert recalls and min(recalls) >= loaded.settings.scorecard_min_recall, path
+
+
+def test_pipeline_runs_collects_every_layer_of_every_domain(loaded: Platform):
+    runs = loaded.read("gold/platform/pipeline_runs").to_pylist()
+    seen = {(r["layer"], r["domain"]) for r in runs}
+    assert {(layer, d) for d in GENERATORS for layer in ("landing", "bronze", "silver", "gold")} <= seen
+    silver_orders = [r for r in runs if r["asset"] == "silver/ecommerce/orders" and r["partition"] == D1]
+    assert silver_orders, "no silver orders materialisation recorded"
+    stored = loaded.read("silver/ecommerce/orders", D1).num_rows
+    assert silver_orders[0]["rows_out"] == stored and silver_orders[0]["batch_id"]
+    assert silver_orders[0]["rows_in"] == silver_orders[0]["rows_out"] + silver_orders[0]["rows_dropped"]

@@ -7,6 +7,7 @@ import dagster as dg
 from dataplatform.defs.checks import medallion_checks
 from dataplatform.defs.jobs import all_domains_daily, domain_jobs
 from dataplatform.defs.medallion import landing_assets, medallion_assets
+from dataplatform.defs.platform_metrics import pipeline_runs_asset, platform_metrics_schedule
 from dataplatform.defs.resources import build_resources
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import Settings
@@ -35,6 +36,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs += domain_job_list
         schedules += domain_schedules
     jobs.append(all_domains_daily(jobs))
+    assets.append(pipeline_runs_asset(settings))
+    metrics = platform_metrics_schedule()
+    jobs.append(metrics.job)
+    schedules.append(metrics)
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,

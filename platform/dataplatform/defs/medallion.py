@@ -45,7 +45,7 @@ def medallion_assets(
     return assets
 
 
-def _asset_options(layer: str, domain: str, settings: Settings) -> dict[str, object]:
+def asset_options(layer: str, domain: str, settings: Settings) -> dict[str, object]:
     backend = settings.layer_backend(layer)
     options: dict[str, object] = {
         "io_manager_key": io_manager_key(layer),
@@ -62,7 +62,7 @@ def _partition_metadata(partitions: dg.PartitionsDefinition | None, column: str 
 
 
 def _landing(domain, tables, defects_name, settings, partitions) -> dg.AssetsDefinition:
-    options = _asset_options("landing", domain, settings)
+    options = asset_options("landing", domain, settings)
     outs = {
         name: dg.AssetOut(
             key=["landing", domain, name],
@@ -124,7 +124,7 @@ def _bronze(domain, table, settings, partitions) -> dg.AssetsDefinition:
         partitions_def=partitions,
         metadata={**_partition_metadata(partitions), REPLACE_ON: "_batch_id"},
         description=f"Append-only history of {domain} {table} with _batch_id, _ingested_at, _source, _checksum.",
-        **_asset_options("bronze", domain, settings),
+        **asset_options("bronze", domain, settings),
     )
     def bronze(context: dg.AssetExecutionContext, landing):
         from dataplatform.transform.bronze import with_batch_metadata
@@ -142,7 +142,7 @@ def _bronze(domain, table, settings, partitions) -> dg.AssetsDefinition:
 
 def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsDefinition:
     domain, spec = pipeline.domain, pipeline.silver[table]
-    options = _asset_options("silver", domain, settings)
+    options = asset_options("silver", domain, settings)
     common = {
         "metadata": _partition_metadata(partitions, spec.partition_column or DAILY_COLUMN),
         "io_manager_key": options["io_manager_key"],
@@ -175,7 +175,9 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         from dataplatform.transform.silver import clean
 
         result = clean(bronze, spec)
-        yield dg.Output(result.table, output_name="silver", metadata=metrics_metadata(result.metrics))
+        batches = result.table.column("_batch_id").unique().to_pylist() if result.table.num_rows else []
+        metadata = {**metrics_metadata(result.metrics), "batch_id": ",".join(sorted(batches))}
+        yield dg.Output(result.table, output_name="silver", metadata=metadata)
         yield dg.Output(result.quarantine, output_name="quarantine")
 
     return silver
@@ -188,7 +190,7 @@ def _gold(domain: str, gold: GoldTable, settings, partitions) -> dg.AssetsDefini
         partitions_def=partitions,
         metadata=_partition_metadata(partitions, gold.partition_column or DAILY_COLUMN),
         description=gold.description,
-        **_asset_options("gold", domain, settings),
+        **asset_options("gold", domain, settings),
     )
     def gold_asset(context: dg.AssetExecutionContext, **inputs):
         started = time.perf_counter()
