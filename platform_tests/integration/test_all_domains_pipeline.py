@@ -117,3 +117,14 @@ def test_pipeline_runs_collects_every_layer_of_every_domain(loaded: Platform):
     stored = loaded.read("silver/ecommerce/orders", D1).num_rows
     assert silver_orders[0]["rows_out"] == stored and silver_orders[0]["batch_id"]
     assert silver_orders[0]["rows_in"] == silver_orders[0]["rows_out"] + silver_orders[0]["rows_dropped"]
+
+
+def test_sales_weather_joins_the_days_orders_with_the_weather_by_country(loaded: Platform):
+    gold = loaded.read("gold/insights/sales_weather", D1, "day").to_pylist()
+    orders = loaded.read("silver/ecommerce/orders", D1).select(["customer_id"])
+    customers = loaded.read("silver/ecommerce/customers").select(["customer_id", "country"])
+    countries = orders.join(customers, "customer_id", join_type="inner")["country"].to_pylist()
+    assert gold and sum(r["orders"] for r in gold) == sum(1 for c in countries if c is not None)
+    stations = {r["country"] for r in loaded.read("silver/weather/stations").to_pylist()}
+    for row in gold:
+        assert (row["stations"] > 0) == (row["country"] in stations), row

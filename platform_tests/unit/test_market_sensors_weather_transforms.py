@@ -258,3 +258,67 @@ def test_daily_weather_summarises_a_station_day_with_degree_days():
     assert (day["min_temperature"], day["max_temperature"], day["mean_temperature"]) == (10, 20, 15)
     assert (day["precipitation"], day["max_wind_speed"], day["observations"]) == (3, 9.5, 3)
     assert (day["heating_degree_days"], day["cooling_degree_days"]) == (3, 0)
+
+
+# -- insights: across domains ------------------------------------------------------------------
+
+
+def test_sales_weather_sets_country_sales_beside_its_weather():
+    from decimal import Decimal
+
+    from dataplatform.transform.insights import sales_weather
+
+    orders = pa.Table.from_pylist(
+        [
+            {
+                "order_id": 1,
+                "customer_id": 1,
+                "currency": "EUR",
+                "status": "paid",
+                "order_total": Decimal("10.00"),
+                "partition_date": DAY,
+            },
+            {
+                "order_id": 2,
+                "customer_id": 1,
+                "currency": "EUR",
+                "status": "cancelled",
+                "order_total": Decimal("99.00"),
+                "partition_date": DAY,
+            },
+            {
+                "order_id": 3,
+                "customer_id": 2,
+                "currency": "USD",
+                "status": "paid",
+                "order_total": Decimal("5.00"),
+                "partition_date": DAY,
+            },
+        ]
+    )
+    customers = pa.Table.from_pylist(
+        [{"customer_id": 1, "country": "DE"}, {"customer_id": 2, "country": "US"}]
+    )
+    stations = pa.Table.from_pylist(
+        [{"station_id": "B1", "country": "DE"}, {"station_id": "B2", "country": "DE"}]
+    )
+    observations = pa.Table.from_pylist(
+        [
+            {"station_id": s, "temperature": t, "precipitation": p, "partition_date": DAY}
+            for s, t, p in [("B1", 10.0, 0.0), ("B1", 12.0, 2.0), ("B2", 14.0, 0.0), ("B2", 16.0, 1.0)]
+        ]
+    )
+    rows = {r["country"]: r for r in sales_weather(orders, customers, observations, stations).to_pylist()}
+    de, us = rows["DE"], rows["US"]
+    assert (de["orders"], de["revenue_usd"], de["stations"]) == (2, Decimal("10.80"), 2)  # 10 EUR at 1.08
+    assert (
+        de["mean_temperature"] == 13.0
+        and de["precipitation_per_station"] == 1.5
+        and de["wet_hour_share"] == 0.5
+    )
+    assert (us["orders"], us["revenue_usd"], us["stations"], us["mean_temperature"]) == (
+        1,
+        Decimal("5.00"),
+        0,
+        None,
+    )

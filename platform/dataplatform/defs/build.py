@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dataplatform.defs.checks import medallion_checks
-from dataplatform.defs.jobs import all_domains_daily, domain_jobs
+from dataplatform.defs.jobs import all_domains_daily, domain_jobs, gold_daily_job
 from dataplatform.defs.medallion import landing_assets, medallion_assets
 from dataplatform.defs.platform_metrics import pipeline_runs_asset, platform_metrics_schedule
 from dataplatform.defs.resources import build_resources
@@ -19,6 +19,7 @@ EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiproce
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     from dataplatform.transform.ecommerce import ECOMMERCE
+    from dataplatform.transform.insights import INSIGHTS
     from dataplatform.transform.market import MARKET
     from dataplatform.transform.sensors import SENSORS
     from dataplatform.transform.weather import WEATHER
@@ -35,6 +36,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         domain_job_list, domain_schedules = domain_jobs(domain, pipeline, daily)
         jobs += domain_job_list
         schedules += domain_schedules
+    for pipeline in (INSIGHTS,):  # gold across domains: no generator of its own
+        assets += medallion_assets(pipeline, settings, daily)
+        checks += medallion_checks(pipeline, daily, settings.scorecard_min_recall)
+        jobs.append(gold_daily_job(pipeline))
     jobs.append(all_domains_daily(jobs))
     assets.append(pipeline_runs_asset(settings))
     metrics = platform_metrics_schedule()

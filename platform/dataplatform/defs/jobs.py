@@ -52,6 +52,16 @@ def domain_jobs(domain: Domain, pipeline: DomainPipeline | None, daily: dg.Parti
     return jobs, schedules
 
 
+def gold_daily_job(pipeline: DomainPipeline) -> dg.UnresolvedAssetJobDefinition:
+    """One day of a pipeline that only has gold (built from other domains' silver)."""
+    keys = [dg.AssetKey(["gold", pipeline.domain, g.name]) for g in pipeline.gold if g.partition_column]
+    return dg.define_asset_job(
+        f"{pipeline.domain}_daily",
+        selection=dg.AssetSelection.assets(*keys),
+        description=f"One day of {pipeline.domain} gold.",
+    )
+
+
 def all_domains_daily(jobs) -> dg.UnresolvedAssetJobDefinition:
     """Every domain's daily job as one: what CI and a backfill of one day run."""
     daily = [job.selection for job in jobs if job.name.endswith("_daily")]

@@ -186,7 +186,7 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
 def _gold(domain: str, gold: GoldTable, settings, partitions) -> dg.AssetsDefinition:
     @dg.asset(
         key=["gold", domain, gold.name],
-        ins={name: dg.AssetIn(key=["silver", domain, name]) for name in gold.inputs},
+        ins={name: dg.AssetIn(key=["silver", *source]) for name, source in gold.sources(domain).items()},
         partitions_def=partitions,
         metadata=_partition_metadata(partitions, gold.partition_column or DAILY_COLUMN),
         description=gold.description,

@@ -7,6 +7,11 @@ figures once a rates table is loaded.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 USD_PER_UNIT: dict[str, float] = {
     "USD": 1.0,
     "EUR": 1.08,
@@ -37,3 +42,15 @@ COUNTRY_CURRENCY: dict[str, str] = {
 # INR stays far below it). A price above it, zero or negative is a feed error: the generator
 # injects such prices and silver rejects them, both against this one figure.
 MAX_PRICE = 1_000_000
+
+
+def usd_rates() -> pa.Table:
+    """`currency`, `usd_per_unit` as DECIMAL: money times a float rate, summed in parallel,
+    could differ by a cent from one run to the next depending on row order; decimal sums are
+    exact."""
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    rates = [Decimal(str(rate)) for rate in USD_PER_UNIT.values()]
+    return pa.table({"currency": list(USD_PER_UNIT), "usd_per_unit": pa.array(rates, pa.decimal128(12, 6))})

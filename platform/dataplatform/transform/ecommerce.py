@@ -6,11 +6,10 @@ currency rows of daily_sales) and in USD, converted with `currency.USD_PER_UNIT`
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dataplatform.quality.checks import totals_match
-from dataplatform.transform.currency import MAX_PRICE, USD_PER_UNIT
+from dataplatform.transform.currency import MAX_PRICE, USD_PER_UNIT, usd_rates
 from dataplatform.transform.pipeline import CrossCheck, DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
 from dataplatform.transform.sql import query
@@ -114,7 +113,7 @@ def daily_sales(orders: pa.Table, order_items: pa.Table) -> pa.Table:
         """,
         orders=orders,
         order_items=order_items,
-        rates=_rates(),
+        rates=usd_rates(),
     )
 
 
@@ -149,7 +148,7 @@ def customer_value(customers: pa.Table, orders: pa.Table) -> pa.Table:
         """,
         customers=customers,
         orders=orders,
-        rates=_rates(),
+        rates=usd_rates(),
     )
 
 
@@ -185,17 +184,8 @@ def product_performance(products: pa.Table, orders: pa.Table, order_items: pa.Ta
         products=products,
         orders=orders,
         order_items=order_items,
-        rates=_rates(),
+        rates=usd_rates(),
     )
-
-
-def _rates() -> pa.Table:
-    """Rates as DECIMAL: money times a float rate, summed in parallel, could differ by a cent
-    from one run to the next depending on row order; decimal sums are exact."""
-    import pyarrow as pa
-
-    rates = [Decimal(str(rate)) for rate in USD_PER_UNIT.values()]
-    return pa.table({"currency": list(USD_PER_UNIT), "usd_per_unit": pa.array(rates, pa.decimal128(12, 6))})
 
 
 def _order_totals(orders: pa.Table, order_items: pa.Table):

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 class GoldTable:
     """A business aggregate built by `build(**silver_inputs)` from the named silver tables.
 
-    With `partition_column`, the table is daily-partitioned like its inputs and built one day
+    An input is a table of the pipeline's own domain, or `domain/table` for another domain's
+    (passed to `build` under its table name). With `partition_column`, the table is daily-partitioned like its inputs and built one day
     at a time; without it, it is rebuilt from the whole history of its inputs.
     """
 
@@ -31,6 +32,11 @@ class GoldTable:
     key: tuple[str, ...]
     partition_column: str | None = None
     not_null: tuple[str, ...] = ()
+
+    def sources(self, domain: str) -> dict[str, tuple[str, str]]:
+        """Each input's name for `build` and the (domain, table) of the silver asset it reads."""
+        qualified = [name.split("/", 1) if "/" in name else (domain, name) for name in self.inputs]
+        return {table: (source, table) for source, table in qualified}
 
 
 @dataclass(frozen=True)
