@@ -322,3 +322,30 @@ def test_sales_weather_sets_country_sales_beside_its_weather():
         0,
         None,
     )
+
+
+def test_device_drift_flags_a_clear_trend_over_enough_days_only():
+    from dataplatform.transform.sensors import device_drift
+
+    def days(device, count, level, per_day, wobble=0.0):
+        return [
+            {
+                "device_id": device,
+                "ts": datetime(2026, 3, 1 + d, h, tzinfo=UTC),
+                "value": level + per_day * d + (wobble if d % 2 else -wobble) + 0.01 * h,
+                "partition_date": date(2026, 3, 1 + d),
+            }
+            for d in range(count)
+            for h in range(3)
+        ]
+
+    readings = pa.Table.from_pylist(
+        days("rising", 10, 10.0, 0.1, wobble=0.01)
+        + days("flat", 10, 10.0, 0.0, wobble=0.05)
+        + days("short", 3, 10.0, 0.5)
+    )
+    rows = {r["device_id"]: r for r in device_drift(readings).to_pylist()}
+    assert rows["rising"]["drift_per_year"] == pytest.approx(36.525, rel=0.01) and rows["rising"]["drifting"]
+    assert (rows["rising"]["days"], rows["rising"]["first_day"]) == (10, date(2026, 3, 1))
+    assert not rows["flat"]["drifting"] and abs(rows["flat"]["drift_t"]) < 4
+    assert not rows["short"]["drifting"]  # a steep trend, but three days prove nothing

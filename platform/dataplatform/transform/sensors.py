@@ -22,6 +22,12 @@ SPIKE_STEPS = 10.0
 # A value repeated exactly this many times or more in a row is a stuck sensor: noise makes two
 # equal consecutive readings rare and four practically impossible.
 STUCK_READINGS = 4
+# A device drifts when the trend of its daily median over at least DRIFT_MIN_DAYS days is
+# statistically clear (t above DRIFT_MIN_T) and moves it more than DRIFT_SHARE_PER_YEAR of its
+# level a year: slow drift is invisible within one day, so this is a whole-history summary.
+DRIFT_MIN_DAYS = 7
+DRIFT_MIN_T = 4.0
+DRIFT_SHARE_PER_YEAR = 0.02
 
 DEVICES = SilverSpec(
     key=("device_id",),
@@ -126,6 +132,38 @@ def anomaly_windows(readings: pa.Table) -> pa.Table:
     )
 
 
+def device_drift(readings: pa.Table) -> pa.Table:
+    """Per device over its whole history: days observed, first and last day, the trend of its
+    daily median value (per year, fitted by least squares), its t statistic, and whether that
+    is drift beyond the threshold, with the window (first and last day) it spans."""
+    return query(
+        f"""
+        WITH daily AS (
+            SELECT device_id, partition_date AS day, median(value) AS level
+            FROM readings WHERE value IS NOT NULL GROUP BY ALL
+        ), fitted AS (
+            SELECT device_id, count(*)::BIGINT AS days, min(day) AS first_day, max(day) AS last_day,
+                   avg(level) AS mean_level,
+                   regr_slope(level, epoch(day::TIMESTAMP) / 86400) AS per_day,
+                   regr_sxx(level, epoch(day::TIMESTAMP) / 86400) AS sxx,
+                   regr_syy(level, epoch(day::TIMESTAMP) / 86400) * (1 - coalesce(
+                       regr_r2(level, epoch(day::TIMESTAMP) / 86400), 0)) AS sse
+            FROM daily GROUP BY device_id
+        ), tested AS (
+            SELECT *, per_day / nullif(sqrt(sse / nullif(days - 2, 0) / nullif(sxx, 0)), 0) AS t
+            FROM fitted
+        )
+        SELECT device_id, days, first_day, last_day, mean_level,
+               per_day * 365.25 AS drift_per_year, t AS drift_t,
+               coalesce(days >= {DRIFT_MIN_DAYS} AND abs(t) > {DRIFT_MIN_T}
+                        AND abs(per_day * 365.25) > {DRIFT_SHARE_PER_YEAR} * abs(mean_level), false) AS drifting
+        FROM tested
+        ORDER BY device_id
+        """,
+        readings=readings,
+    )
+
+
 SENSORS = DomainPipeline(
     domain="sensors",
     silver={"devices": DEVICES, "readings": READINGS},
@@ -147,6 +185,14 @@ SENSORS = DomainPipeline(
             key=("device_id", "kind", "start_ts"),
             partition_column="partition_date",
             not_null=("start_ts", "end_ts", "readings"),
+        ),
+        GoldTable(
+            "device_drift",
+            "Per device over all history: the trend of its daily median per year and whether it drifts beyond the threshold.",
+            inputs=("readings",),
+            build=device_drift,
+            key=("device_id",),
+            not_null=("days", "drifting"),
         ),
     ),
 )
