@@ -99,6 +99,8 @@ class PostgresStore:
             with self._copy_out(table, columns, where, limit) as (copy, schema):
                 for row in copy:
                     buffer.write(row)
+            if not buffer.getbuffer().nbytes:  # no rows: Arrow's CSV reader refuses empty input
+                return schema.empty_table()
             data = pa.py_buffer(buffer.getbuffer())
             return _restore(pacsv.read_csv(pa.BufferReader(data), **_csv_options(schema)), schema)
 
@@ -112,7 +114,10 @@ class PostgresStore:
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Iterator[pa.RecordBatch]:
         with self._copy_out(table, columns, where, None) as (copy, schema):
-            reader = pacsv.open_csv(_CopyStream(copy), **_csv_options(schema))
+            stream = _CopyStream(copy)
+            if not stream.peek():  # no rows: Arrow's CSV reader refuses empty input
+                return
+            reader = pacsv.open_csv(stream, **_csv_options(schema))
             for batch in reader:
                 yield from _restore(batch, schema).to_batches(max_chunksize=batch_rows)
 
@@ -353,6 +358,13 @@ class _CopyStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def peek(self) -> bool:
+        """Whether any data is left, without consuming it."""
+        if not self._pending:
+            chunk = next(self._chunks, None)
+            self._pending = memoryview(chunk).cast("B") if chunk is not None else memoryview(b"")
+        return bool(self._pending)
 
     def readinto(self, buffer) -> int:
         target = memoryview(buffer).cast("B")
