@@ -15,7 +15,6 @@ delivered (the defect scorecard traces keys this way).
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Normalise = Literal["trim", "lower", "upper"]
+ROW = "__bronze_row"  # a bronze row's position while silver judges it; never stored
 
 
 @dataclass(frozen=True)
@@ -81,19 +81,40 @@ class SilverResult:
 
 
 def clean(bronze: pa.Table, spec: SilverSpec) -> SilverResult:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     started = time.perf_counter()
-    with connect(bronze=bronze) as con:
+    # Rows are judged by their position in bronze: the quarantine takes dropped rows from bronze
+    # as they are, so the judging query never carries (and sorts) a copy of every delivered row.
+    numbered = bronze.append_column(ROW, pa.array(np.arange(bronze.num_rows, dtype=np.int64)))
+    with connect(bronze=numbered) as con:
+        delivered = con.execute("SELECT * EXCLUDE (" + quote(ROW) + ") FROM bronze LIMIT 0").to_arrow_table()
         con.execute(f"CREATE TEMP TABLE judged AS {_judge_sql(spec)}")
         columns = ", ".join(quote(c) for c in spec.columns)
         table = con.execute(
             f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at, _checksum FROM judged "
             "WHERE _drop_reason IS NULL"
         ).to_arrow_table()
-        quarantine = con.execute(
-            "SELECT unnest(_raw), _drop_reason FROM judged WHERE _drop_reason IS NOT NULL"
+        dropped_rows = con.execute(
+            f"SELECT {quote(ROW)}, _drop_reason FROM judged WHERE _drop_reason IS NOT NULL ORDER BY 1"
         ).to_arrow_table()
-    dropped = Counter(quarantine.column("_drop_reason").to_pylist()) if quarantine.num_rows else Counter()
-    return SilverResult(table, quarantine, bronze.num_rows, dict(dropped), time.perf_counter() - started)
+    quarantine = _as_delivered(bronze.take(dropped_rows.column(0)), delivered.schema).append_column(
+        "_drop_reason", dropped_rows.column(1)
+    )
+    counts = pc.value_counts(dropped_rows.column(1)).to_pylist() if dropped_rows.num_rows else []
+    dropped = {c["values"]: c["counts"] for c in counts}
+    return SilverResult(table, quarantine, bronze.num_rows, dropped, time.perf_counter() - started)
+
+
+def _as_delivered(rows: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Bronze rows with the types DuckDB gives them, as the quarantine has always held them."""
+    if rows.schema.equals(schema):
+        return rows
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([rows.column(f.name).cast(f.type) for f in schema], schema=schema)
 
 
 def _judge_sql(spec: SilverSpec) -> str:
@@ -131,16 +152,17 @@ def _judge_sql(spec: SilverSpec) -> str:
     reasons += [f"WHEN NOT coalesce({r.valid}, false) THEN '{r.name}'" for r in spec.rules if not r.nullify]
     reason_expr = f"CASE {' '.join(reasons)} END" if reasons else "NULL::VARCHAR"
     key = ", ".join(quote(k) for k in spec.key)
+    row = quote(ROW)
     return f"""
         WITH cleaned AS (
             SELECT {", ".join(cleaned)},
                    [{", ".join(raw_flags) or "NULL::VARCHAR"}] AS _raw_flags,
-                   b._batch_id, b._ingested_at, b._checksum, b AS _raw
+                   b._batch_id, b._ingested_at, b._checksum, b.{row}
             FROM bronze AS b
         ), ruled AS (
             SELECT {", ".join(outputs)}, list_filter({flags}, f -> f IS NOT NULL) AS _quality_flags,
                    {reason_expr} AS _drop_reason,
-                   _batch_id, _ingested_at, _checksum, _raw
+                   _batch_id, _ingested_at, _checksum, {row}
             FROM cleaned
         )
         SELECT * EXCLUDE (_drop_reason, _rank, _latest),
