@@ -18,9 +18,11 @@ import pyarrow.compute as pc
 import pytest
 
 from dataplatform.storage import Slice, StorageError, TableName, open_store
+from dataplatform.storage.recent import RECENT
 from dataplatform.storage.schema import SchemaMismatch
 
-BACKENDS = ["parquet", "delta", "duckdb", "postgres"]
+# "delta (files)" is Delta with nothing kept from writes, so every read decodes the files.
+BACKENDS = ["parquet", "delta", "delta (files)", "duckdb", "postgres"]
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
 T1, T2 = (datetime(2026, 3, d, tzinfo=UTC) for d in (10, 11))
 
@@ -31,8 +33,11 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def store(backend, tmp_path, request):
+def store(backend, tmp_path, request, monkeypatch):
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    if backend == "delta (files)":
+        monkeypatch.setattr(RECENT, "budget", 0)
+        backend = "delta"
     store = open_store(backend, tmp_path, url)
     yield store
     if backend == "postgres":
@@ -335,6 +340,49 @@ def test_delta_keeps_history_for_time_travel_and_maintenance(tmp_path):
     store.optimize(table)
     store.vacuum(table, retention_hours=0)
     assert ids(store, table) == [3]
+
+
+def _from_files(store, table, **read) -> pa.Table:
+    RECENT.forget(store.location(table))
+    return store.read(table, **read)
+
+
+def test_delta_reads_answered_from_the_last_write_equal_the_files(tmp_path):
+    store = open_store("delta", tmp_path)
+    silver = TableName("silver", "ecommerce", "orders")
+    store.write(silver, every_type(D1, [1, 2]), Slice("partition_date", (D1,)))
+    store.write(silver, every_type(D2, [3, 4, 5]), Slice("partition_date", (D2,)))
+    for read in ({}, {"where": Slice("partition_date", (D2,))}, {"columns": ["flags", "id"]}):
+        kept = store.read(silver, **read)
+        assert kept.equals(_from_files(store, silver, **read))
+    assert ids(store, silver, Slice("partition_date", (D1, D2))) == [1, 2, 3, 4, 5]
+
+
+def test_delta_bronze_reads_by_day_never_miss_another_batch_of_that_day(tmp_path):
+    store = open_store("delta", tmp_path)
+    bronze = TableName("bronze", "ecommerce", "orders")
+
+    def batch(day, batch_id, rows):
+        return every_type(day, rows).append_column("_batch_id", pa.array([batch_id] * len(rows)))
+
+    store.write(bronze, batch(D1, "a", [1]), Slice("_batch_id", ("a",)))
+    store.write(bronze, batch(D2, "b", [2, 3]), Slice("_batch_id", ("b",)))
+    day2 = Slice("partition_date", (D2,))
+    assert store.read(bronze, where=day2).equals(_from_files(store, bronze, where=day2))
+    store.write(bronze, batch(D2, "c", [4]), Slice("_batch_id", ("c",)))
+    assert ids(store, bronze, day2) == [2, 3, 4]  # batch b's file holds rows of that day too
+    store.write(bronze, batch(D2, "c", [5]), Slice("_batch_id", ("c",)))
+    assert ids(store, bronze) == [1, 2, 3, 5]
+
+
+def test_delta_reads_see_writes_of_other_writers(tmp_path):
+    from deltalake import write_deltalake
+
+    store = open_store("delta", tmp_path)
+    table = TableName("silver", "ecommerce", "orders")
+    store.write(table, every_type(D1, [1, 2]), Slice("partition_date", (D1,)))
+    write_deltalake(store.folder(table), store.read(table).slice(0, 1), mode="append")
+    assert ids(store, table) == [1, 1, 2]
 
 
 def test_an_unreachable_postgres_is_retried_then_reported_without_the_password():

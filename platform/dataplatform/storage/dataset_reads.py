@@ -57,4 +57,7 @@ class DatasetReads:
 def slice_filter(schema: pa.Schema, where: Slice | None) -> ds.Expression | None:
     if where is None:
         return None
-    return ds.field(where.column).isin(pa.array(where.values, schema.field(where.column).type))
+    column_type = schema.field(where.column).type
+    if len(where.values) == 1:  # an equality prunes and skips row groups by statistics more often than isin
+        return ds.field(where.column) == pa.scalar(where.values[0], column_type)
+    return ds.field(where.column).isin(pa.array(where.values, column_type))
