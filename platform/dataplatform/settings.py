@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     defect_rate: float = Field(0.03, ge=0.0, le=0.5)
     # the defect scorecard fails a silver table that catches a smaller share of any defect kind
     scorecard_min_recall: float = Field(0.95, ge=0.0, le=1.0)
+    # how declarative checks run: one DuckDB query each, or as Great Expectations suites
+    quality_engine: Literal["sql", "great_expectations"] = "sql"
     recent_days: int = Field(3, gt=0, le=366)
     profile: Literal["local", "postgres"] = "local"
     postgres_url: SecretStr | None = None

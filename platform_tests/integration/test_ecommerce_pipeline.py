@@ -97,7 +97,9 @@ def test_every_check_ran_and_passed_per_partition(loaded: Platform):
     checked = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
     assert ("silver/ecommerce/orders", "order_totals_match_items") in checked
     assert ("gold/ecommerce/daily_sales", "key_unique") in checked
-    assert all(e.passed for e in evaluations)
+    failed = {e.check_name for e in evaluations if not e.passed}
+    assert failed <= {"customer_id_references_customers"}  # a warning: some customers are quarantined
+    assert all(e.severity == dg.AssetCheckSeverity.WARN for e in evaluations if not e.passed)
     assert {e.metadata["partition"].value for e in evaluations} == {D1}
 
 
@@ -171,7 +173,9 @@ def test_a_failing_blocking_check_stops_gold(platform: Platform):
 
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert [e.check_name for e in failed] == ["order_totals_match_items"]
+    assert [e.check_name for e in failed if e.severity == dg.AssetCheckSeverity.ERROR] == [
+        "order_totals_match_items"
+    ]
     assert failed[0].metadata["failing_rows"].value > 0
     materialised = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["gold", "ecommerce", "daily_sales"]) not in materialised

@@ -1,6 +1,6 @@
-"""Asset checks generated from the domain specs: keys unique and required columns present on
-every silver and gold table, plus the domain's cross-table checks. All ERROR and blocking, so a
-failure stops downstream assets in the same run. Checks read what was stored, per partition.
+"""Asset checks that read other tables besides their asset's: the domain's cross-table checks
+(ERROR and blocking, so a failure stops downstream assets in the same run) and the defect
+scorecard. They read what was stored, per partition.
 """
 
 import warnings
@@ -14,60 +14,11 @@ from dataplatform.transform.pipeline import CrossCheck, DomainPipeline
 def medallion_checks(
     pipeline: DomainPipeline, daily: dg.PartitionsDefinition, min_recall: float
 ) -> list[dg.AssetChecksDefinition]:
-    from_specs = []
-    for table, spec in pipeline.silver.items():
-        from_specs.append(("silver", table, spec.key, spec.required, spec.partition_column))
-    for gold in pipeline.gold:
-        from_specs.append(("gold", gold.name, gold.key, gold.key + gold.not_null, gold.partition_column))
-
-    checks = []
-    for layer, table, key, required, column in from_specs:
-        asset_key = dg.AssetKey([layer, pipeline.domain, table])
-        partitions = daily if column else None
-        checks.append(_key_unique(asset_key, key, column, partitions))
-        checks.append(_not_null(asset_key, tuple(dict.fromkeys(required)), column, partitions))
-    checks.extend(_cross(pipeline, c, daily) for c in pipeline.cross_checks)
+    """The checks that need other tables than their asset's: cross-table checks and the defect
+    scorecard. Each table's own declarative checks run inside its asset (see `defs/quality.py`)."""
+    checks = [_cross(pipeline, c, daily) for c in pipeline.cross_checks]
     checks.extend(_scorecard(pipeline, table, daily, min_recall) for table in pipeline.silver)
     return checks
-
-
-def _key_unique(asset_key, key, column, partitions):
-    def evaluate(table):
-        from dataplatform.quality.checks import unique
-
-        return unique(table, key)
-
-    return _check(
-        asset_key, "key_unique", f"No two rows share ({', '.join(key)}).", column, partitions, evaluate
-    )
-
-
-def _not_null(asset_key, required, column, partitions):
-    def evaluate(table):
-        from dataplatform.quality.checks import not_null
-
-        return not_null(table, required)
-
-    return _check(
-        asset_key, "required_not_null", f"No nulls in {', '.join(required)}.", column, partitions, evaluate
-    )
-
-
-def _check(asset_key, name, description, column, partitions, evaluate: Callable) -> dg.AssetChecksDefinition:
-    @_partitioned_check(
-        asset=asset_key,
-        name=name,
-        description=description,
-        blocking=True,
-        partitions_def=partitions,
-        required_resource_keys={"lakehouse"},
-    )
-    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        keys = [context.partition_key] if partitions else []
-        table = context.resources.lakehouse.read(asset_key, column, keys)
-        return _result(evaluate(table), keys)
-
-    return check
 
 
 def _cross(pipeline: DomainPipeline, cross: CrossCheck, daily) -> dg.AssetChecksDefinition:

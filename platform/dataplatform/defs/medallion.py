@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from dataplatform.defs.metadata import metrics_metadata
+from dataplatform.defs.quality import check_specs, reference_partitions, run_checks
 from dataplatform.defs.resources import io_manager_key
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON
 from dataplatform.generate import Domain
@@ -41,7 +42,7 @@ def medallion_assets(
         assets.append(_bronze(pipeline.domain, table, settings, partitions))
         assets.append(_silver(pipeline, table, settings, partitions))
     for gold in pipeline.gold:
-        assets.append(_gold(pipeline.domain, gold, settings, daily if gold.partition_column else None))
+        assets.append(_gold(pipeline, gold, settings, daily if gold.partition_column else None))
     return assets
 
 
@@ -163,6 +164,10 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         ),
     }
 
+    silver_key = dg.AssetKey(["silver", domain, table])
+    specs = pipeline.checks_for(table)
+    targets = reference_partitions(pipeline, specs)
+
     @dg.multi_asset(
         name=f"silver_{domain}_{table}",
         outs=outs,
@@ -170,6 +175,9 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         partitions_def=partitions,
         can_subset=False,
         pool=options.get("pool"),
+        check_specs=check_specs(silver_key, specs),
+        required_resource_keys={"lakehouse"},
+        deps=[dg.AssetKey(target.split("/")) for target in targets],  # referenced tables come first
     )
     def silver(context: dg.AssetExecutionContext, bronze):
         from dataplatform.transform.silver import clean
@@ -179,13 +187,23 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         metadata = {**metrics_metadata(result.metrics), "batch_id": ",".join(sorted(batches))}
         yield dg.Output(result.table, output_name="silver", metadata=metadata)
         yield dg.Output(result.quarantine, output_name="quarantine")
+        yield from run_checks(
+            context, silver_key, result.table, specs, spec.partition_column, settings, targets
+        )
 
     return silver
 
 
-def _gold(domain: str, gold: GoldTable, settings, partitions) -> dg.AssetsDefinition:
+def _gold(pipeline: DomainPipeline, gold: GoldTable, settings, partitions) -> dg.AssetsDefinition:
+    domain = pipeline.domain
+    gold_key = dg.AssetKey(["gold", domain, gold.name])
+    specs = pipeline.checks_for(gold.name)
+    targets = reference_partitions(pipeline, specs)
+
     @dg.asset(
-        key=["gold", domain, gold.name],
+        key=gold_key,
+        check_specs=check_specs(gold_key, specs),
+        required_resource_keys={"lakehouse"},
         ins={name: dg.AssetIn(key=["silver", *source]) for name, source in gold.sources(domain).items()},
         partitions_def=partitions,
         metadata=_partition_metadata(partitions, gold.partition_column or DAILY_COLUMN),
@@ -203,6 +221,7 @@ def _gold(domain: str, gold: GoldTable, settings, partitions) -> dg.AssetsDefini
             "duration_s": round(seconds, 4),
             "rows_per_s": round(rows_in / seconds) if seconds else 0,
         }
-        return dg.Output(table, metadata=metrics_metadata(metrics))
+        yield dg.Output(table, metadata=metrics_metadata(metrics))
+        yield from run_checks(context, gold_key, table, specs, gold.partition_column, settings, targets)
 
     return gold_asset

@@ -24,12 +24,14 @@ class CheckOutcome:
     total_rows: int
     description: str
     sample: list[dict] = field(default_factory=list)
+    expected: str = ""
 
     @property
     def metadata(self) -> dict[str, object]:
         share = self.failing_rows / self.total_rows if self.total_rows else 0.0
         return {
             "observed": self.description,
+            **({"expected": self.expected} if self.expected else {}),
             "failing_rows": self.failing_rows,
             "total_rows": self.total_rows,
             "failing_percent": round(100 * share, 4),
@@ -50,7 +52,7 @@ def unique(table: pa.Table, key: Sequence[str]) -> CheckOutcome:
         failing_rows=extra,
         total_rows=table.num_rows,
         description=f"{dupes.num_rows} keys ({', '.join(key)}) appear more than once",
-        sample=_sample(dupes),
+        sample=sample_rows(dupes),
     )
 
 
@@ -65,7 +67,7 @@ def not_null(table: pa.Table, columns: Sequence[str]) -> CheckOutcome:
         failing_rows=sum(failing.values()),
         total_rows=table.num_rows,
         description=", ".join(f"{c}: {n} nulls" for c, n in failing.items()) or "no nulls",
-        sample=_sample(sample) if sample is not None else [],
+        sample=sample_rows(sample) if sample is not None else [],
     )
 
 
@@ -101,14 +103,14 @@ def totals_match(
         failing_rows=compared.num_rows,
         total_rows=parents.num_rows,
         description=f"{compared.num_rows} {total} values differ from the sum of {amount}",
-        sample=_sample(compared),
+        sample=sample_rows(compared),
     )
 
 
-def _sample(table: pa.Table) -> list[dict]:
+def sample_rows(table: pa.Table) -> list[dict]:
     rows = table.slice(0, SAMPLE_ROWS).to_pylist()
-    return [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return [{k: plain_value(v) for k, v in row.items()} for row in rows]
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
     return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)

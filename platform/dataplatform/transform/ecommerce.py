@@ -9,7 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dataplatform.quality.checks import totals_match
-from dataplatform.transform.currency import MAX_PRICE, USD_PER_UNIT, usd_rates
+from dataplatform.quality.specs import (
+    AcceptedValues,
+    ColumnsMatch,
+    DistributionDrift,
+    Freshness,
+    InRange,
+    MatchesRegex,
+    References,
+    RowCountAnomaly,
+)
+from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT, usd_rates
 from dataplatform.transform.pipeline import CrossCheck, DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
 from dataplatform.transform.sql import query
@@ -245,4 +255,56 @@ ECOMMERCE = DomainPipeline(
             evaluate=_order_totals,
         ),
     ),
+    checks={
+        "customers": (
+            MatchesRegex(column="email", pattern=r"[^@\s]+@[^@\s]+\.[a-z]+"),
+            AcceptedValues(column="country", values=tuple(COUNTRY_CURRENCY), severity="WARN"),
+        ),
+        "products": (InRange(column="price", min=0.01, max=MAX_PRICE),),
+        "orders": (
+            ColumnsMatch(
+                columns={
+                    "order_id": "int64",
+                    "customer_id": "int64",
+                    "order_ts": "timestamp[us, tz=UTC]",
+                    "status": "string",
+                    "currency": "string",
+                    "channel": "string",
+                    "item_count": "int32",
+                    "order_total": "decimal128(12, 2)",
+                    "partition_date": "date32[day]",
+                    "_quality_flags": "list<l: string>",
+                    "_batch_id": "string",
+                    "_ingested_at": "timestamp[us, tz=UTC]",
+                    "_checksum": "string",
+                }
+            ),
+            AcceptedValues(column="status", values=ORDER_STATUSES),
+            AcceptedValues(column="currency", values=tuple(USD_PER_UNIT)),
+            InRange(column="order_total", min=0, max=MAX_PRICE * 100),
+            References(
+                column="customer_id",
+                target="silver/ecommerce/customers",
+                target_column="customer_id",
+                severity="WARN",
+            ),
+            RowCountAnomaly(),
+            DistributionDrift(column="order_total"),
+            Freshness(column="order_ts", max_age_hours=6),
+        ),
+        "order_items": (
+            InRange(column="quantity", min=1),
+            References(
+                column="product_id",
+                target="silver/ecommerce/products",
+                target_column="product_id",
+                severity="WARN",
+            ),
+            RowCountAnomaly(),
+        ),
+        "daily_sales": (
+            InRange(column="revenue_usd", min=0),
+            AcceptedValues(column="currency", values=tuple(USD_PER_UNIT)),
+        ),
+    },
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dataplatform.quality.specs import DistributionDrift, InRange, References, RowCountAnomaly
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
 from dataplatform.transform.sql import query
@@ -144,4 +145,18 @@ MARKET = DomainPipeline(
             not_null=("quotes", "mean_spread"),
         ),
     ),
+    checks={
+        "ohlcv": (
+            InRange(column="low", min=0.000001),
+            InRange(column="volume", min=0),
+            References(column="symbol", target="silver/market/symbols", target_column="symbol"),
+            RowCountAnomaly(),
+        ),
+        "quotes": (
+            InRange(column="bid", min=0.000001),
+            References(column="symbol", target="silver/market/symbols", target_column="symbol"),
+            RowCountAnomaly(),
+        ),
+        "daily_bars": (DistributionDrift(column="day_return"),),
+    },
 )

@@ -7,13 +7,15 @@ silver and gold assets and their checks from this, so no domain copies asset cod
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dataplatform.transform.silver import SilverSpec
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from dataplatform.quality.specs import CheckSpec
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,23 @@ class CrossCheck:
 
 @dataclass(frozen=True)
 class DomainPipeline:
+    """A domain's silver specs, gold tables, cross-table checks, and declarative checks by
+    table name (silver or gold) on top of the key and required-column checks every table gets."""
+
     domain: str
     silver: dict[str, SilverSpec]
     gold: tuple[GoldTable, ...]
     cross_checks: tuple[CrossCheck, ...] = ()
+    checks: dict[str, tuple[CheckSpec, ...]] = field(default_factory=dict)
+
+    def checks_for(self, table: str) -> tuple[CheckSpec, ...]:
+        """Every declarative check of a silver or gold table, the key and required ones first."""
+        from dataplatform.quality.specs import NotNull, TableChecks, Unique
+
+        if table in self.silver:
+            key, required = self.silver[table].key, self.silver[table].required
+        else:
+            gold = next(g for g in self.gold if g.name == table)
+            key, required = gold.key, gold.key + gold.not_null
+        base = (Unique(columns=key), NotNull(columns=tuple(dict.fromkeys(required))))
+        return TableChecks(base + self.checks.get(table, ())).checks

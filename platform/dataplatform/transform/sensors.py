@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dataplatform.quality.specs import References, RowCountAnomaly
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, SilverSpec
 from dataplatform.transform.sql import query
@@ -195,4 +196,10 @@ SENSORS = DomainPipeline(
             not_null=("days", "drifting"),
         ),
     ),
+    checks={
+        "readings": (
+            References(column="device_id", target="silver/sensors/devices", target_column="device_id"),
+            RowCountAnomaly(),
+        ),
+    },
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dataplatform.quality.specs import DistributionDrift, InRange, References
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
 from dataplatform.transform.sql import query
@@ -111,4 +112,17 @@ WEATHER = DomainPipeline(
             not_null=("observations", "precipitation"),
         ),
     ),
+    checks={
+        "stations": (
+            InRange(column="latitude", min=-90, max=90),
+            InRange(column="longitude", min=-180, max=180),
+        ),
+        "observations": (
+            InRange(column="humidity", min=0, max=100),
+            InRange(column="wind_direction", min=0, max=360),
+            InRange(column="precipitation", min=0),
+            References(column="station_id", target="silver/weather/stations", target_column="station_id"),
+            DistributionDrift(column="pressure"),
+        ),
+    },
 )

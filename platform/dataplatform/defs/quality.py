@@ -1,0 +1,142 @@
+"""Declarative checks inside the assets that produce the tables: evaluated on the table just
+written, so no check re-reads it. ERROR checks are blocking: a failure fails the step after its
+output is stored, and nothing downstream runs on it in that run or through automation."""
+
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from dataplatform.quality.specs import CheckSpec, DistributionDrift, References, RowCountAnomaly
+from dataplatform.settings import Settings
+from dataplatform.storage.contract import StorageError
+from dataplatform.transform.pipeline import DomainPipeline
+
+
+def check_specs(asset_key: dg.AssetKey, specs: Sequence[CheckSpec]) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            spec.name,
+            asset=asset_key,
+            description=f"{spec.description} [{spec.severity}]",
+            blocking=spec.blocking,
+            additional_deps=[dg.AssetKey(spec.target.split("/"))] if isinstance(spec, References) else [],
+        )
+        for spec in specs
+    ]
+
+
+def run_checks(
+    context: dg.AssetExecutionContext,
+    asset_key: dg.AssetKey,
+    table,
+    specs: Sequence[CheckSpec],
+    partition_column: str | None,
+    settings: Settings,
+    target_partitions: dict[str, str | None],
+) -> Iterator[dg.AssetCheckResult]:
+    from dataplatform.quality.evaluate import CheckContext, evaluate
+    from dataplatform.quality.report import write_report
+
+    lakehouse = context.resources.lakehouse
+    partition = date.fromisoformat(context.partition_key) if context.has_partition_key else None
+    check_context = CheckContext(
+        partition=partition,
+        partition_column=partition_column,
+        trailing=_trailing(lakehouse, asset_key, specs, partition_column, partition),
+        targets=_targets(lakehouse, specs, context, target_partitions),
+    )
+    outcomes = {}
+    if settings.quality_engine == "great_expectations":
+        from dataplatform.quality.great_expectations import SUPPORTED, evaluate_suite
+
+        supported = [s for s in specs if isinstance(s, SUPPORTED)]
+        outcomes = evaluate_suite("_".join(asset_key.path), supported, table) if supported else {}
+    for spec in specs:
+        if spec.name not in outcomes:
+            outcomes[spec.name] = evaluate(spec, table, check_context)
+    results = [
+        {
+            "name": s.name,
+            "severity": s.severity,
+            "passed": outcomes[s.name].passed,
+            **outcomes[s.name].metadata,
+        }
+        for s in specs
+    ]
+    report = write_report(
+        Path(lakehouse.data_dir),
+        context.run.run_id,
+        asset_key.to_user_string(),
+        context.partition_key if partition else None,
+        [{k: v for k, v in r.items() if k != "sample"} for r in results],
+    )
+    for spec in specs:
+        outcome = outcomes[spec.name]
+        metadata = {k: v for k, v in outcome.metadata.items() if k != "sample"}
+        metadata["sample"] = dg.MetadataValue.json(outcome.sample)
+        metadata["report"] = dg.MetadataValue.path(str(report))
+        metadata["engine"] = (
+            settings.quality_engine if spec.name in outcomes and _by_ge(spec, settings) else "sql"
+        )
+        if partition:
+            metadata["partition"] = context.partition_key
+        yield dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=spec.name,
+            passed=outcome.passed,
+            severity=dg.AssetCheckSeverity.ERROR if spec.severity == "ERROR" else dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
+        )
+
+
+def _by_ge(spec: CheckSpec, settings: Settings) -> bool:
+    if settings.quality_engine != "great_expectations":
+        return False
+    from dataplatform.quality.great_expectations import SUPPORTED
+
+    return isinstance(spec, SUPPORTED)
+
+
+def _trailing(lakehouse, asset_key, specs, partition_column, partition):
+    """Earlier partitions of the table, only the columns the comparisons need."""
+    history = [s for s in specs if isinstance(s, RowCountAnomaly | DistributionDrift)]
+    if not history or partition is None or partition_column is None:
+        return None
+    days = max(s.trailing for s in history)
+    keys = [(partition - timedelta(days=d)).isoformat() for d in range(1, days + 1)]
+    columns = [
+        partition_column,
+        *dict.fromkeys(s.column for s in history if isinstance(s, DistributionDrift)),
+    ]
+    return lakehouse.read(asset_key, partition_column, keys, columns=columns)
+
+
+def _targets(lakehouse, specs, context: dg.AssetExecutionContext, target_partitions: dict) -> dict:
+    """Each referenced table: the same partition of a partitioned one, else all of it."""
+    targets = {}
+    for spec in specs:
+        if isinstance(spec, References) and spec.target not in targets:
+            column = target_partitions[spec.target]
+            keys = [context.partition_key] if column else []
+            key = dg.AssetKey(spec.target.split("/"))
+            try:
+                targets[spec.target] = lakehouse.read(key, column, keys, columns=[spec.target_column])
+            except StorageError:  # not materialised yet: the check says so instead of erroring
+                targets[spec.target] = None
+    return targets
+
+
+def reference_partitions(pipeline: DomainPipeline, specs: Sequence[CheckSpec]) -> dict[str, str | None]:
+    """The partition column of each silver table `specs` reference: their own domain's only."""
+    found = {}
+    for spec in specs:
+        if isinstance(spec, References):
+            layer, domain, table = spec.target.split("/")
+            if layer != "silver" or domain != pipeline.domain or table not in pipeline.silver:
+                raise ValueError(
+                    f"check {spec.name}: references must name a silver table of {pipeline.domain}"
+                )
+            found[spec.target] = pipeline.silver[table].partition_column
+    return found
