@@ -14,7 +14,8 @@ quotes), defects included in both. What is compared, on the same landing Parquet
   later runs overwrite the slice; the files are identical each time because generation is
   seeded). The whole job is timed, and the run's STEP_SUCCESS events give each step's
   duration, so the table also shows the job without the landing step (generating the day and
-  writing it as Parquet) and without landing and the blocking asset checks.
+  writing it as Parquet) and without landing and the steps that only run asset checks (checks
+  evaluated inside an asset's own step, such as declarative table checks, stay in that step).
 * anchor: the same transformation written directly in SQL on one DuckDB connection, reading the
   landing Parquet the platform wrote: bronze (every landing column plus `_checksum` = md5 of the
   row as JSON, `_batch_id` = md5 of the sorted checksums, `_ingested_at`, `_source`), silver with
@@ -151,9 +152,11 @@ def prepare_platform(data_dir: str, domain: str, size: int) -> Workload:
         seconds = time.perf_counter() - started
         if not result.success:
             raise RuntimeError(f"{domain}_daily failed in steps {result.get_failed_step_keys()}")
+        # steps of asset checks alone; checks evaluated inside an asset's own step (declarative
+        # table checks) count as that asset's time
         check_steps = {
             e.step_key for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        }
+        } - {e.step_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
         parts = {"job": seconds, "checks": 0.0}
         for event in result.all_events:
             if event.event_type_value == "STEP_SUCCESS" and event.step_key:
