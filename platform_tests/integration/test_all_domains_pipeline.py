@@ -138,3 +138,18 @@ def test_sales_weather_joins_the_days_orders_with_the_weather_by_country(loaded:
     stations = {r["country"] for r in loaded.read("silver/weather/stations").to_pylist()}
     for row in gold:
         assert (row["stations"] > 0) == (row["country"] in stations), row
+
+
+def test_each_run_writes_a_validation_report_linked_from_its_checks(loaded: Platform):
+    from pathlib import Path
+
+    evaluations = [e for e in loaded.first_run.get_asset_check_evaluations() if "report" in e.metadata]
+    assert evaluations, "declarative checks link their run's report"
+    reports = {e.metadata["report"].value for e in evaluations}
+    assert len(reports) == 1  # one page per run
+    page = Path(reports.pop())
+    assert page.is_relative_to(loaded.settings.data_dir.resolve()) and page.exists()
+    text = page.read_text()
+    for e in evaluations:
+        assert e.asset_key.to_user_string() in text and e.check_name in text
+    assert "customer_id_references_customers" in text and "WARN" in text

@@ -176,7 +176,10 @@ def test_a_failing_blocking_check_stops_gold(platform: Platform):
     assert [e.check_name for e in failed if e.severity == dg.AssetCheckSeverity.ERROR] == [
         "order_totals_match_items"
     ]
-    assert failed[0].metadata["failing_rows"].value > 0
+    assert (
+        next(e for e in failed if e.check_name == "order_totals_match_items").metadata["failing_rows"].value
+        > 0
+    )
     materialised = {e.asset_key for e in result.get_asset_materialization_events()}
     assert dg.AssetKey(["gold", "ecommerce", "daily_sales"]) not in materialised
     gold = loaded.read("gold/ecommerce/daily_sales", D1, "order_date")
@@ -188,3 +191,41 @@ def test_partition_columns_are_dates_so_delta_replaces_only_one_partition(loaded
     silver = loaded.read("silver/ecommerce/orders")
     assert silver.schema.field("partition_date").type == pa.date32()
     assert set(silver["partition_date"].to_pylist()) == {DAY, NEXT_DAY}
+
+
+def test_automation_waits_for_upstream_blocking_checks(platform: Platform):
+    """Declarative automation would rebuild gold once silver changes, but not while a blocking
+    check of silver has failed; once a good delivery passes them, it does."""
+    from datetime import UTC, datetime, time
+
+    loaded = run_all(platform, partitions=(D1,))
+    gold = dg.AssetKey(["gold", "ecommerce", "daily_sales"])
+    at = datetime.combine(NEXT_DAY, time(2), UTC)  # D1 is the latest complete day
+    baseline = dg.evaluate_automation_conditions(
+        defs=loaded.defs, instance=loaded.instance, evaluation_time=at
+    )
+
+    landing_store = open_store("parquet", loaded.settings.data_dir)
+    orders_table = TableName("landing", "ecommerce", "orders")
+    good = landing_store.read(orders_table, where=Slice("partition_date", (DAY,)))
+    silver_path = [
+        dg.AssetKey([layer, "ecommerce", t])
+        for layer in ("bronze", "silver")
+        for t in ("orders", "order_items")
+    ] + [dg.AssetKey(["silver", "ecommerce", f"{t}_quarantine"]) for t in ("orders", "order_items")]
+
+    def deliver(orders: pa.Table, after):
+        landing_store.write(orders_table, orders, Slice("partition_date", (DAY,)))
+        loaded.run("ecommerce_daily", D1, asset_selection=silver_path)
+        result = dg.evaluate_automation_conditions(
+            defs=loaded.defs, instance=loaded.instance, evaluation_time=at, cursor=after.cursor
+        )
+        return result, result.get_requested_partitions(gold)
+
+    broken = good.set_column(
+        good.schema.get_field_index("order_total"), "order_total", pc.multiply(good["order_total"], 2)
+    )
+    after_broken, requested = deliver(broken, baseline)
+    assert requested == set()
+    _, requested = deliver(good, after_broken)
+    assert requested == {D1}

@@ -15,6 +15,7 @@ from dataplatform.defs.quality import check_specs, reference_partitions, run_che
 from dataplatform.defs.resources import io_manager_key
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON
 from dataplatform.generate import Domain
+from dataplatform.quality.specs import NotNull
 from dataplatform.settings import Settings
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
 
@@ -56,6 +57,12 @@ def asset_options(layer: str, domain: str, settings: Settings) -> dict[str, obje
     if backend == "duckdb":
         options["pool"] = WAREHOUSE_POOL
     return options
+
+
+def gated() -> dg.AutomationCondition:
+    """Materialise when upstream data changes, but only once upstream's blocking checks passed:
+    declarative automation never builds on a table whose ERROR checks failed."""
+    return dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 
 
 def _partition_metadata(partitions: dg.PartitionsDefinition | None, column: str = DAILY_COLUMN):
@@ -149,6 +156,7 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         "io_manager_key": options["io_manager_key"],
         "kinds": options["kinds"],
         "group_name": domain,
+        "automation_condition": gated(),
     }
     outs = {
         "silver": dg.AssetOut(
@@ -165,7 +173,9 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
     }
 
     silver_key = dg.AssetKey(["silver", domain, table])
+    quarantine_key = dg.AssetKey(["silver", domain, f"{table}_quarantine"])
     specs = pipeline.checks_for(table)
+    quarantine_specs = (NotNull(columns=("_drop_reason",)),)  # every dropped row says why
     targets = reference_partitions(pipeline, specs)
 
     @dg.multi_asset(
@@ -175,7 +185,7 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         partitions_def=partitions,
         can_subset=False,
         pool=options.get("pool"),
-        check_specs=check_specs(silver_key, specs),
+        check_specs=[*check_specs(silver_key, specs), *check_specs(quarantine_key, quarantine_specs)],
         required_resource_keys={"lakehouse"},
         deps=[dg.AssetKey(target.split("/")) for target in targets],  # referenced tables come first
     )
@@ -190,6 +200,9 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         yield from run_checks(
             context, silver_key, result.table, specs, spec.partition_column, settings, targets
         )
+        yield from run_checks(
+            context, quarantine_key, result.quarantine, quarantine_specs, spec.partition_column, settings, {}
+        )
 
     return silver
 
@@ -202,6 +215,7 @@ def _gold(pipeline: DomainPipeline, gold: GoldTable, settings, partitions) -> dg
 
     @dg.asset(
         key=gold_key,
+        automation_condition=gated(),
         check_specs=check_specs(gold_key, specs),
         required_resource_keys={"lakehouse"},
         ins={name: dg.AssetIn(key=["silver", *source]) for name, source in gold.sources(domain).items()},

@@ -4,6 +4,8 @@ import dagster as dg
 
 from dataplatform.defs.medallion import asset_options
 from dataplatform.defs.metadata import metrics_metadata
+from dataplatform.defs.quality import check_specs, run_checks
+from dataplatform.quality.specs import NotNull
 from dataplatform.settings import Settings
 
 KEY = dg.AssetKey(["gold", "platform", "pipeline_runs"])
@@ -11,8 +13,12 @@ PAGE = 1_000
 
 
 def pipeline_runs_asset(settings: Settings) -> dg.AssetsDefinition:
+    specs = (NotNull(columns=("asset", "run_id", "materialized_at")),)
+
     @dg.asset(
         key=KEY,
+        check_specs=check_specs(KEY, specs),
+        required_resource_keys={"lakehouse"},
         description="One row per materialisation of every asset: rows in and out, drops by reason, "
         "duration, rows/s and batch id, from the Dagster instance's event log.",
         **asset_options("gold", "platform", settings),
@@ -22,7 +28,8 @@ def pipeline_runs_asset(settings: Settings) -> dg.AssetsDefinition:
 
         table = build(list(_materialisations(context.instance)))
         domains = len(set(table.column("domain").to_pylist()))
-        return dg.Output(table, metadata=metrics_metadata({"rows_out": table.num_rows, "domains": domains}))
+        yield dg.Output(table, metadata=metrics_metadata({"rows_out": table.num_rows, "domains": domains}))
+        yield from run_checks(context, KEY, table, specs, None, settings, {})
 
     return pipeline_runs
 
