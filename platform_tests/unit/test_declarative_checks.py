@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from dataplatform.quality.evaluate import CheckContext, evaluate
+from dataplatform.quality.evaluate import CheckContext, evaluate, evaluate_all
 from dataplatform.quality.specs import (
     AcceptedValues,
     ColumnsMatch,
@@ -165,3 +165,54 @@ def test_great_expectations_agrees_with_sql(spec, defect, failing):
         assert ge.passed == sql.passed
         if not isinstance(spec, Unique):  # GE counts every row of a repeated key, SQL the extra copies
             assert ge.failing_rows == sql.failing_rows
+
+
+def every_kind(trailing: int = 3) -> tuple:
+    """One check of each kind; the two trailing comparisons look back over different windows."""
+    return (
+        *(case[0] for case in CASES),
+        ColumnsMatch(columns={"id": "int64"}),
+        RowCountAnomaly(trailing=trailing, tolerance=0.5),
+        DistributionDrift(column="amount", trailing=7),
+        Freshness(column="ts", max_age_hours=6),
+        Unique(columns=("email",), label="email_unique"),  # a text key: counted in the shared pass
+    )
+
+
+@pytest.mark.parametrize("defect", [None, *(c[1] for c in CASES)], ids=["clean", *(c[0].name for c in CASES)])
+def test_evaluating_every_check_together_gives_each_ones_outcome(defect):
+    table = clean() if defect is None else seeded(*defect)
+    context = CheckContext(
+        partition=DAY,
+        partition_column="partition_date",
+        trailing=history([20, 20, 20, 1, 4, 4, 4], mean=10.5, sd=1.3),
+        targets={"silver/shop/customers": CUSTOMERS},
+    )
+    specs = every_kind()
+    together = evaluate_all(specs, table, context)
+    assert list(together) == [s.name for s in specs]
+    assert together == {s.name: evaluate(s, table, context) for s in specs}
+    # row_count_anomaly compares with the 3 latest partitions (mean 20), drift with all 7
+    assert "over 3 earlier partitions" in together["row_count_anomaly"].description
+    assert "over 7 earlier partitions" in together["amount_distribution_drift"].description
+
+
+def test_a_key_repeated_or_null_counts_its_extra_copies_in_any_column_type():
+    ids = pa.array([1, 1, None, None, None, 2], pa.int64())
+    table = pa.table({"id": ids, "code": pa.array(["a", "a", None, None, None, "b"])})
+    for column in ("id", "code"):  # sorted in numpy (integers) or counted in SQL (text)
+        spec = Unique(columns=(column,))
+        outcome = evaluate_all([spec], table)[spec.name]
+        assert (outcome.passed, outcome.failing_rows) == (False, 3)  # one extra 1 or 'a', two extra nulls
+        assert outcome.description == f"2 keys ({column}) appear more than once"
+        assert outcome.sample[0]["copies"] == 3
+    assert evaluate(Unique(columns=("id",)), table.slice(0, 3)).failing_rows == 1
+    assert evaluate(Unique(columns=("id",)), table.slice(1, 2)).passed  # one null and one 1
+
+
+def test_no_checks_and_an_empty_table():
+    assert evaluate_all([], clean()) == {}
+    empty = clean().slice(0, 0)
+    outcomes = evaluate_all(every_kind(), empty, CONTEXT)
+    assert all(o.total_rows == 0 for name, o in outcomes.items() if name != "schema")
+    assert not outcomes["ts_freshness"].passed  # nothing is fresh in an empty table

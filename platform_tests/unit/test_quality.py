@@ -1,6 +1,6 @@
 import pyarrow as pa
 
-from dataplatform.quality.checks import not_null, totals_match, unique
+from dataplatform.quality.checks import not_null, sorted_duplicates, totals_match, unique
 
 
 def test_unique_passes_on_distinct_keys_and_reports_duplicates():
@@ -10,6 +10,16 @@ def test_unique_passes_on_distinct_keys_and_reports_duplicates():
     assert outcome.failing_rows == 1
     assert outcome.sample == [{"a": 1, "b": 1, "copies": 2}]
     assert outcome.metadata["failing_percent"] == 25.0
+
+
+def test_an_integer_key_is_checked_by_sorting_with_the_same_counts():
+    table = pa.table({"a": pa.array([3, 1, 3, None, None, 2], pa.int32()), "b": ["x"] * 6})
+    assert sorted_duplicates(table, ["a"]) == 2  # one extra 3, one extra null
+    assert sorted_duplicates(table, ["b"]) is None and sorted_duplicates(table, ["a", "b"]) is None
+    assert sorted_duplicates(table.slice(0, 0), ["a"]) == 0
+    outcome = unique(table, ["a"])
+    assert (outcome.passed, outcome.failing_rows) == (False, 2)
+    assert unique(table.slice(0, 2), ["a"]).description == "0 keys (a) appear more than once"
 
 
 def test_not_null_counts_nulls_per_column():

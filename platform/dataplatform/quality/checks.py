@@ -41,6 +41,13 @@ class CheckOutcome:
 
 def unique(table: pa.Table, key: Sequence[str]) -> CheckOutcome:
     """No two rows share the key."""
+    if sorted_duplicates(table, key) == 0:
+        return CheckOutcome(
+            passed=True,
+            failing_rows=0,
+            total_rows=table.num_rows,
+            description=f"0 keys ({', '.join(key)}) appear more than once",
+        )
     cols = ", ".join(quote(k) for k in key)
     dupes = query(
         f"SELECT {cols}, count(*) AS copies FROM t GROUP BY ALL HAVING count(*) > 1 ORDER BY copies DESC",
@@ -54,6 +61,20 @@ def unique(table: pa.Table, key: Sequence[str]) -> CheckOutcome:
         description=f"{dupes.num_rows} keys ({', '.join(key)}) appear more than once",
         sample=sample_rows(dupes),
     )
+
+
+def sorted_duplicates(table: pa.Table, key: Sequence[str]) -> int | None:
+    """Rows beyond the first of each key (nulls being one key, as in GROUP BY) for a key of one
+    integer column, counted by sorting a copy: a tenth of a hash aggregate's time; else None."""
+    import numpy as np
+    import pyarrow as pa
+
+    if len(key) != 1 or not pa.types.is_integer(table.schema.field(key[0]).type):
+        return None
+    column = table.column(key[0])
+    nulls = column.null_count
+    values = np.sort((column.drop_null() if nulls else column).to_numpy())
+    return int(np.count_nonzero(values[1:] == values[:-1])) + max(nulls - 1, 0)
 
 
 def not_null(table: pa.Table, columns: Sequence[str]) -> CheckOutcome:

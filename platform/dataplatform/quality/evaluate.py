@@ -1,12 +1,19 @@
-"""Evaluate declarative checks as DuckDB SQL over Arrow: one query per check, no copies.
+"""Evaluate declarative checks as DuckDB SQL over Arrow, on one connection, no copies.
 
-Checks that look beyond the table (references, trailing partitions) get what they need in a
-`CheckContext`, gathered by the caller, so evaluation stays free of storage and Dagster.
+`evaluate_all` answers every check of a table together: the table is registered once, the
+checks that count rows (accepted values, range, pattern, the key's distinct count) and those
+that summarise a column (drift's mean and spread, freshness's newest value) share one
+aggregate pass over it, the trailing partitions are summarised once for every check that
+compares with them, and failing rows are sampled only for checks that fail. `evaluate` is the
+same for one check. Checks that look beyond the table (references, trailing partitions) get
+what they need in a `CheckContext`, gathered by the caller, so evaluation stays free of storage
+and Dagster.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,7 +32,7 @@ from dataplatform.quality.specs import (
     RowCountAnomaly,
     Unique,
 )
-from dataplatform.transform.sql import query, quote
+from dataplatform.transform.sql import connect, quote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,21 +52,44 @@ class CheckContext:
 
 
 def evaluate(spec: CheckSpec, table: pa.Table, context: CheckContext | None = None) -> CheckOutcome:
+    """One check's outcome (see `evaluate_all`, which shares the work of several)."""
+    return evaluate_all((spec,), table, context)[spec.name]
+
+
+def evaluate_all(
+    specs: Sequence[CheckSpec], table: pa.Table, context: CheckContext | None = None
+) -> dict[str, CheckOutcome]:
+    """Every check's outcome by its name, as `evaluate` would give each, in one connection."""
+    for spec in specs:
+        if not isinstance(spec, _KINDS):
+            raise TypeError(f"no evaluation for {type(spec).__name__}")
     context = context or CheckContext()
-    if isinstance(spec, NotNull):
-        return replace(not_null(table, spec.columns), expected=spec.description)
-    if isinstance(spec, Unique):
-        return replace(unique(table, spec.columns), expected=spec.description)
-    if isinstance(spec, ColumnsMatch):
-        return _columns_match(spec, table)
+    with connect(t=table) as con:
+        run = _Run(con, table, context)
+        run.scan(specs)
+        run.summarise_trailing(specs)
+        return {spec.name: run.outcome(spec) for spec in specs}
+
+
+_KINDS = (
+    NotNull,
+    Unique,
+    ColumnsMatch,
+    AcceptedValues,
+    InRange,
+    MatchesRegex,
+    References,
+    RowCountAnomaly,
+    DistributionDrift,
+    Freshness,
+)
+
+
+def _failing_condition(spec: CheckSpec) -> tuple[str, list]:
+    """The SQL condition of a row failing a row-level check, and its parameters."""
     if isinstance(spec, AcceptedValues):
-        return _rows_failing(
-            table,
-            f"{quote(spec.column)} IS NOT NULL AND NOT list_contains(?, {quote(spec.column)})",
-            [list(spec.values)],
-            f"{spec.column} outside the accepted values",
-            spec.description,
-        )
+        column = quote(spec.column)
+        return f"{column} IS NOT NULL AND NOT list_contains(?, {column})", [list(spec.values)]
     if isinstance(spec, InRange):
         column = quote(spec.column)
         bounds = [
@@ -67,40 +97,258 @@ def evaluate(spec: CheckSpec, table: pa.Table, context: CheckContext | None = No
             f"{column} > ?" if spec.max is not None else "",
         ]
         params = [v for v in (spec.min, spec.max) if v is not None]
-        condition = " OR ".join(b for b in bounds if b) or "false"
-        return _rows_failing(table, condition, params, f"{spec.column} out of range", spec.description)
+        return " OR ".join(b for b in bounds if b) or "false", params
     if isinstance(spec, MatchesRegex):
-        return _rows_failing(
-            table,
-            f"{quote(spec.column)} IS NOT NULL AND NOT regexp_full_match({quote(spec.column)}::VARCHAR, ?)",
-            [spec.pattern],
-            f"{spec.column} not matching {spec.pattern}",
-            spec.description,
+        column = quote(spec.column)
+        return f"{column} IS NOT NULL AND NOT regexp_full_match({column}::VARCHAR, ?)", [spec.pattern]
+    raise TypeError(f"{type(spec).__name__} is not a row-level check")
+
+
+_ROW_LEVEL = (AcceptedValues, InRange, MatchesRegex)
+
+
+def _sortable(spec: Unique, table: pa.Table) -> bool:
+    """Whether `unique` counts this key's duplicates itself, faster than the shared pass would."""
+    import pyarrow as pa
+
+    return len(spec.columns) == 1 and pa.types.is_integer(table.schema.field(spec.columns[0]).type)
+
+
+class _Run:
+    """One evaluation: the connection with the table as `t`, and what the shared queries found."""
+
+    def __init__(self, con, table: pa.Table, context: CheckContext) -> None:
+        self.con = con
+        self.table = table
+        self.context = context
+        self.found: dict[str, object] = {}  # aggregate name -> value, from the shared pass
+        self.history: pa.Table | None = None  # trailing partitions' count, means and spreads
+
+    def query(self, sql: str, params: list | None = None) -> pa.Table:
+        return self.con.execute(sql, params or []).to_arrow_table()
+
+    # -- the shared pass over the table ----------------------------------------------------------
+
+    def scan(self, specs: Sequence[CheckSpec]) -> None:
+        """One aggregate query for every check that counts or summarises the table's rows."""
+        aggregates: dict[str, str] = {}
+        params: list = []
+        for spec in specs:
+            if isinstance(spec, _ROW_LEVEL):
+                condition, values = _failing_condition(spec)
+                aggregates[f"failing {spec.name}"] = f"count(*) FILTER (WHERE {condition})"
+                params += values
+            elif isinstance(spec, Unique) and len(spec.columns) == 1 and not _sortable(spec, self.table):
+                # rows beyond the first of each key, NULL being one key as in GROUP BY
+                column = quote(spec.columns[0])
+                aggregates[f"extra {spec.name}"] = (
+                    f"count(*) - count(DISTINCT {column}) - (count(*) FILTER (WHERE {column} IS NULL) > 0)::BIGINT"
+                )
+            elif isinstance(spec, DistributionDrift):
+                column = quote(spec.column)
+                aggregates[f"mean {spec.column}"] = f"avg({column})"
+                aggregates[f"sd {spec.column}"] = f"stddev_samp({column})"
+            elif isinstance(spec, Freshness):
+                aggregates[f"newest {spec.column}"] = f"max({quote(spec.column)})"
+        if not aggregates:
+            return
+        select = ", ".join(f"{sql} AS {quote(name)}" for name, sql in aggregates.items())
+        found = self.query(f"SELECT {select} FROM t", params)
+        self.found = {name: found.column(name)[0].as_py() for name in found.column_names}
+
+    def summarise_trailing(self, specs: Sequence[CheckSpec]) -> None:
+        """Per earlier partition, newest first: its rows and each drift column's mean and spread."""
+        context = self.context
+        compared = [s for s in specs if isinstance(s, RowCountAnomaly | DistributionDrift)]
+        if (
+            not compared
+            or context.trailing is None
+            or context.partition_column is None
+            or not context.trailing.num_rows
+        ):
+            return
+        drifting = list(dict.fromkeys(s.column for s in compared if isinstance(s, DistributionDrift)))
+        stats = "".join(
+            f", avg({quote(c)}) AS {quote('mean ' + c)}, stddev_samp({quote(c)}) AS {quote('sd ' + c)}"
+            for c in drifting
         )
-    if isinstance(spec, References):
-        return _references(spec, table, context)
-    if isinstance(spec, RowCountAnomaly):
-        return _row_count(spec, table, context)
-    if isinstance(spec, DistributionDrift):
-        return _drift(spec, table, context)
-    if isinstance(spec, Freshness):
-        return _freshness(spec, table, context)
-    raise TypeError(f"no evaluation for {type(spec).__name__}")
+        column = quote(context.partition_column)
+        self.con.register("h", context.trailing)
+        self.history = self.query(
+            f"SELECT {column} AS part, count(*) AS rows{stats} FROM h WHERE {column} < ? "
+            "GROUP BY ALL ORDER BY part DESC LIMIT ?",
+            [context.partition, max(s.trailing for s in compared)],
+        )
 
+    def trailing(self, spec: RowCountAnomaly | DistributionDrift) -> pa.Table | None:
+        """The `spec.trailing` latest earlier partitions: part, rows, and for drift mean and sd."""
+        if self.history is None:
+            return None
+        history = self.history.slice(0, spec.trailing)
+        if isinstance(spec, DistributionDrift):
+            return history.select(
+                ["part", "rows", f"mean {spec.column}", f"sd {spec.column}"]
+            ).rename_columns(["part", "rows", "mean", "sd"])
+        return history.select(["part", "rows"])
 
-def _rows_failing(table: pa.Table, condition: str, params: list, what: str, expected: str) -> CheckOutcome:
-    failing = query(f"SELECT count(*) AS n FROM t WHERE {condition}", params, t=table).column("n")[0].as_py()
-    sample = (
-        query(f"SELECT * FROM t WHERE {condition} LIMIT {SAMPLE_ROWS}", params, t=table) if failing else None
-    )
-    return CheckOutcome(
-        passed=failing == 0,
-        failing_rows=failing,
-        total_rows=table.num_rows,
-        description=f"{failing} rows with {what}",
-        sample=sample_rows(sample) if sample is not None else [],
-        expected=expected,
-    )
+    # -- each check's outcome --------------------------------------------------------------------
+
+    def outcome(self, spec: CheckSpec) -> CheckOutcome:
+        if isinstance(spec, NotNull):
+            return replace(not_null(self.table, spec.columns), expected=spec.description)
+        if isinstance(spec, Unique):
+            return replace(self.unique(spec), expected=spec.description)
+        if isinstance(spec, ColumnsMatch):
+            return _columns_match(spec, self.table)
+        if isinstance(spec, AcceptedValues):
+            return self.rows_failing(spec, f"{spec.column} outside the accepted values")
+        if isinstance(spec, InRange):
+            return self.rows_failing(spec, f"{spec.column} out of range")
+        if isinstance(spec, MatchesRegex):
+            return self.rows_failing(spec, f"{spec.column} not matching {spec.pattern}")
+        if isinstance(spec, References):
+            return self.references(spec)
+        if isinstance(spec, RowCountAnomaly):
+            return self.row_count(spec)
+        if isinstance(spec, DistributionDrift):
+            return self.drift(spec)
+        if isinstance(spec, Freshness):
+            return self.freshness(spec)
+        raise TypeError(f"no evaluation for {type(spec).__name__}")
+
+    def unique(self, spec: Unique) -> CheckOutcome:
+        key = f"extra {spec.name}"
+        if key in self.found and self.found[key] == 0:
+            return CheckOutcome(
+                passed=True,
+                failing_rows=0,
+                total_rows=self.table.num_rows,
+                description=f"0 keys ({', '.join(spec.columns)}) appear more than once",
+            )
+        return unique(self.table, spec.columns)  # the duplicated keys, counted and sampled
+
+    def rows_failing(self, spec: AcceptedValues | InRange | MatchesRegex, what: str) -> CheckOutcome:
+        failing = int(self.found[f"failing {spec.name}"])
+        sample = []
+        if failing:
+            condition, params = _failing_condition(spec)
+            sample = sample_rows(self.query(f"SELECT * FROM t WHERE {condition} LIMIT {SAMPLE_ROWS}", params))
+        return CheckOutcome(
+            passed=failing == 0,
+            failing_rows=failing,
+            total_rows=self.table.num_rows,
+            description=f"{failing} rows with {what}",
+            sample=sample,
+            expected=spec.description,
+        )
+
+    def references(self, spec: References) -> CheckOutcome:
+        import pyarrow.compute as pc
+
+        table, context = self.table, self.context
+        if spec.target not in context.targets:
+            raise ValueError(f"check {spec.name} needs {spec.target} in its context")
+        target = context.targets[spec.target]
+        if target is None:
+            return CheckOutcome(
+                False,
+                table.num_rows,
+                table.num_rows,
+                f"{spec.target} does not exist yet",
+                [],
+                spec.description,
+            )
+        self.con.register("target", target.select([spec.target_column]))
+        column, target_column = quote(spec.column), quote(spec.target_column)
+        orphans = self.query(
+            f"""
+            SELECT {column} AS value, count(*) AS rows FROM t
+            WHERE {column} IS NOT NULL
+              AND {column} NOT IN (SELECT {target_column} FROM target WHERE {target_column} IS NOT NULL)
+            GROUP BY ALL ORDER BY rows DESC, value
+            """
+        )
+        self.con.unregister("target")
+        failing = (pc.sum(orphans.column("rows")).as_py() or 0) if orphans.num_rows else 0
+        return CheckOutcome(
+            passed=failing == 0,
+            failing_rows=failing,
+            total_rows=table.num_rows,
+            description=f"{failing} rows ({orphans.num_rows} values) of {spec.column} not in {spec.target}",
+            sample=sample_rows(orphans),
+            expected=spec.description,
+        )
+
+    def row_count(self, spec: RowCountAnomaly) -> CheckOutcome:
+        import pyarrow.compute as pc
+
+        history = self.trailing(spec)
+        rows = self.table.num_rows
+        if history is None or not history.num_rows:
+            return CheckOutcome(
+                True, 0, rows, f"{rows} rows; no earlier partitions to compare with", [], spec.description
+            )
+        mean = pc.sum(history.column("rows")).as_py() / history.num_rows
+        low, high = mean * (1 - spec.tolerance), mean * (1 + spec.tolerance)
+        passed = low <= rows <= high
+        return CheckOutcome(
+            passed=passed,
+            failing_rows=0 if passed else abs(rows - round(mean)),
+            total_rows=rows,
+            description=f"{rows} rows against a mean of {mean:.1f} over {history.num_rows} earlier partitions",
+            expected=f"between {low:.0f} and {high:.0f} rows",
+        )
+
+    def drift(self, spec: DistributionDrift) -> CheckOutcome:
+        mean, sd = self.found[f"mean {spec.column}"], self.found[f"sd {spec.column}"]
+        history = self.trailing(spec)
+        if history is None or not history.num_rows or mean is None:
+            return CheckOutcome(
+                True, 0, self.table.num_rows, "no earlier partitions to compare with", [], spec.description
+            )
+        self.con.register("past", history)
+        past = self.query(
+            "SELECT sum(mean * rows) / sum(rows) AS mean, "
+            "sqrt(sum(sd * sd * (rows - 1)) / nullif(sum(rows - 1), 0)) AS sd "
+            "FROM past WHERE mean IS NOT NULL"
+        ).to_pylist()[0]
+        self.con.unregister("past")
+        past_mean, past_sd = float(past["mean"]), float(past["sd"] or 0.0)
+        shift = (
+            abs(float(mean) - past_mean) / past_sd if past_sd else (0.0 if mean == past_mean else math.inf)
+        )
+        ratio = (float(sd or 0.0) / past_sd) if past_sd else 1.0
+        passed = shift <= spec.max_shift and 1 / spec.max_spread_ratio <= ratio <= spec.max_spread_ratio
+        return CheckOutcome(
+            passed=passed,
+            failing_rows=0,
+            total_rows=self.table.num_rows,
+            description=(
+                f"mean {float(mean):.4g} (shift {shift:.2f} sd from {past_mean:.4g}), "
+                f"sd {float(sd or 0):.4g} ({ratio:.2f}x of {past_sd:.4g}) over {history.num_rows} earlier partitions"
+            ),
+            expected=spec.description,
+        )
+
+    def freshness(self, spec: Freshness) -> CheckOutcome:
+        value = self.found[f"newest {spec.column}"]
+        context = self.context
+        reference = (
+            datetime.combine(context.partition + timedelta(days=1), datetime.min.time(), UTC)
+            if context.partition is not None
+            else context.now
+        )
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime.combine(value, datetime.min.time(), UTC)
+        limit = reference - timedelta(hours=spec.max_age_hours)
+        passed = value is not None and value >= limit
+        return CheckOutcome(
+            passed=passed,
+            failing_rows=0,
+            total_rows=self.table.num_rows,
+            description=f"newest {spec.column}: {value.isoformat() if value else 'none'}",
+            expected=f"at or after {limit.isoformat()}",
+        )
 
 
 def _columns_match(spec: ColumnsMatch, table: pa.Table) -> CheckOutcome:
@@ -116,120 +364,4 @@ def _columns_match(spec: ColumnsMatch, table: pa.Table) -> CheckOutcome:
         total_rows=len(spec.columns),
         description="; ".join(problems) or "columns and types as declared",
         expected=spec.description,
-    )
-
-
-def _references(spec: References, table: pa.Table, context: CheckContext) -> CheckOutcome:
-    if spec.target not in context.targets:
-        raise ValueError(f"check {spec.name} needs {spec.target} in its context")
-    target = context.targets[spec.target]
-    if target is None:
-        return CheckOutcome(
-            False, table.num_rows, table.num_rows, f"{spec.target} does not exist yet", [], spec.description
-        )
-    orphans = query(
-        f"""
-        SELECT {quote(spec.column)} AS value, count(*) AS rows FROM t
-        WHERE {quote(spec.column)} IS NOT NULL
-          AND {quote(spec.column)} NOT IN (SELECT {quote(spec.target_column)} FROM target
-                                           WHERE {quote(spec.target_column)} IS NOT NULL)
-        GROUP BY ALL ORDER BY rows DESC, value
-        """,
-        t=table.select([spec.column]),
-        target=target.select([spec.target_column]),
-    )
-    failing = sum(orphans.column("rows").to_pylist())
-    return CheckOutcome(
-        passed=failing == 0,
-        failing_rows=failing,
-        total_rows=table.num_rows,
-        description=f"{failing} rows ({orphans.num_rows} values) of {spec.column} not in {spec.target}",
-        sample=sample_rows(orphans),
-        expected=spec.description,
-    )
-
-
-def _trailing_stats(spec, context: CheckContext, expression: str = "NULL") -> pa.Table | None:
-    if context.trailing is None or context.partition_column is None or not context.trailing.num_rows:
-        return None
-    column = quote(context.partition_column)
-    return query(
-        f"""
-        SELECT {column} AS part, count(*) AS rows, avg({expression}) AS mean, stddev_samp({expression}) AS sd
-        FROM t WHERE {column} < ? GROUP BY ALL ORDER BY part DESC LIMIT ?
-        """,
-        [context.partition, spec.trailing],
-        t=context.trailing,
-    )
-
-
-def _row_count(spec: RowCountAnomaly, table: pa.Table, context: CheckContext) -> CheckOutcome:
-    history = _trailing_stats(spec, context)
-    rows = table.num_rows
-    if history is None or not history.num_rows:
-        return CheckOutcome(
-            True, 0, rows, f"{rows} rows; no earlier partitions to compare with", [], spec.description
-        )
-    mean = sum(history.column("rows").to_pylist()) / history.num_rows
-    low, high = mean * (1 - spec.tolerance), mean * (1 + spec.tolerance)
-    passed = low <= rows <= high
-    return CheckOutcome(
-        passed=passed,
-        failing_rows=0 if passed else abs(rows - round(mean)),
-        total_rows=rows,
-        description=f"{rows} rows against a mean of {mean:.1f} over {history.num_rows} earlier partitions",
-        expected=f"between {low:.0f} and {high:.0f} rows",
-    )
-
-
-def _drift(spec: DistributionDrift, table: pa.Table, context: CheckContext) -> CheckOutcome:
-    column = quote(spec.column)
-    now = query(
-        f"SELECT avg({column}) AS mean, stddev_samp({column}) AS sd FROM t", t=table.select([spec.column])
-    )
-    mean, sd = now.column("mean")[0].as_py(), now.column("sd")[0].as_py()
-    history = _trailing_stats(spec, context, column)
-    if history is None or not history.num_rows or mean is None:
-        return CheckOutcome(
-            True, 0, table.num_rows, "no earlier partitions to compare with", [], spec.description
-        )
-    past = query(
-        "SELECT sum(mean * rows) / sum(rows) AS mean, sqrt(sum(sd * sd * (rows - 1)) / nullif(sum(rows - 1), 0)) AS sd "
-        "FROM h WHERE mean IS NOT NULL",
-        h=history,
-    ).to_pylist()[0]
-    past_mean, past_sd = float(past["mean"]), float(past["sd"] or 0.0)
-    shift = abs(float(mean) - past_mean) / past_sd if past_sd else (0.0 if mean == past_mean else math.inf)
-    ratio = (float(sd or 0.0) / past_sd) if past_sd else 1.0
-    passed = shift <= spec.max_shift and 1 / spec.max_spread_ratio <= ratio <= spec.max_spread_ratio
-    return CheckOutcome(
-        passed=passed,
-        failing_rows=0,
-        total_rows=table.num_rows,
-        description=(
-            f"mean {float(mean):.4g} (shift {shift:.2f} sd from {past_mean:.4g}), "
-            f"sd {float(sd or 0):.4g} ({ratio:.2f}x of {past_sd:.4g}) over {history.num_rows} earlier partitions"
-        ),
-        expected=spec.description,
-    )
-
-
-def _freshness(spec: Freshness, table: pa.Table, context: CheckContext) -> CheckOutcome:
-    newest = query(f"SELECT max({quote(spec.column)}) AS newest FROM t", t=table.select([spec.column]))
-    value = newest.column("newest")[0].as_py()
-    reference = (
-        datetime.combine(context.partition + timedelta(days=1), datetime.min.time(), UTC)
-        if context.partition is not None
-        else context.now
-    )
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime.combine(value, datetime.min.time(), UTC)
-    limit = reference - timedelta(hours=spec.max_age_hours)
-    passed = value is not None and value >= limit
-    return CheckOutcome(
-        passed=passed,
-        failing_rows=0,
-        total_rows=table.num_rows,
-        description=f"newest {spec.column}: {value.isoformat() if value else 'none'}",
-        expected=f"at or after {limit.isoformat()}",
     )
