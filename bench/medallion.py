@@ -23,7 +23,7 @@ quotes), defects included in both. What is compared, on the same landing Parquet
   `_quality_flags`, drops for unparseable or missing required fields, unknown status or
   currency, non-positive quantity, out-of-range price, and dedup on the key keeping the latest
   row, older copies marked duplicate or superseded), the quarantine of dropped rows as
-  delivered, and gold `daily_sales` replaced for the day. Bronze, silver and quarantine are written as Parquet files, gold to a DuckDB table. The
+  delivered (judged by bronze row id and joined back to bronze, as the platform does by position), and gold `daily_sales` replaced for the day. Bronze, silver and quarantine are written as Parquet files, gold to a DuckDB table. The
   anchor keeps bronze and silver in temporary tables between stages, where the platform writes
   them to Delta and reads them back; it runs no checks.
 * market anchor: the same bronze, then silver with the platform's OHLCV and QUOTES rules
@@ -214,7 +214,7 @@ WITH cleaned AS (
                CASE WHEN upper(trim(b.currency)) IS DISTINCT FROM b.currency THEN 'normalised_currency' END,
                CASE WHEN lower(trim(b.channel)) IS DISTINCT FROM b.channel THEN 'normalised_channel' END
            ], f -> f IS NOT NULL) AS _quality_flags,
-           b._batch_id, b._ingested_at, b._checksum, b AS _raw
+           b._batch_id, b._ingested_at, b._checksum, b.rowid AS _row
     FROM bronze_orders AS b
 ), ruled AS (
     SELECT * EXCLUDE (bad_order_ts),
@@ -255,7 +255,7 @@ WITH cleaned AS (
            TRY_CAST(b.line_total AS DECIMAL(12,2)) AS line_total,
            b.partition_date,
            []::VARCHAR[] AS _quality_flags,
-           b._batch_id, b._ingested_at, b._checksum, b AS _raw
+           b._batch_id, b._ingested_at, b._checksum, b.rowid AS _row
     FROM bronze_order_items AS b
 ), ruled AS (
     SELECT *,
@@ -284,9 +284,10 @@ FROM (
 
 SILVER_WRITE_SQL = """
 CREATE OR REPLACE TEMP TABLE silver_{table} AS
-    SELECT * EXCLUDE (_checksum, _raw, _drop_reason) FROM judged_{table} WHERE _drop_reason IS NULL;
+    SELECT * EXCLUDE (_checksum, _row, _drop_reason) FROM judged_{table} WHERE _drop_reason IS NULL;
 COPY silver_{table} TO {silver} (FORMAT parquet);
-COPY (SELECT unnest(_raw), _drop_reason FROM judged_{table} WHERE _drop_reason IS NOT NULL)
+COPY (SELECT b.*, j._drop_reason FROM bronze_{table} AS b JOIN judged_{table} AS j ON b.rowid = j._row
+      WHERE j._drop_reason IS NOT NULL)
     TO {quarantine} (FORMAT parquet);
 DROP TABLE judged_{table};
 """
@@ -409,7 +410,7 @@ WITH ruled AS (
                     THEN 'ohlc_violation'
                 WHEN NOT b.low > 0 THEN 'non_positive_price'
            END AS reason,
-           b._batch_id, b._ingested_at, b._checksum, b AS _raw
+           b._batch_id, b._ingested_at, b._checksum, b.rowid AS _row
     FROM bronze_ohlcv AS b
 )
 SELECT * EXCLUDE (reason, rank, latest),
@@ -445,7 +446,7 @@ WITH ruled AS (
                 WHEN NOT b.bid < b.ask THEN 'crossed_quote'
                 WHEN NOT b.bid > 0 THEN 'non_positive_price'
            END AS reason,
-           b._batch_id, b._ingested_at, b._checksum, b AS _raw
+           b._batch_id, b._ingested_at, b._checksum, b.rowid AS _row
     FROM bronze_quotes AS b
 )
 SELECT * EXCLUDE (reason, rank, latest),
