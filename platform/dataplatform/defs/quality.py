@@ -36,7 +36,7 @@ def run_checks(
     settings: Settings,
     target_partitions: dict[str, str | None],
 ) -> Iterator[dg.AssetCheckResult]:
-    from dataplatform.quality.evaluate import CheckContext, evaluate
+    from dataplatform.quality.evaluate import CheckContext, evaluate_all
     from dataplatform.quality.report import write_report
 
     lakehouse = context.resources.lakehouse
@@ -53,9 +53,8 @@ def run_checks(
 
         supported = [s for s in specs if isinstance(s, SUPPORTED)]
         outcomes = evaluate_suite("_".join(asset_key.path), supported, table) if supported else {}
-    for spec in specs:
-        if spec.name not in outcomes:
-            outcomes[spec.name] = evaluate(spec, table, check_context)
+    rest = [s for s in specs if s.name not in outcomes]
+    outcomes.update(evaluate_all(rest, table, check_context))
     results = [
         {
             "name": s.name,
