@@ -78,24 +78,32 @@ def score(
 ) -> Scorecard:
     """Score silver's handling of `table`: each of `defects` (the generator's log) against what
     became of the rows with its key. Kinds in `not_scored` are left to other layers."""
+    import pyarrow.compute as pc
+
     from dataplatform.generate.defects import key_text
     from dataplatform.transform.sql import query
 
-    latest = _latest_batch(bronze)
-    bronze = bronze.filter(_equals(bronze, "_batch_id", latest))
+    # Only rows silver questioned need their delivered key: a few percent of the table, so
+    # keys are written out for those alone, not for every delivered row.
+    flags = silver.column("_quality_flags")
+    flagged = pc.unique(
+        silver.column("_checksum").filter(pc.fill_null(pc.greater(pc.list_value_length(flags), 0), False))
+    )
+    bronze = bronze.filter(
+        pc.and_(
+            _equals(bronze, "_batch_id", _latest_batch(bronze)), pc.is_in(bronze.column("_checksum"), flagged)
+        )
+    )
     quarantine = quarantine.filter(_not_superseded(quarantine))
     keyed = {
-        "delivered": _with_key(bronze, key, key_text).select(["_key", "_checksum"]),
+        "repaired": _with_key(bronze, key, key_text).select(["_key"]),
         "dropped": _with_key(quarantine, key, key_text).select(["_key"]),
-        "kept": silver.select(["_checksum", "_quality_flags"]),
         "injected": defects.filter(_equals(defects, "table", table)).select(["kind", "key"]),
     }
     rows = query(
         """
         WITH questioned AS (
-            SELECT DISTINCT d._key FROM kept k JOIN delivered d USING (_checksum)
-            WHERE len(k._quality_flags) > 0
-            UNION SELECT _key FROM dropped
+            SELECT _key FROM repaired UNION SELECT _key FROM dropped
         ), scored AS (
             SELECT DISTINCT kind, key, key IN (SELECT _key FROM questioned) AS detected FROM injected
         )
