@@ -35,8 +35,9 @@ def run(command: list[str], env: dict[str, str], timeout: int = 300) -> subproce
     return subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
 
 
-def daily_job(day: str) -> list[str]:
-    """`dagster job execute` of the e-commerce daily job for one partition, as CI runs it."""
+def daily_job(day: str, job: str = "daily") -> list[str]:
+    """`dagster job execute` of the all-domains daily job for one partition, as CI runs it on a
+    fresh instance (nothing materialised before)."""
     import json
 
     return [
@@ -46,7 +47,7 @@ def daily_job(day: str) -> list[str]:
         "-m",
         "dataplatform.definitions",
         "-j",
-        "ecommerce_daily",
+        job,
         "--tags",
         json.dumps({"dagster/partition": day}),
     ]

@@ -21,8 +21,10 @@ def test_dagster_job_execute_runs_one_daily_partition(user_env, tmp_path):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         days = con.execute("SELECT DISTINCT order_date::VARCHAR FROM gold_ecommerce.daily_sales").fetchall()
         orders = con.execute("SELECT sum(orders) FROM gold_ecommerce.daily_sales").fetchone()[0]
+        countries = con.execute("SELECT count(*) FROM gold_insights.sales_weather").fetchone()[0]
     assert days == [("2026-03-10",)]
     assert orders > 250
+    assert countries > 0  # gold across domains, built from master data the same run made
 
 
 def test_cli_run_materialises_everything_and_reports_it(user_env):
@@ -75,7 +77,7 @@ def test_parallel_multiprocess_runs_of_several_partitions_share_duckdb(user_env,
     days = ["2026-03-10", "2026-03-11"]
     processes = [
         subprocess.Popen(
-            daily_job(day),
+            daily_job(day, "ecommerce_daily"),
             env=user_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
