@@ -1,0 +1,164 @@
+"""Read a delivered file into a typed Arrow table, exactly as `detect` described it.
+
+DuckDB's CSV reader does the parsing, with every option given explicitly (no sniffing) and
+every column read as text; types are then applied column by column, so a value that does not
+fit its column is reported with its row number instead of silently becoming null. Footnotes
+are cut by position, preamble rows skipped, a trailing delimiter's empty column dropped.
+cp1252 files are transcoded to UTF-8 first, strictly: an undecodable byte stops the read
+with its offset.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dataplatform.ingest.detect import FALSE_TOKENS, NULL_TOKENS, TRUE_TOKENS, Detected, FormatError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+TRAILING = "__trailing_delimiter"
+SAMPLE_VALUES = 5
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1"}
+CHUNK = 1 << 20
+
+
+def read(path: Path, detected: Detected) -> pa.Table:
+    """The file's rows under their safe names, typed as detected (or overridden)."""
+    import pyarrow.parquet as pq
+
+    if detected.format == "parquet":
+        return pq.read_table(path)
+    if detected.format == "jsonl":
+        return _read_json_lines(path, detected)
+    with _utf8_copy(path, detected) as (source, encoding):
+        text = _read_text(source, detected, encoding)
+    return _typed(text, detected)
+
+
+def _read_text(source: Path, detected: Detected, encoding: str) -> pa.Table:
+    import duckdb
+
+    from dataplatform.storage.duckdb_extensions import string_literal
+
+    names = list(detected.names) + ([TRAILING] if detected.trailing_delimiter else [])
+    columns = ", ".join(f"{string_literal(name)}: 'VARCHAR'" for name in names)  # safe names only
+    options = [
+        f"delim = {string_literal(detected.delimiter or ',')}",
+        "quote = '\"'",
+        "escape = '\"'",
+        f"header = {str(detected.header).lower()}",
+        f"skip = {int(detected.skip_rows)}",
+        f"columns = {{{columns}}}",
+        "auto_detect = false",
+        "null_padding = true",  # footnote rows are shorter: they are cut below, by position
+        f"encoding = {string_literal(encoding)}",
+        f"compression = {string_literal('gzip' if detected.compression == 'gzip' else 'none')}",
+    ]
+    if detected.comment:
+        options.append(f"comment = {string_literal(detected.comment)}")
+    with duckdb.connect() as con:
+        try:
+            table = con.execute(
+                f"SELECT * FROM read_csv(?, {', '.join(options)})", [str(source)]
+            ).to_arrow_table()
+        except duckdb.Error as error:
+            reason = str(error).splitlines()[0]
+            raise FormatError(f"the file cannot be parsed as {_describe(detected)}: {reason}") from None
+    if detected.footer_rows:
+        table = table.slice(0, max(table.num_rows - detected.footer_rows, 0))
+    return table.drop_columns([TRAILING]) if detected.trailing_delimiter else table
+
+
+def _describe(detected: Detected) -> str:
+    return f"{detected.encoding} text delimited by {detected.delimiter!r}"
+
+
+@contextmanager
+def _utf8_copy(path: Path, detected: Detected):
+    """The file itself when DuckDB reads its encoding, else a strict UTF-8 copy of it."""
+    if detected.encoding in DUCKDB_ENCODINGS:
+        yield path, DUCKDB_ENCODINGS[detected.encoding]
+        return
+    import gzip
+
+    opener = gzip.open if detected.compression == "gzip" else open
+    decoder = codecs.getincrementaldecoder(detected.encoding)(errors="strict")
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "utf8.csv"
+        with opener(path, "rb") as source, target.open("w", encoding="utf-8", newline="") as out:
+            offset = 0
+            while chunk := source.read(CHUNK):
+                try:
+                    out.write(decoder.decode(chunk))
+                except UnicodeDecodeError as error:
+                    bad = offset + error.start
+                    raise FormatError(
+                        f"undecodable byte 0x{chunk[error.start]:02x} at offset {bad} in {detected.encoding}"
+                    ) from None
+                offset += len(chunk)
+            out.write(decoder.decode(b"", final=True))
+        yield target, "utf-8"
+
+
+def _typed(table: pa.Table, detected: Detected) -> pa.Table:
+    """Each column cast to its detected type; a value that does not fit is an error naming the
+    column, the row (counting data rows from 1) and the value."""
+    import pyarrow as pa
+
+    from dataplatform.transform.sql import query, quote
+
+    nulls = "[" + ", ".join("'" + t.replace("'", "''") + "'" for t in sorted(NULL_TOKENS)) + "]"
+    selects = []
+    numbered = table.append_column("__row", pa.array(range(1, table.num_rows + 1), pa.int64()))
+    for name in table.column_names:
+        kind, column = detected.types.get(name, "text"), quote(name)
+        value = f"CASE WHEN list_contains({nulls}, trim({column})) THEN NULL ELSE trim({column}) END"
+        typed = _cast(value, kind, detected.date_formats.get(name), detected.decimal_separator)
+        selects.append(f"{typed} AS {column}")
+        if kind == "text":
+            continue
+        misfits = query(
+            f"SELECT __row, {column} AS value FROM t WHERE {value} IS NOT NULL AND {typed} IS NULL "
+            f"ORDER BY __row LIMIT {SAMPLE_VALUES}",
+            t=numbered.select(["__row", name]),
+        ).to_pylist()
+        if misfits:
+            shown = ", ".join(f"row {r['__row']} {r['value']!r}" for r in misfits)
+            raise FormatError(f"column {name!r} holds values that are not {kind}: {shown}")
+    return query(f"SELECT {', '.join(selects)} FROM t", t=table)
+
+
+def _cast(value: str, kind: str, date_format: str | None, decimal: str) -> str:
+    from dataplatform.storage.duckdb_extensions import string_literal
+
+    if kind == "integer":
+        return f"TRY_CAST({value} AS BIGINT)"
+    if kind == "decimal":
+        number = f"replace({value}, ',', '.')" if decimal == "," else value
+        return f"TRY_CAST({number} AS DOUBLE)"
+    if kind == "date":
+        return f"TRY_STRPTIME({value}, {string_literal(date_format or '%Y-%m-%d')})::DATE"
+    if kind == "timestamp":
+        return f"TRY_CAST({value} AS TIMESTAMPTZ)"
+    if kind == "boolean":
+        trues = ", ".join(f"'{t}'" for t in sorted(TRUE_TOKENS))
+        falses = ", ".join(f"'{f}'" for f in sorted(FALSE_TOKENS))
+        return f"CASE WHEN lower({value}) IN ({trues}) THEN true WHEN lower({value}) IN ({falses}) THEN false END"
+    return value
+
+
+def _read_json_lines(path: Path, detected: Detected) -> pa.Table:
+    import pyarrow.json as pajson
+
+    from dataplatform.ingest.names import safe_names
+
+    try:
+        table = pajson.read_json(path)
+    except Exception as error:  # pyarrow raises ArrowInvalid with the line
+        raise FormatError(f"the JSON lines cannot be read: {str(error).splitlines()[0]}") from None
+    return table.rename_columns(safe_names(table.column_names))
