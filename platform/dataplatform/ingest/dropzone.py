@@ -1,0 +1,135 @@
+"""The drop folder: which delivered files are ready, and where each one ends up.
+
+    <data>/dropzone/incoming/<table>/<file>        delivered (a table is a folder with _table.yaml)
+    <data>/dropzone/archive/<table>/YYYY/MM/DD/     loaded, or a duplicate of a loaded file
+    <data>/dropzone/error/<table>/                  rejected, with <file>.error.json saying why
+
+A file is ready once its size and modification time stayed the same for `ticks` scans in a
+row (a partner may still be copying it); the scan state is plain data for a sensor cursor.
+Files are moved, never deleted, and never leave the drop folder: every path is resolved and
+checked to stay under it, and names are data, never SQL or shell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+TABLE_CONFIG = "_table.yaml"
+TABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+IGNORED_SUFFIXES = (".yaml", ".yml", ".tmp", ".part", ".crdownload", ".error.json")
+HASH_CHUNK = 8 << 20
+
+
+@dataclass(frozen=True)
+class DropFile:
+    table: str
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.table}/{self.path.name}"
+
+
+@dataclass(frozen=True)
+class Scan:
+    ready: list[DropFile]
+    rejected: list[tuple[Path, str, str]]  # path, table folder, reason
+    state: dict[str, list[int]]  # file key -> [size, mtime_ns, unchanged scans]: the next cursor
+
+
+class DropZone:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.incoming = self.root / "incoming"
+        self.archive = self.root / "archive"
+        self.error = self.root / "error"
+
+    def scan(self, state: dict[str, list[int]], ticks: int = 2) -> Scan:
+        """Files ready to load, files to reject at once, and the state for the next scan."""
+        ready, rejected, seen = [], [], {}
+        if not self.incoming.is_dir():
+            return Scan([], [], {})
+        for folder in sorted(p for p in self.incoming.iterdir() if p.is_dir()):
+            files = sorted(p for p in folder.iterdir() if p.is_file() and not _ignored(p.name))
+            problem = self._table_problem(folder)
+            for path in files:
+                if problem:
+                    rejected.append((path, folder.name, problem))
+                    continue
+                stat = path.stat()
+                drop = DropFile(folder.name, path, stat.st_size, stat.st_mtime_ns)
+                size, mtime, unchanged = state.get(drop.key, [-1, -1, 0])
+                unchanged = unchanged + 1 if (size, mtime) == (drop.size, drop.mtime_ns) else 0
+                seen[drop.key] = [drop.size, drop.mtime_ns, unchanged]
+                if unchanged >= ticks:
+                    ready.append(drop)
+        return Scan(ready, rejected, seen)
+
+    def _table_problem(self, folder: Path) -> str | None:
+        if not TABLE_NAME.fullmatch(folder.name):
+            return (
+                f"the folder name {folder.name!r} is not a table name: use lower-case letters, digits "
+                "and underscores, starting with a letter"
+            )
+        if not (folder / TABLE_CONFIG).is_file():
+            return f"unknown table {folder.name!r}: declare it with incoming/{folder.name}/{TABLE_CONFIG}"
+        return None
+
+    def archive_file(self, path: Path, table: str, when: datetime | None = None) -> Path:
+        """Move a loaded (or duplicate) file, and its sidecar, to the day's archive folder."""
+        when = when or datetime.now(UTC)
+        target = self._inside(self.archive / table / f"{when:%Y/%m/%d}")
+        return self._move(path, target)
+
+    def reject(self, path: Path, table: str, reason: str, details: dict | None = None) -> Path:
+        """Move a file to the error folder with `<file>.error.json` beside it saying why."""
+        target = self._move(path, self._inside(self.error / table))
+        record = {
+            "file": path.name,
+            "table": table,
+            "reason": reason,
+            "rejected_at": datetime.now(UTC).isoformat(),
+        }
+        note = target.with_name(target.name + ".error.json")
+        note.write_text(json.dumps({**record, **(details or {})}, indent=2, default=str))
+        return target
+
+    def _inside(self, folder: Path) -> Path:
+        resolved = folder.resolve()
+        if not resolved.is_relative_to(self.root):
+            raise ValueError(f"{folder} is outside the drop folder")
+        resolved.mkdir(parents=True, exist_ok=True)
+        return resolved
+
+    def _move(self, path: Path, folder: Path) -> Path:
+        source = path.resolve()
+        if not source.is_relative_to(self.incoming):
+            raise ValueError(f"{path} is not in the incoming folder")
+        target = folder / source.name
+        if target.exists():  # the same name delivered again: keep both, told apart by time
+            target = folder / f"{source.stem}.{datetime.now(UTC):%H%M%S%f}{source.suffix}"
+        source.replace(target)
+        sidecar = source.with_name(source.name + ".yaml")
+        if sidecar.is_file():
+            sidecar.replace(target.with_name(target.name + ".yaml"))
+        return target
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of the bytes, streamed: a 1 GB file costs time, not memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or name == TABLE_CONFIG or name.endswith(IGNORED_SUFFIXES)
