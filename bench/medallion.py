@@ -389,7 +389,24 @@ def prepare_anchor(landing_dir: str, anchor_dir: str) -> Workload:
 # sizes required; a bar must have low <= min(open, close) <= max(open, close) <= high and a
 # positive low, a quote bid < ask and a positive bid, else it is dropped; a negative volume is
 # voided and flagged; missing sizes are flagged. Dedup on (symbol, ts) as for e-commerce.
-SILVER_OHLCV_SQL = """
+# Both tables keep the latest delivery and, within it, one row per (symbol, ts), a valid copy first.
+LATEST_UNIQUE_SQL = """
+SELECT * EXCLUDE (reason, rank, latest),
+       CASE WHEN NOT latest THEN 'superseded'
+            ELSE coalesce(reason, CASE WHEN rank > 1 THEN 'duplicate' END)
+       END AS _drop_reason
+FROM (
+    SELECT *,
+           _batch_id IS NOT DISTINCT FROM (
+               SELECT _batch_id FROM ruled ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1
+           ) AS latest,
+           row_number() OVER (PARTITION BY _batch_id, symbol, ts ORDER BY reason IS NOT NULL, _checksum) AS rank
+    FROM ruled
+);
+"""
+
+SILVER_OHLCV_SQL = (
+    """
 CREATE OR REPLACE TEMP TABLE judged_ohlcv AS
 WITH ruled AS (
     SELECT upper(trim(b.symbol)) AS symbol, b.ts, b.open, b.high, b.low, b.close,
@@ -413,21 +430,12 @@ WITH ruled AS (
            b._batch_id, b._ingested_at, b._checksum, b.rowid AS _row
     FROM bronze_ohlcv AS b
 )
-SELECT * EXCLUDE (reason, rank, latest),
-       CASE WHEN NOT latest THEN 'superseded'
-            ELSE coalesce(reason, CASE WHEN rank > 1 THEN 'duplicate' END)
-       END AS _drop_reason
-FROM (
-    SELECT *,
-           _batch_id IS NOT DISTINCT FROM (
-               SELECT _batch_id FROM ruled ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1
-           ) AS latest,
-           row_number() OVER (PARTITION BY _batch_id, symbol, ts ORDER BY reason IS NOT NULL, _checksum) AS rank
-    FROM ruled
-);
 """
+    + LATEST_UNIQUE_SQL
+)
 
-SILVER_QUOTES_SQL = """
+SILVER_QUOTES_SQL = (
+    """
 CREATE OR REPLACE TEMP TABLE judged_quotes AS
 WITH ruled AS (
     SELECT upper(trim(b.symbol)) AS symbol, b.ts, b.bid, b.ask, b.bid_size, b.ask_size,
@@ -449,19 +457,9 @@ WITH ruled AS (
            b._batch_id, b._ingested_at, b._checksum, b.rowid AS _row
     FROM bronze_quotes AS b
 )
-SELECT * EXCLUDE (reason, rank, latest),
-       CASE WHEN NOT latest THEN 'superseded'
-            ELSE coalesce(reason, CASE WHEN rank > 1 THEN 'duplicate' END)
-       END AS _drop_reason
-FROM (
-    SELECT *,
-           _batch_id IS NOT DISTINCT FROM (
-               SELECT _batch_id FROM ruled ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1
-           ) AS latest,
-           row_number() OVER (PARTITION BY _batch_id, symbol, ts ORDER BY reason IS NOT NULL, _checksum) AS rank
-    FROM ruled
-);
 """
+    + LATEST_UNIQUE_SQL
+)
 
 MARKET_GOLD_SQL = """
 CREATE SCHEMA IF NOT EXISTS gold_market;

@@ -34,7 +34,7 @@ def read(path: Path, detected: Detected) -> pa.Table:
     if detected.format == "parquet":
         return pq.read_table(path)
     if detected.format == "jsonl":
-        return _read_json_lines(path, detected)
+        return _read_json_lines(path)
     with _utf8_copy(path, detected) as (source, encoding):
         text = _read_text(source, detected, encoding)
     return _typed(text, detected)
@@ -152,7 +152,7 @@ def _cast(value: str, kind: str, date_format: str | None, decimal: str) -> str:
     return value
 
 
-def _read_json_lines(path: Path, detected: Detected) -> pa.Table:
+def _read_json_lines(path: Path) -> pa.Table:
     import pyarrow.json as pajson
 
     from dataplatform.ingest.names import safe_names
