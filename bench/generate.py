@@ -32,9 +32,9 @@ currency follows the customer's country. Rows per second count orders plus items
   (country, currency, rate, ranking) and products (the platform's list prices, ranking) are
   built once in setup, untimed, as the platform caches its own. Simplifications, all in
   DuckDB's favour: exactly `--rows` orders (the platform draws a Poisson count), no defects, and
-  rows in whatever order DuckDB's threads leave them (the platform's come sorted). DuckDB runs
-  on all cores, its default (the platform's numpy code uses one); a second row pins it to one
-  thread. Why: the issue's goal is the platform at least at the rate of DuckDB SQL (ratio >= 1).
+  rows in whatever order DuckDB's threads leave them (the platform's come sorted). Both run on
+  all cores by default (the platform generates a day's eight three-hour blocks on a thread
+  each); second rows pin each to one thread, the way Faker and mimesis run. Why: the issue's goal is the platform at least at the rate of DuckDB SQL (ratio >= 1).
 
 Faker and mimesis cost the same per row at any size, so they run on `--slow-rows` (default
 `--rows`/50) to keep the run short, and the ratio compares rows per second with rows per second.
@@ -141,11 +141,11 @@ def _volumes(rows: int):
     )
 
 
-def prepare_platform(rows: int) -> Workload:
+def prepare_platform(rows: int, threads: int | None = None) -> Workload:
     from dataplatform.generate.ecommerce import EcommerceGenerator
 
     EcommerceGenerator(SEED, _volumes(WARM_UP_ROWS), DEFECT_RATE).day(DAY)
-    generator = EcommerceGenerator(SEED, _volumes(rows), DEFECT_RATE)
+    generator = EcommerceGenerator(SEED, _volumes(rows), DEFECT_RATE, threads=threads)
 
     def run() -> Outcome:
         batch = generator.day(DAY)
@@ -724,6 +724,7 @@ def main() -> None:
     )
 
     platform = run_isolated(prepare_platform, args.rows, repeat=repeat)
+    platform_one = run_isolated(prepare_platform, args.rows, 1, repeat=repeat)
     clean = run_isolated(prepare_platform_clean, args.rows, repeat=repeat)
     faker = run_isolated(prepare_faker, slow_rows, repeat=repeat)
     mimesis = run_isolated(prepare_mimesis, slow_rows, repeat=repeat)
@@ -736,20 +737,22 @@ def main() -> None:
     figures = [
         Figure.of("platform day(): orders+items", platform, "subject"),
         Figure.of("platform clean_day(): no defects", clean),
+        Figure.of("platform day() on 1 thread", platform_one),
         Figure.of("Faker row by row: orders+items", faker, "anchor"),
         Figure.of("mimesis row by row: orders+items", mimesis, "anchor"),
         Figure.of(f"DuckDB SQL, {int(duck.part('threads')[-1])} threads: orders+items", duck, "anchor"),
         Figure.of("DuckDB SQL, 1 thread: orders+items", duck_one, "anchor"),
     ]
     speed = figures[0].rows_per_s
-    versus_faker = speed / figures[2].rows_per_s
-    versus_duckdb = speed / figures[4].rows_per_s
+    versus_faker = speed / figures[3].rows_per_s
+    versus_duckdb = speed / figures[5].rows_per_s
     notes = [
         f"in the same calls the platform also injected and recorded {defects:,} defects",
-        f"platform/Faker {versus_faker:,.0f}x, platform/mimesis {speed / figures[3].rows_per_s:,.0f}x "
-        f"rows per second; goal at least 100x Faker: {'met' if versus_faker >= 100 else 'NOT met'}",
+        f"platform/Faker {versus_faker:,.0f}x, platform/mimesis {speed / figures[4].rows_per_s:,.0f}x "
+        f"rows per second; goal at least 100x Faker: {'met' if versus_faker >= 100 else 'NOT met'} "
+        f"(the platform on one thread, as Faker runs: {figures[2].rows_per_s / figures[3].rows_per_s:,.0f}x)",
         f"platform/DuckDB SQL {versus_duckdb:.2f}x rows per second (DuckDB on 1 thread: "
-        f"{speed / figures[5].rows_per_s:.2f}x); goal at least 1x: {'met' if versus_duckdb >= 1 else 'NOT met'}",
+        f"{speed / figures[6].rows_per_s:.2f}x); goal at least 1x: {'met' if versus_duckdb >= 1 else 'NOT met'}",
     ]
 
     labels = {

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyarrow as pa
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -15,3 +21,19 @@ class GeneratedBatch:
     @property
     def rows(self) -> int:
         return sum(table.num_rows for table in self.tables.values())
+
+
+def in_parallel(work: Callable[..., T], jobs: Iterable[tuple], threads: int | None = None) -> list[T]:
+    """`work(*job)` for every job on up to `threads` threads (default one per core), results in
+    job order.
+
+    numpy's random fills and Arrow's kernels release the GIL, so independent blocks of a day
+    run side by side. The pool lives for one call: a long-lived pool would not survive a fork
+    (Dagster's multiprocess executor) and its threads would hold nothing useful between days.
+    """
+    jobs = list(jobs)
+    workers = min(len(jobs), threads or os.cpu_count() or 1)
+    if workers <= 1:
+        return [work(*job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="generate") as pool:
+        return list(pool.map(lambda job: work(*job), jobs))

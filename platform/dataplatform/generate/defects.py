@@ -40,11 +40,11 @@ class DefectLog:
         self._parts.append(
             pa.table(
                 {
-                    "table": pa.array([table] * n, pa.string()),
-                    "partition_date": pa.array([self.partition_date] * n, pa.date32()),
-                    "kind": pa.array([kind] * n, pa.string()),
+                    "table": pa.repeat(pa.scalar(table, pa.string()), n),
+                    "partition_date": pa.repeat(pa.scalar(self.partition_date, pa.date32()), n),
+                    "kind": pa.repeat(pa.scalar(kind, pa.string()), n),
                     "key": pc.cast(keys, pa.string()),
-                    "column": pa.array([column] * n, pa.string()),
+                    "column": pa.repeat(pa.scalar(column, pa.string()), n),
                 },
                 schema=DEFECT_SCHEMA,
             )
@@ -147,11 +147,13 @@ class DefectInjector:
         values = values.cast(current.type)
         if pa.types.is_integer(current.type) or pa.types.is_floating(current.type):
             # numpy assignment is several times faster than Arrow's replace_with_mask here
-            data = current.fill_null(0).to_numpy().copy()
-            valid = ~current.is_null().to_numpy(zero_copy_only=False)
-            data[rows] = values.fill_null(0).to_numpy()
-            valid[rows] = values.is_valid().to_numpy(zero_copy_only=False)
-            self._replace(column, pa.array(data, current.type, mask=~valid))
+            data = current.fill_null(0).to_numpy().copy() if current.null_count else current.to_numpy().copy()
+            data[rows] = values.fill_null(0).to_numpy() if values.null_count else values.to_numpy()
+            mask = None
+            if current.null_count or values.null_count:
+                mask = current.is_null().to_numpy(zero_copy_only=False).copy()
+                mask[rows] = values.is_null().to_numpy(zero_copy_only=False)
+            self._replace(column, pa.array(data, current.type, mask=mask))
             return
         # text: point the changed rows at the new values appended after the column
         positions = np.arange(self.table.num_rows)

@@ -9,15 +9,15 @@ what lets any day be generated alone, in any process, with consistent references
 from __future__ import annotations
 
 from datetime import date
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache, partial
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataplatform.generate.batch import GeneratedBatch
+from dataplatform.generate.batch import GeneratedBatch, in_parallel
 from dataplatform.generate.defects import DefectInjector, DefectLog
-from dataplatform.generate.sampling import constant, draw, labels, power_law_ranks
+from dataplatform.generate.sampling import constant_date, draw, labels, power_law_ranks, small_poisson
 from dataplatform.generate.seeding import SeededGenerator, day_ordinal
 from dataplatform.settings import EcommerceVolumes
 from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
@@ -49,6 +49,8 @@ HOURLY_WEIGHTS = np.array(
 # orders; with 1.1 product sales follow a Zipf-like curve, as in real catalogues.
 CUSTOMER_SKEW = 0.8
 PRODUCT_SKEW = 1.1
+# A day is generated as eight blocks of three hours, each from its own streams, in parallel.
+BLOCK_HOURS = 3
 WEEKDAY_FACTOR = np.array([0.95, 0.95, 0.98, 1.0, 1.05, 1.1, 0.97])
 FIRST_NAMES = np.array(
     "james mary john patricia robert jennifer michael linda david elizabeth william barbara "
@@ -97,11 +99,21 @@ class EcommerceGenerator(SeededGenerator):
         return GeneratedBatch({"customers": customers, "products": products}, log.to_table())
 
     def day(self, day: date) -> GeneratedBatch:
-        log = DefectLog(partition_date=day)
-        orders, items = self.clean_day(day)
-        orders = self._inject_order_defects(orders, day, log)
-        items = self._inject_item_defects(items, day, log)
-        return GeneratedBatch({"orders": orders, "order_items": items}, log.to_table())
+        def block(index: int, orders: int, first_id: int) -> tuple[pa.Table, pa.Table, pa.Table]:
+            log = DefectLog(partition_date=day)
+            clean_orders, clean_items = self._clean_block(day, index, orders, first_id)
+            partition = f"{day.isoformat()}/{index}"
+            return (
+                self._inject_order_defects(clean_orders, partition, log),
+                self._inject_item_defects(clean_items, partition, log),
+                log.to_table(),
+            )
+
+        orders, items, defects = zip(*in_parallel(block, self._blocks(day), self.threads), strict=True)
+        return GeneratedBatch(
+            {"orders": pa.concat_tables(orders), "order_items": pa.concat_tables(items)},
+            pa.concat_tables(defects),
+        )
 
     # -- clean data ---------------------------------------------------------------------
 
@@ -166,46 +178,68 @@ class EcommerceGenerator(SeededGenerator):
         )
 
     def clean_day(self, day: date) -> tuple[pa.Table, pa.Table]:
+        """The day's orders and items before any defect: `day()` without its injections."""
+        orders, items = zip(
+            *in_parallel(partial(self._clean_block, day), self._blocks(day), self.threads), strict=True
+        )
+        return pa.concat_tables(orders), pa.concat_tables(items)
+
+    def _blocks(self, day: date) -> list[tuple[int, int, int]]:
+        """The day cut into blocks of `BLOCK_HOURS`: (block, orders in it, its first order id).
+
+        Each block has its own random streams, so blocks are generated in parallel and the rows
+        are the same whatever the number of threads; ids still follow time across blocks.
+        """
         rng = self._rng("orders", day.isoformat())
         n = int(rng.poisson(self.volumes.orders_per_day * WEEKDAY_FACTOR[day.weekday()]))
+        per_block = rng.multinomial(
+            n, HOURLY_WEIGHTS.reshape(-1, BLOCK_HOURS).sum(axis=1) / HOURLY_WEIGHTS.sum()
+        )
+        first_ids = day_ordinal(day) * 10_000_000 + 1 + np.cumsum(per_block) - per_block
+        return [
+            (i, int(count), int(first))
+            for i, (count, first) in enumerate(zip(per_block, first_ids, strict=True))
+        ]
 
-        seconds = np.sort(draw(rng, HOURLY_WEIGHTS, n).astype(np.int64) * 3600 + rng.integers(0, 3600, n))
-        order_ids = day_ordinal(day) * 10_000_000 + np.arange(1, n + 1, dtype=np.int64)
+    def _clean_block(self, day: date, block: int, n: int, first_id: int) -> tuple[pa.Table, pa.Table]:
+        rng = self._rng("orders", day.isoformat(), block)
+        # Orders per second of the block: already in time order, so order ids follow time
+        # without sorting a million timestamps.
+        per_second = rng.multinomial(n, _second_weights(block))
+        order_ids = np.arange(first_id, first_id + n, dtype=np.int64)
 
         buyers = power_law_ranks(rng, self.volumes.customers, n, CUSTOMER_SKEW)
         customer_idx = self._customers_by_activity[buyers]
-        customer_ids = customer_idx.astype(np.int64) + 1
         country_idx = self._customer_country_idx[customer_idx]
-        to_local = COUNTRY_TO_LOCAL[country_idx]
 
-        item_count = 1 + rng.poisson(self.volumes.items_per_order - 1, n)
-        order_idx = np.repeat(np.arange(n), item_count)
-        line_number = (
-            np.arange(len(order_idx)) - np.repeat(np.cumsum(item_count) - item_count, item_count) + 1
-        )
-        ranks = power_law_ranks(rng, self.volumes.products, len(order_idx), PRODUCT_SKEW)
+        item_count = 1 + small_poisson(rng, self.volumes.items_per_order - 1, n)
+        lines = int(item_count.sum())
+        line_number = _line_numbers(item_count, lines)
+        ranks = power_law_ranks(rng, self.volumes.products, lines, PRODUCT_SKEW)
         product_idx = self._products_by_popularity[ranks]
-        quantity = (1 + draw(rng, QUANTITY_WEIGHTS, len(order_idx))).astype(np.int32)
-        discount = DISCOUNTS[draw(rng, DISCOUNT_WEIGHTS, len(order_idx))]
-        unit_price = np.round(self._product_prices[product_idx] * to_local[order_idx], 2)
-        line_total = np.round(quantity * unit_price * (1 - discount), 2)
-        order_total = np.round(np.bincount(order_idx, weights=line_total, minlength=n), 2)
+        quantity = (1 + draw(rng, QUANTITY_WEIGHTS, lines)).astype(np.int32)
+        discount = DISCOUNTS[draw(rng, DISCOUNT_WEIGHTS, lines)]
+        unit_price = _cents(
+            self._product_prices[product_idx] * np.repeat(COUNTRY_TO_LOCAL[country_idx], item_count)
+        )
+        line_total = _cents(quantity * unit_price * (1 - discount))
+        first_line = np.cumsum(item_count) - item_count
+        order_total = _cents(np.add.reduceat(line_total, first_line) if n else np.zeros(0))
 
-        partition = pa.scalar(day, pa.date32())
         orders = pa.table(
             {
                 "order_id": order_ids,
-                "customer_id": customer_ids,
-                "order_ts": _iso_utc_text(day, seconds),
+                "customer_id": customer_idx.astype(np.int64) + 1,
+                "order_ts": _iso_utc_text(day, block, per_second),
                 "status": labels(STATUSES, draw(rng, STATUS_WEIGHTS, n)),
                 "currency": labels(COUNTRY_CURRENCIES, country_idx),
                 "channel": labels(CHANNELS, draw(rng, CHANNEL_WEIGHTS, n)),
                 "item_count": item_count.astype(np.int32),
                 "order_total": order_total,
-                "partition_date": constant(partition, n),
+                "partition_date": constant_date(day, n),
             }
         )
-        item_order_ids = order_ids[order_idx]
+        item_order_ids = np.repeat(order_ids, item_count)
         items = pa.table(
             {
                 "order_item_id": item_order_ids * 100 + line_number,
@@ -216,7 +250,7 @@ class EcommerceGenerator(SeededGenerator):
                 "unit_price": unit_price,
                 "discount": discount,
                 "line_total": line_total,
-                "partition_date": constant(partition, len(order_idx)),
+                "partition_date": constant_date(day, lines),
             }
         )
         return orders, items
@@ -248,8 +282,8 @@ class EcommerceGenerator(SeededGenerator):
         inject.duplicate(0.25)
         return inject.table
 
-    def _inject_order_defects(self, table: pa.Table, day: date, log: DefectLog) -> pa.Table:
-        inject = self._injector(table, "orders", "order_id", day.isoformat(), log)
+    def _inject_order_defects(self, table: pa.Table, partition: str, log: DefectLog) -> pa.Table:
+        inject = self._injector(table, "orders", "order_id", partition, log)
         inject.set_null("customer_id", 0.15)
         inject.replace_values(
             "order_ts",
@@ -262,8 +296,8 @@ class EcommerceGenerator(SeededGenerator):
         inject.duplicate(0.2)
         return inject.table
 
-    def _inject_item_defects(self, table: pa.Table, day: date, log: DefectLog) -> pa.Table:
-        inject = self._injector(table, "order_items", "order_item_id", day.isoformat(), log)
+    def _inject_item_defects(self, table: pa.Table, partition: str, log: DefectLog) -> pa.Table:
+        inject = self._injector(table, "order_items", "order_item_id", partition, log)
         inject.set_null("product_id", 0.25)
         inject.replace_values("quantity", 0.25, "negative_quantity", lambda old, rng: -old.astype(np.int32))
         inject.replace_values("unit_price", 0.25, "out_of_range_price", _out_of_range_prices)
@@ -307,19 +341,59 @@ def _out_of_range_prices(old: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return np.where(style == 0, -old, np.where(style == 1, 0.0, MAX_PRICE + old * 1000))
 
 
-def _iso_utc_text(day: date, seconds: np.ndarray) -> pa.Array:
-    """ISO 8601 text ('2026-03-10T14:03:22Z'), the way source systems deliver timestamps.
+def _cents(amounts: np.ndarray) -> np.ndarray:
+    """Round to cents in place: what `np.round(x, 2)` computes, without its two temporaries."""
+    amounts *= 100
+    np.rint(amounts, out=amounts)
+    amounts /= 100
+    return amounts
 
-    Every moment falls on `day`, so the text is the day, a time of day looked up by second, and
-    'Z': ten times faster than formatting each timestamp.
-    """
-    return pc.binary_join_element_wise(
-        f"{day.isoformat()}T", _times_of_day().take(pa.array(seconds)), "Z", ""
-    )
+
+def _line_numbers(item_count: np.ndarray, lines: int) -> np.ndarray:
+    """1, 2, ... within each order: a running count that drops back at each order's first line."""
+    steps = np.ones(lines, dtype=np.int64)
+    steps[np.cumsum(item_count[:-1])] = 1 - item_count[:-1]
+    return np.cumsum(steps)
 
 
 @cache
-def _times_of_day() -> pa.Array:
-    """'00:00:00' to '23:59:59', indexed by second of the day."""
-    moments = pa.array(np.arange(86_400).astype("datetime64[s]"), pa.timestamp("s"))
-    return pc.utf8_slice_codeunits(pc.cast(moments, pa.string()), 11, 19)
+def _second_weights(block: int) -> np.ndarray:
+    """The block's hourly shares spread evenly over each hour's seconds."""
+    weights = np.repeat(HOURLY_WEIGHTS[block * BLOCK_HOURS : (block + 1) * BLOCK_HOURS], 3600)
+    return weights / weights.sum()
+
+
+ISO_WIDTH = len("2026-03-10T14:03:22Z")
+
+
+def _iso_utc_text(day: date, block: int, per_second: np.ndarray) -> pa.Array:
+    """ISO 8601 text ('2026-03-10T14:03:22Z'), the way source systems deliver timestamps.
+
+    Every value has the same 20 bytes, so the column is the day's 86,400 texts repeated by how
+    many orders fall in each second, laid straight into Arrow's buffers: twenty times faster
+    than formatting each timestamp.
+    """
+    first = block * BLOCK_HOURS * 3600
+    texts = np.repeat(_day_texts(day)[first : first + len(per_second)], per_second, axis=0)
+    offsets = np.arange(0, (len(texts) + 1) * ISO_WIDTH, ISO_WIDTH, dtype=np.int32)
+    return pa.StringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(texts))
+
+
+@lru_cache(maxsize=2)
+def _day_texts(day: date) -> np.ndarray:
+    """The day's 86,400 timestamps as ISO text, one 20-byte row per second of the day."""
+    stamp = np.frombuffer(f"{day.isoformat()}T00:00:00Z".encode(), np.uint8)
+    texts = np.tile(stamp, (86_400, 1))
+    texts[:, 11:19] = _times_of_day()
+    return texts
+
+
+@cache
+def _times_of_day() -> np.ndarray:
+    """'00:00:00' to '23:59:59' as 8 bytes per second of the day."""
+    seconds = np.arange(86_400)
+    hh, mm, ss = seconds // 3600, seconds // 60 % 60, seconds % 60
+    digits = np.stack([hh // 10, hh % 10, mm // 10, mm % 10, ss // 10, ss % 10], axis=1) + ord("0")
+    texts = np.full((86_400, 8), ord(":"), dtype=np.uint8)
+    texts[:, [0, 1, 3, 4, 6, 7]] = digits
+    return texts

@@ -33,10 +33,13 @@ class SeededGenerator:
 
     domain: str
 
-    def __init__(self, seed: int, volumes, defect_rate: float) -> None:
+    def __init__(self, seed: int, volumes, defect_rate: float, threads: int | None = None) -> None:
+        """`threads` caps the parallel blocks of a day (default: one per core); rows never
+        depend on it."""
         self.seed = seed
         self.volumes = volumes
         self.defect_rate = defect_rate
+        self.threads = threads
 
     def _rng(self, *path: str | int) -> np.random.Generator:
         return rng_for(self.seed, self.domain, *path)
