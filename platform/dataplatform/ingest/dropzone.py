@@ -84,22 +84,50 @@ class DropZone:
 
     def archive_file(self, path: Path, table: str, when: datetime | None = None) -> Path:
         """Move a loaded (or duplicate) file, and its sidecar, to the day's archive folder."""
-        when = when or datetime.now(UTC)
-        target = self._inside(self.archive / table / f"{when:%Y/%m/%d}")
-        return self._move(path, target)
+        return self.move(path, self.destination(path, table, "archive", when))
 
     def reject(self, path: Path, table: str, reason: str, details: dict | None = None) -> Path:
         """Move a file to the error folder with `<file>.error.json` beside it saying why."""
-        target = self._move(path, self._inside(self.error / table))
+        target = self.destination(path, table, "error")
+        self.note_error(target, table, reason, details)
+        return self.move(path, target)
+
+    def destination(self, path: Path, table: str, outcome: str, when: datetime | None = None) -> Path:
+        """Where `path` goes: `archive/<table>/YYYY/MM/DD/` or `error/<table>/`, under a name not
+        taken yet (the same name delivered again keeps both, told apart by time). Deciding it
+        before moving lets the ledger record it first, so a crash in between is resumable."""
+        when = when or datetime.now(UTC)
+        folder = self.archive / table / f"{when:%Y/%m/%d}" if outcome == "archive" else self.error / table
+        folder = self._inside(folder)
+        target = folder / path.name
+        if target.exists() or target.with_name(target.name + ".error.json").exists():
+            target = folder / f"{path.stem}.{when:%H%M%S%f}{path.suffix}"
+        return target
+
+    def note_error(self, target: Path, table: str, reason: str, details: dict | None = None) -> None:
         record = {
-            "file": path.name,
+            "file": target.name,
             "table": table,
             "reason": reason,
             "rejected_at": datetime.now(UTC).isoformat(),
         }
         note = target.with_name(target.name + ".error.json")
         note.write_text(json.dumps({**record, **(details or {})}, indent=2, default=str))
+
+    def move(self, path: Path, target: Path) -> Path:
+        """Move `path` and its sidecar to `target` (inside the drop folder); files are never deleted."""
+        source = path.resolve()
+        if not source.is_relative_to(self.incoming):
+            raise ValueError(f"{path} is not in the incoming folder")
+        target = self._inside(target.parent) / target.name
+        source.replace(target)
+        sidecar = source.with_name(source.name + ".yaml")
+        if sidecar.is_file():
+            sidecar.replace(target.with_name(target.name + ".yaml"))
         return target
+
+    def relative(self, path: Path) -> str:
+        return str(path.resolve().relative_to(self.root))
 
     def _inside(self, folder: Path) -> Path:
         resolved = folder.resolve()
@@ -107,19 +135,6 @@ class DropZone:
             raise ValueError(f"{folder} is outside the drop folder")
         resolved.mkdir(parents=True, exist_ok=True)
         return resolved
-
-    def _move(self, path: Path, folder: Path) -> Path:
-        source = path.resolve()
-        if not source.is_relative_to(self.incoming):
-            raise ValueError(f"{path} is not in the incoming folder")
-        target = folder / source.name
-        if target.exists():  # the same name delivered again: keep both, told apart by time
-            target = folder / f"{source.stem}.{datetime.now(UTC):%H%M%S%f}{source.suffix}"
-        source.replace(target)
-        sidecar = source.with_name(source.name + ".yaml")
-        if sidecar.is_file():
-            sidecar.replace(target.with_name(target.name + ".yaml"))
-        return target
 
 
 def content_hash(path: Path) -> str:

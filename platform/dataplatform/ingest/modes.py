@@ -34,7 +34,19 @@ class Loaded:
     version: int  # the table's version after the load
 
 
-def load(store: DeltaStore, table: TableName, data: pa.Table, mode: Mode, keys: Sequence[str] = ()) -> Loaded:
+SOURCE_HASH = "dataplatform.content_hash"  # commit metadata: the file a load came from
+
+
+def load(
+    store: DeltaStore,
+    table: TableName,
+    data: pa.Table,
+    mode: Mode,
+    keys: Sequence[str] = (),
+    content_hash: str | None = None,
+) -> Loaded:
+    """Load `data`; with `content_hash`, the commit records the file it came from, so a load
+    interrupted after its commit is recognised (`version_loaded_from`) and never repeated."""
     if mode not in MODES:
         raise LoadError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     if data.num_rows == 0:
@@ -44,14 +56,20 @@ def load(store: DeltaStore, table: TableName, data: pa.Table, mode: Mode, keys: 
     exists = store.exists(table)
     before = _version(store, table) if exists else None
     try:
-        _write(store, table, data, mode, keys, exists)
+        _write(store, table, data, mode, keys, exists, {SOURCE_HASH: content_hash} if content_hash else None)
     except SchemaMismatch as error:  # a changed type or a missing required column
         raise LoadError(str(error)) from None
     return Loaded(data.num_rows, mode, before if mode == "full" else None, _version(store, table))
 
 
 def _write(
-    store: DeltaStore, table: TableName, data: pa.Table, mode: Mode, keys: Sequence[str], exists: bool
+    store: DeltaStore,
+    table: TableName,
+    data: pa.Table,
+    mode: Mode,
+    keys: Sequence[str],
+    exists: bool,
+    metadata: dict[str, str] | None,
 ) -> None:
     if mode == "upsert":
         missing = [k for k in keys if k not in data.column_names]
@@ -62,17 +80,24 @@ def _write(
         _refuse_duplicate_keys(data, keys)
         if exists:
             data = _upserted(store.read(table), data, keys)
-        store.write(table, data)
+        store.write(table, data, commit_metadata=metadata)
     elif mode == "append" and exists:
-        store.append(table, data)
+        store.append(table, data, commit_metadata=metadata)
     else:
-        store.write(table, data)
+        store.write(table, data, commit_metadata=metadata)
 
 
 def restore(store: DeltaStore, table: TableName, version: int) -> int:
     """Write `version` of the table back as its newest version; returns the new version."""
     store.write(table, store.read_version(table, version))
     return _version(store, table)
+
+
+def version_loaded_from(store: DeltaStore, table: TableName, content_hash: str) -> int | None:
+    """The table version whose commit loaded the file with `content_hash`, if any."""
+    if not store.exists(table):
+        return None
+    return next((c["version"] for c in store.history(table) if c.get(SOURCE_HASH) == content_hash), None)
 
 
 def _version(store: DeltaStore, table: TableName) -> int:

@@ -14,7 +14,7 @@ there instead of decoding the files again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pyarrow as pa
@@ -44,7 +44,14 @@ class DeltaStore(TableFolders, DatasetReads):
     def schema(self, table: TableName) -> pa.Schema:
         return self.dataset(table).schema
 
-    def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
+    def write(
+        self,
+        table: TableName,
+        data: pa.Table,
+        replace: Slice | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """`commit_metadata` is kept in the commit (see `history`): what the write came from."""
         from deltalake import write_deltalake
 
         location = self.location(table)
@@ -52,6 +59,7 @@ class DeltaStore(TableFolders, DatasetReads):
         exists = self.exists(table)
         plan = WritePlan(table, self.schema(table) if exists else None, data)
         options = {"schema_mode": "merge"} if plan.added else {}
+        options |= _commit_properties(commit_metadata)
         path = self.folder(table)
         if replace is None:
             before = self._version(table) if exists else -1
@@ -67,7 +75,9 @@ class DeltaStore(TableFolders, DatasetReads):
         write_deltalake(path, plan.data, mode="overwrite", predicate=predicate, **options)
         self._remember(table, before, replace, plan.data)
 
-    def append(self, table: TableName, data: pa.Table) -> None:
+    def append(
+        self, table: TableName, data: pa.Table, commit_metadata: Mapping[str, str] | None = None
+    ) -> None:
         from deltalake import write_deltalake
 
         RECENT.forget(self.location(table))
@@ -76,6 +86,7 @@ class DeltaStore(TableFolders, DatasetReads):
         if not exists:
             self._create(table, plan.schema, partition_by=None)
         options = {"schema_mode": "merge"} if plan.added else {}
+        options |= _commit_properties(commit_metadata)
         write_deltalake(self.folder(table), plan.data, mode="append", **options)
 
     def read(
@@ -184,6 +195,14 @@ class DeltaStore(TableFolders, DatasetReads):
             for f in fields
         ]
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _commit_properties(metadata: Mapping[str, str] | None) -> dict:
+    if not metadata:
+        return {}
+    from deltalake import CommitProperties
+
+    return {"commit_properties": CommitProperties(custom_metadata=dict(metadata))}
 
 
 def _only_rows_of(delta, written: Slice, where: Slice | None) -> bool:

@@ -1,0 +1,127 @@
+"""Take one delivered file from the drop folder to its end: loaded, duplicate or rejected.
+
+The sensor's runs and `dataplatform ingest` both come here, so a file is treated the same way
+whichever path brought it. Every outcome is written to the ledger *before* the file moves, to
+a destination decided up front; each step can therefore be repeated after a crash:
+
+* killed before the load commits: the table is at its previous version, the file is still in
+  `incoming/`, and the next attempt loads it;
+* killed after the commit but before the ledger: the commit carries the file's hash, so the
+  next attempt records the load it finds instead of loading again;
+* killed after the ledger but before the move: the next attempt finds the entry and finishes
+  the move to the recorded place.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dataplatform.ingest.detect import FormatError, detect
+from dataplatform.ingest.dropzone import DropZone, content_hash
+from dataplatform.ingest.ledger import Ledger, LedgerEntry, Status
+from dataplatform.ingest.modes import LoadError, load, version_loaded_from
+from dataplatform.ingest.tables import ConfigError, TableConfig
+from dataplatform.storage.contract import TableName
+from dataplatform.storage.delta_store import DeltaStore
+
+USER_ERRORS = (FormatError, LoadError, ConfigError)
+RESERVED = frozenset({"file_ledger"})
+
+
+def reference_table(name: str) -> TableName:
+    return TableName("reference", "files", name)
+
+
+@dataclass(frozen=True)
+class Ingestor:
+    zone: DropZone
+    store: DeltaStore
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.store)
+
+    def ingest(
+        self, path: Path, table: str, run_id: str | None = None, digest: str | None = None
+    ) -> LedgerEntry:
+        """Load, archive as a duplicate, or reject `incoming/<table>/<file>`; returns its entry."""
+        path = path.resolve()
+        if path.parent != (self.zone.incoming / table).resolve() or not path.is_file():
+            raise FileNotFoundError(f"{path} is not a delivered file of table {table!r}")
+        stat = path.stat()
+        received = datetime.fromtimestamp(stat.st_mtime, UTC)
+        digest = digest or content_hash(path)
+        base = dict(file=path.name, table=table, size=stat.st_size, content_hash=digest, received_at=received)
+        earlier = self.ledger.find(digest, table)
+        unfinished = [
+            e for e in earlier if e["file"] == path.name and not (self.zone.root / e["moved_to"]).exists()
+        ]
+        if unfinished:  # recorded, then interrupted before the move: finish it
+            entry = unfinished[-1]
+            self.zone.move(path, self.zone.root / entry["moved_to"])
+            return LedgerEntry(**{k: entry[k] for k in LedgerEntry.__dataclass_fields__})
+        if any(e["status"] == "loaded" for e in earlier):
+            return self._finish(path, "duplicate", run_id, base, error="identical to a file loaded before")
+        try:
+            return self._load(path, table, run_id, base)
+        except USER_ERRORS as error:
+            return self._finish(path, "rejected", run_id, base, error=str(error))
+
+    def _load(self, path: Path, table: str, run_id: str | None, base: dict) -> LedgerEntry:
+        if table in RESERVED:
+            raise ConfigError(f"{table!r} is reserved for the platform's own records")
+        config = TableConfig.of_folder(path.parent).for_file(path)
+        name = reference_table(table)
+        done = version_loaded_from(self.store, name, base["content_hash"])
+        if done is not None:  # loaded, then interrupted before the ledger: record, never reload
+            return self._finish(path, "loaded", run_id, base, mode=config.mode, table_version=done)
+        detected = config.applied_to(detect(path))
+        from dataplatform.ingest.read import read
+
+        data = read(path, detected)
+        _check_required(data, config)
+        loaded = load(self.store, name, data, config.mode, config.keys, base["content_hash"])
+        return self._finish(
+            path,
+            "loaded",
+            run_id,
+            base,
+            format=json.dumps(detected.to_dict()),
+            mode=loaded.mode,
+            rows_loaded=loaded.rows,
+            table_version=loaded.version,
+            backup_version=loaded.backup_version,
+        )
+
+    def _finish(self, path: Path, status: Status, run_id: str | None, base: dict, **facts) -> LedgerEntry:
+        target = self.zone.destination(path, base["table"], "error" if status == "rejected" else "archive")
+        entry = LedgerEntry(
+            **base,
+            status=status,
+            moved_to=str(target.relative_to(self.zone.root)),
+            processed_at=datetime.now(UTC),
+            run_id=run_id,
+            **facts,
+        )
+        if status == "rejected":
+            self.zone.note_error(
+                target, base["table"], entry.error or "", {"content_hash": entry.content_hash}
+            )
+        self.ledger.record(entry)
+        self.zone.move(path, target)
+        return entry
+
+
+def _check_required(data, config: TableConfig) -> None:
+    missing = [c for c in config.required if c not in data.column_names]
+    if missing:
+        raise LoadError(
+            f"required columns missing: {', '.join(missing)} (the file has {', '.join(data.column_names)})"
+        )
+    for column in config.required:
+        nulls = data.column(column).null_count
+        if nulls:
+            raise LoadError(f"required column {column!r} is empty in {nulls} row(s)")

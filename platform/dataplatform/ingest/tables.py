@@ -1,0 +1,112 @@
+"""What a reference table expects of its files: `_table.yaml` in its folder, a sidecar per file.
+
+    mode: full            # full (replace, keeping a backup) | append | upsert
+    keys: [currency]      # unique per row; upsert matches on them
+    required: [currency]  # must be present in every file and never null
+    types: {code: text}   # by safe column name: text, integer, decimal, date, timestamp, boolean
+    format: {delimiter: ";", header: true, encoding: cp1252, skip_rows: 2}
+    description: Daily reference rates.
+
+A sidecar `<file>.yaml` beside a delivered file has the same fields and wins over `_table.yaml`
+for that file only; `format` and `types` override what detection found, field by field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dataplatform.ingest.dropzone import TABLE_CONFIG
+from dataplatform.ingest.modes import MODES, Mode
+
+if TYPE_CHECKING:
+    from dataplatform.ingest.detect import Detected
+
+TYPES = ("text", "integer", "decimal", "date", "timestamp", "boolean")
+FIELDS = ("mode", "keys", "required", "types", "format", "description")
+
+
+class ConfigError(ValueError):
+    """A `_table.yaml` or sidecar the platform cannot follow; the message names the file."""
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    name: str
+    mode: Mode = "full"
+    keys: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    types: dict[str, str] = field(default_factory=dict)
+    format: dict[str, object] = field(default_factory=dict)
+    description: str = ""
+
+    @classmethod
+    def of_folder(cls, folder: Path) -> TableConfig:
+        return cls(folder.name)._with(_read_yaml(folder / TABLE_CONFIG), folder / TABLE_CONFIG)
+
+    def for_file(self, path: Path) -> TableConfig:
+        """This table's config with the file's sidecar, if any, on top."""
+        sidecar = path.with_name(path.name + ".yaml")
+        return self._with(_read_yaml(sidecar), sidecar) if sidecar.is_file() else self
+
+    def applied_to(self, detected: Detected) -> Detected:
+        """The detected format with this config's overrides; unknown format fields are refused."""
+        known = {f.name for f in dataclasses.fields(detected)} - {"names", "columns", "types"}
+        unknown = sorted(set(self.format) - known)
+        if unknown:
+            raise ConfigError(f"unknown format fields {unknown}; known: {sorted(known)}")
+        return dataclasses.replace(detected, **self.format, types={**detected.types, **self.types})
+
+    def _with(self, raw: dict, source: Path) -> TableConfig:
+        unknown = sorted(set(raw) - set(FIELDS))
+        if unknown:
+            raise ConfigError(f"{source.name}: unknown fields {unknown}; known: {list(FIELDS)}")
+        mode = raw.get("mode", self.mode)
+        if mode not in MODES:
+            raise ConfigError(f"{source.name}: mode {mode!r} is not one of {', '.join(MODES)}")
+        types = {**self.types, **_mapping(raw, "types", source)}
+        bad = {c: t for c, t in types.items() if t not in TYPES}
+        if bad:
+            raise ConfigError(f"{source.name}: unknown types {bad}; use {', '.join(TYPES)}")
+        keys = _names(raw, "keys", source, self.keys)
+        if mode == "upsert" and not keys:
+            raise ConfigError(f"{source.name}: mode upsert needs keys")
+        return dataclasses.replace(
+            self,
+            mode=mode,
+            keys=keys,
+            required=_names(raw, "required", source, self.required),
+            types=types,
+            format={**self.format, **_mapping(raw, "format", source)},
+            description=str(raw.get("description", self.description)),
+        )
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path.name} cannot be read: {str(error).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name} must be a mapping of settings, not {type(raw).__name__}")
+    return raw
+
+
+def _mapping(raw: dict, name: str, source: Path) -> dict:
+    value = raw.get(name) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source.name}: {name} must be a mapping")
+    return value
+
+
+def _names(raw: dict, name: str, source: Path, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = raw.get(name, list(default))
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source.name}: {name} must be a list of column names")
+    return tuple(value)

@@ -1,0 +1,151 @@
+"""One delivered file, start to end: loaded, duplicate or rejected, always in the ledger and in
+exactly one of archive or error, and safe to repeat after a crash at any step."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from dataplatform.ingest.dropzone import DropZone
+from dataplatform.ingest.modes import load
+from dataplatform.ingest.service import Ingestor, reference_table
+from dataplatform.storage import open_store
+
+RATES = b"currency,usd_per_unit\nEUR,1.08\nGBP,1.27\n"
+
+
+@pytest.fixture
+def ingestor(tmp_path):
+    zone = DropZone(tmp_path / "dropzone")
+    folder = zone.incoming / "currency_rates"
+    folder.mkdir(parents=True)
+    (folder / "_table.yaml").write_text(
+        "mode: full\nkeys: [currency]\nrequired: [currency, usd_per_unit]\ntypes: {usd_per_unit: decimal}\n"
+    )
+    return Ingestor(zone, open_store("delta", tmp_path / "lake"))
+
+
+def drop(ingestor, name: str, data: bytes, table: str = "currency_rates"):
+    folder = ingestor.zone.incoming / table
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    return folder / name
+
+
+def rows(ingestor, table: str = "currency_rates") -> dict:
+    return {r["currency"]: r["usd_per_unit"] for r in ingestor.store.read(reference_table(table)).to_pylist()}
+
+
+def where_files_are(ingestor) -> dict[str, list[str]]:
+    root = ingestor.zone.root
+    found: dict[str, list[str]] = {"incoming": [], "archive": [], "error": []}
+    for place in found:
+        for path in sorted((root / place).rglob("*")):
+            if path.is_file() and not path.name.endswith((".yaml", ".error.json")):
+                found[place].append(path.name)
+    return found
+
+
+def test_a_file_is_loaded_archived_and_recorded(ingestor):
+    entry = ingestor.ingest(drop(ingestor, "rates.csv", RATES), "currency_rates", run_id="r1")
+    assert (entry.status, entry.rows_loaded, entry.mode, entry.run_id) == ("loaded", 2, "full", "r1")
+    assert rows(ingestor) == {"EUR": 1.08, "GBP": 1.27}
+    assert (ingestor.zone.root / entry.moved_to).is_file()
+    assert where_files_are(ingestor) == {"incoming": [], "archive": ["rates.csv"], "error": []}
+    assert json.loads(entry.format)["delimiter"] == ","
+    ledger = ingestor.ledger.entries().to_pylist()
+    assert [(e["file"], e["status"], e["content_hash"]) for e in ledger] == [
+        ("rates.csv", "loaded", entry.content_hash)
+    ]
+
+
+def test_the_same_bytes_again_are_archived_as_a_duplicate_without_reloading(ingestor):
+    ingestor.ingest(drop(ingestor, "rates.csv", RATES), "currency_rates")
+    version = ingestor.store.history(reference_table("currency_rates"))[0]["version"]
+    again = ingestor.ingest(drop(ingestor, "rates_copy.csv", RATES), "currency_rates")
+    assert again.status == "duplicate"
+    assert ingestor.store.history(reference_table("currency_rates"))[0]["version"] == version
+    assert where_files_are(ingestor)["archive"] == ["rates.csv", "rates_copy.csv"]
+
+
+def test_a_full_reload_keeps_the_replaced_version_as_its_backup(ingestor):
+    ingestor.ingest(drop(ingestor, "a.csv", RATES), "currency_rates")
+    second = ingestor.ingest(
+        drop(ingestor, "b.csv", b"currency,usd_per_unit\nJPY,0.0067\n"), "currency_rates"
+    )
+    assert rows(ingestor) == {"JPY": 0.0067}
+    backup = ingestor.store.read_version(reference_table("currency_rates"), second.backup_version)
+    assert sorted(backup.column("currency").to_pylist()) == ["EUR", "GBP"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.csv", b"", "empty"),
+        ("blank.csv", b"\n", "blank"),
+        ("header_only.csv", b"currency,usd_per_unit\n", "no rows"),
+        ("binary.csv", bytes(range(256)) * 4, "binary"),
+        ("truncated.csv.gz", gzip.compress(RATES * 2000)[:-40], "gzip"),
+        ("missing_required.csv", b"currency,rate\nEUR,1.08\n", "required columns missing: usd_per_unit"),
+        ("null_required.csv", b"currency,usd_per_unit\nEUR,\nGBP,1.27\n", "'usd_per_unit' is empty in 1 row"),
+        ("bad_value.csv", b"currency,usd_per_unit\nEUR,1.08\nGBP,abc\n", "row 2 'abc'"),
+        ("type_conflict.csv", b"currency,usd_per_unit\n1,1.0\n2,2.0\n", "'currency' would change type"),
+        ("ragged.csv", b"currency,usd_per_unit\nEUR,1.08\nGBP,1.27,extra\nUSD,1\n", "Line: 3"),
+    ],
+)
+def test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched(ingestor, name, data, reason):
+    ingestor.ingest(drop(ingestor, "good.csv", RATES), "currency_rates")
+    entry = ingestor.ingest(drop(ingestor, name, data), "currency_rates")
+    assert entry.status == "rejected"
+    assert reason in entry.error
+    note = json.loads((ingestor.zone.root / (entry.moved_to + ".error.json")).read_text())
+    assert reason in note["reason"]
+    assert rows(ingestor) == {"EUR": 1.08, "GBP": 1.27}
+    assert where_files_are(ingestor) == {"incoming": [], "archive": ["good.csv"], "error": [name]}
+
+
+def test_a_crash_after_the_load_commit_records_it_without_loading_twice(ingestor):
+    path = drop(ingestor, "rates.csv", RATES)
+    from dataplatform.ingest.detect import detect
+    from dataplatform.ingest.dropzone import content_hash
+    from dataplatform.ingest.read import read
+
+    # the run got as far as the commit, then died: no ledger entry, the file still in incoming
+    load(
+        ingestor.store,
+        reference_table("currency_rates"),
+        read(path, detect(path)),
+        "full",
+        (),
+        content_hash(path),
+    )
+    entry = ingestor.ingest(path, "currency_rates")
+    assert entry.status == "loaded" and entry.table_version == 0
+    assert len(ingestor.store.history(reference_table("currency_rates"))) == 1
+    assert where_files_are(ingestor)["archive"] == ["rates.csv"]
+
+
+def test_a_crash_after_the_ledger_finishes_the_move_without_a_second_entry(ingestor, monkeypatch):
+    path = drop(ingestor, "rates.csv", RATES)
+    original = ingestor.zone.move
+    monkeypatch.setattr(ingestor.zone, "move", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        ingestor.ingest(path, "currency_rates")
+    monkeypatch.setattr(ingestor.zone, "move", original)
+    entry = ingestor.ingest(path, "currency_rates")
+    assert entry.status == "loaded"
+    assert ingestor.ledger.entries().num_rows == 1
+    assert len(ingestor.store.history(reference_table("currency_rates"))) == 1
+    assert where_files_are(ingestor) == {"incoming": [], "archive": ["rates.csv"], "error": []}
+
+
+def test_a_sidecar_overrides_mode_and_detection_for_its_file(ingestor):
+    ingestor.ingest(drop(ingestor, "a.csv", RATES), "currency_rates")
+    path = drop(ingestor, "b.csv", b"currency;usd_per_unit\nJPY;0,0067\n")
+    path.with_name("b.csv.yaml").write_text("mode: append\n")
+    entry = ingestor.ingest(path, "currency_rates")
+    assert entry.mode == "append"
+    assert rows(ingestor) == {"EUR": 1.08, "GBP": 1.27, "JPY": 0.0067}
+    assert (ingestor.zone.root / (entry.moved_to + ".yaml")).is_file()  # the sidecar travels with it
