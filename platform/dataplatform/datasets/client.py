@@ -1,0 +1,266 @@
+"""`DatasetClient`: the Python entry point to registered datasets, used by notebooks, the CLI and the assets.
+
+    from dataplatform.datasets.client import DatasetClient
+
+    client = DatasetClient("data")
+    spec = client.register("downloads/titanic", name="titanic", tags=["tabular"])
+    train = client.load("titanic", sample=10_000)
+
+Files live under `<data_dir>/datasets/`: `registry/<name>.yaml` (the specs, fit for git),
+`datasets.duckdb` (the data, features and statistics) and `plugins/<name>.py` (optional feature
+plugins; another folder can be given). Names are normalised by every method (`My-Data` is
+`my_data`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from dataplatform.datasets.detect import Overrides
+from dataplatform.datasets.errors import DatasetError
+from dataplatform.datasets.export import export_dataset
+from dataplatform.datasets.registration import (
+    Progress,
+    Request,
+    arrow_loader,
+    file_loader,
+    rebuild,
+    register,
+    user_overrides,
+)
+from dataplatform.datasets.search import Field, search
+from dataplatform.datasets.sources import locate_source
+from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
+from dataplatform.datasets.store import DatasetStore
+from dataplatform.datasets.timesplit import Fold, Mode, time_folds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SORT_KEYS = ("name", "registered_at", "problem_type", "source_kind")
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What `remove` took away (or, on a dry run, would take away)."""
+
+    name: str
+    spec_file: Path
+    tables: list[str]
+    done: bool
+
+
+class DatasetClient:
+    def __init__(
+        self,
+        data_dir: str | Path,
+        plugins_dir: str | Path | None = None,
+        source_root: str | Path | None = None,
+    ) -> None:
+        """`source_root`, when set, is the only folder files may be registered from."""
+        root = Path(data_dir) / "datasets"
+        self.registry = SpecRegistry(root / "registry")
+        self.store = DatasetStore(root / "datasets.duckdb")
+        self.plugins_dir = Path(plugins_dir) if plugins_dir is not None else root / "plugins"
+        self.source_root = None if source_root is None else Path(source_root)
+
+    def register(
+        self,
+        source: str | Path,
+        name: str | None = None,
+        target: str | None = None,
+        id_columns: list[str] | None = None,
+        problem_type: str | None = None,
+        column_types: dict[str, str] | None = None,
+        description: str = "",
+        tags: list[str] | None = None,
+        features: bool = True,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> DatasetSpec:
+        """Register a file or a Kaggle-style folder; the name defaults to the file or folder name."""
+        located = locate_source(source, self.source_root)
+        request = Request(
+            name=normalise_name(name if name is not None else located.path.name.split(".")[0]),
+            source_kind=located.kind,
+            source=str(located.path),
+            overrides=_overrides(target, id_columns, problem_type, column_types),
+            description=description,
+            tags=list(tags or []),
+            features=features,
+            force=force,
+        )
+        loaders = {f.split: file_loader(f) for f in located.files}
+        return register(self.store, self.registry, request, loaders, self.plugins_dir, progress)
+
+    def register_table(
+        self,
+        table: pa.Table,
+        name: str,
+        source_asset: str,
+        target: str | None = None,
+        id_columns: list[str] | None = None,
+        problem_type: str | None = None,
+        column_types: dict[str, str] | None = None,
+        description: str = "",
+        tags: list[str] | None = None,
+        features: bool = True,
+        force: bool = False,
+        test: pa.Table | None = None,
+    ) -> DatasetSpec:
+        """Register a platform asset's data, handed in as Arrow (`source_asset` is its key, e.g.
+        `gold/ecommerce/customer_value`); `test`, when given, becomes the test split."""
+        request = Request(
+            name=normalise_name(name),
+            source_kind="asset",
+            source=source_asset,
+            overrides=_overrides(target, id_columns, problem_type, column_types),
+            description=description,
+            tags=list(tags or []),
+            features=features,
+            force=force,
+        )
+        loaders = {"train": arrow_loader(table, source_asset)}
+        if test is not None:
+            loaders["test"] = arrow_loader(test, f"{source_asset} (test)")
+        return register(self.store, self.registry, request, loaders, self.plugins_dir)
+
+    def list(self, sort: str = "name", limit: int | None = None, tag: str | None = None) -> list[DatasetSpec]:
+        if sort not in SORT_KEYS:
+            raise DatasetError(f"sort key {sort!r} is not one of {', '.join(SORT_KEYS)}")
+        specs = [s for s in self.registry.list() if tag is None or tag in s.tags]
+        specs.sort(key=lambda s: str(getattr(s, sort) or ""))
+        return specs if limit is None else specs[:limit]
+
+    def spec(self, name: str) -> DatasetSpec:
+        return self.registry.load(name)
+
+    def info(self, name: str) -> dict[str, Any]:
+        """The spec with the rows of every stored table (splits and features)."""
+        spec = self.registry.load(name)
+        return {**spec.to_dict(), "rows": self.store.tables(spec.name)}
+
+    def stats(self, name: str) -> dict[str, Any]:
+        """Statistics per split, as computed at registration (see `stats.table_stats`)."""
+        return self.store.meta(self.registry.load(name).name, "stats")
+
+    def load(
+        self,
+        name: str,
+        split: str = "train",
+        columns: list[str] | None = None,
+        sample: int | None = None,
+        chunk_size: int | None = None,
+        features: bool = False,
+    ) -> pd.DataFrame | Iterator[pd.DataFrame]:
+        """A split (or its features) as pandas; an iterator of frames of `chunk_size` rows when set.
+
+        `sample` takes a reproducible random sample of that many rows (the same rows every call).
+        """
+        spec = self.registry.load(name)
+        table = f"features_{split}" if features else split
+        if chunk_size is not None:
+            if sample is not None:
+                raise DatasetError("sample and chunk_size cannot be combined; sample first, or walk all rows")
+            return self.store.frames(spec.name, table, chunk_size, columns)
+        return self.store.frame(spec.name, table, columns, sample)
+
+    def export(
+        self,
+        name: str,
+        destination: str | Path,
+        fmt: str = "parquet",
+        compression: str | None = None,
+        tables: list[str] | None = None,
+        metadata_only: bool = False,
+    ) -> list[Path]:
+        return export_dataset(
+            self.store, self.registry.load(name), Path(destination), fmt, compression, tables, metadata_only
+        )
+
+    def search(self, pattern: str, field: Field = "any") -> list[DatasetSpec]:
+        return search(self.registry.list(), pattern, field)
+
+    def update(
+        self,
+        name: str,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        target: str | None = None,
+        id_columns: list[str] | None = None,
+        problem_type: str | None = None,
+    ) -> DatasetSpec:
+        """Change a spec; a new target, ids or problem type rebuild statistics and features from the stored data."""
+        spec = self.registry.load(name)
+        if description is not None or tags is not None:
+            spec = self.registry.update(
+                spec.name,
+                description=spec.description if description is None else description,
+                tags=spec.tags if tags is None else list(tags),
+            )
+        if target is None and id_columns is None and problem_type is None:
+            return spec
+        kept = user_overrides(spec)
+        overrides = Overrides(
+            target=target if target is not None else kept.target,
+            id_columns=id_columns if id_columns is not None else kept.id_columns,
+            problem_type=problem_type if problem_type is not None else kept.problem_type,
+            column_types=kept.column_types,
+        )
+        return rebuild(self.store, self.registry, spec, overrides, self.plugins_dir)
+
+    def remove(self, name: str, dry_run: bool = False) -> Removal:
+        """Remove the spec and the stored tables; `dry_run` only says what would go."""
+        spec_file = self.registry.path_for(name)
+        normalised = normalise_name(name)
+        if not spec_file.is_file():
+            raise DatasetError(f"no dataset named '{normalised}'")
+        if dry_run:
+            tables = list(self.store.tables(normalised)) if self.store.path.exists() else []
+            return Removal(normalised, spec_file, tables, done=False)
+        tables = self.store.drop(normalised) if self.store.path.exists() else []
+        self.registry.remove(normalised)
+        return Removal(normalised, spec_file, tables, done=True)
+
+    def split(
+        self,
+        name: str,
+        time_column: str | None = None,
+        folds: int = 1,
+        test_fraction: float = 0.2,
+        gap: int = 0,
+        mode: Mode = "expanding",
+        window: int | None = None,
+    ) -> list[Fold]:
+        """Time-ordered folds over the train split's rows (positions in `load(name)` order)."""
+        spec = self.registry.load(name)
+        if time_column is None:
+            if len(spec.datetime_columns) != 1:
+                found = ", ".join(spec.datetime_columns) or "none"
+                raise DatasetError(
+                    f"dataset '{spec.name}' needs a time column named (datetime columns: {found})"
+                )
+            time_column = spec.datetime_columns[0]
+        elif time_column not in spec.datetime_columns:
+            raise DatasetError(
+                f"{time_column!r} is not a datetime column of '{spec.name}' "
+                f"(datetime columns: {', '.join(spec.datetime_columns) or 'none'})"
+            )
+        times = self.store.frame(spec.name, "train", [time_column])[time_column].to_numpy()
+        return time_folds(times, folds, test_fraction, gap, mode, window)
+
+
+def _overrides(
+    target: str | None,
+    id_columns: list[str] | None,
+    problem_type: str | None,
+    column_types: dict[str, str] | None,
+) -> Overrides:
+    return Overrides(
+        target, None if id_columns is None else list(id_columns), problem_type, dict(column_types or {})
+    )

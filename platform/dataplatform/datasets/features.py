@@ -1,0 +1,244 @@
+"""Generic features of a dataset, fitted on train only and applied to every split, plus per-dataset plugins.
+
+Fitting reads train alone (means, spreads, quartiles, category frequencies), so nothing about
+test rows can leak into the features a model learns from. The fitted values are plain data
+(`FittedFeatures`) and the transforms are one SQL select per split with those values passed as
+parameters, so a million rows are transformed inside DuckDB.
+
+Features per column type (new columns are named `<column>__<feature>`):
+
+* numeric: `zscore` ((x - mean) / std of train; 0 when train has no spread), `log1p` (ln(1 + x);
+  only for columns whose train minimum is at least 0, empty for test values at or below -1),
+  `qbin` (0..3: how many of train's quartiles x exceeds);
+* datetime: `year`, `month`, `day`, `weekday` (Monday 0 .. Sunday 6), `hour`, `weekend` (1 on
+  Saturday and Sunday);
+* text: `length` (characters), `words` (runs of non-space characters);
+* categorical: `freq` (the value's share of train rows; 0 for a value train never had).
+
+Ids, the target and index columns are carried into the feature tables unchanged.
+
+Custom plugins: a file `<plugins folder>/<dataset>.py` defining
+
+    def features(frame: pandas.DataFrame) -> pandas.DataFrame:
+        return pandas.DataFrame({"fare_per_person": frame["Fare"] / (frame["SibSp"] + 1)})
+
+is found by the dataset's name and called once per split with that split's rows in their
+stored order; the columns it returns (same number of rows) are added to the split's features.
+It is called on each split separately, so it must compute a row from that row alone: anything
+learned from the frame would be learned from test too. Any failure (import, exception, wrong
+shape, clashing names) raises a `DatasetError` naming the plugin file and the dataset.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from dataplatform.datasets.errors import DatasetError
+from dataplatform.datasets.sql import quote
+from dataplatform.datasets.stats import quartiles
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CARRIED = ("id", "index")
+
+
+@dataclass(frozen=True)
+class NumericFit:
+    mean: float | None
+    std: float | None
+    minimum: float | None
+    quartiles: tuple[float, float, float] | None
+
+
+@dataclass(frozen=True)
+class FittedFeatures:
+    """Everything learned from train; applying it to any split needs nothing else."""
+
+    carried: list[str]
+    numeric: dict[str, NumericFit] = field(default_factory=dict)
+    datetime: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    # (col, value as text, frequency): each categorical value's share of train rows; a table
+    # because a column may hold a million distinct values
+    frequencies: pa.Table = field(default_factory=lambda: _no_frequencies())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for the store's metadata; frequencies are stored as a table instead."""
+        return {
+            "carried": self.carried,
+            "numeric": {c: vars(f) for c, f in self.numeric.items()},
+            "datetime": self.datetime,
+            "text": self.text,
+            "categorical": self.categorical,
+        }
+
+
+def fit_features(
+    con: duckdb.DuckDBPyConnection,
+    train: str,
+    column_types: dict[str, str],
+    target: str | None = None,
+) -> FittedFeatures:
+    """Learn every generic transform's parameters from `train` (a SQL reference in `con`)."""
+    carried = [c for c, kind in column_types.items() if kind in CARRIED or c == target]
+    chosen = {c: kind for c, kind in column_types.items() if c not in carried}
+    numeric = [c for c, kind in chosen.items() if kind == "numeric"]
+    categorical = [c for c, kind in chosen.items() if kind == "categorical"]
+    return FittedFeatures(
+        carried=carried,
+        numeric=_fit_numeric(con, train, numeric),
+        datetime=[c for c, kind in chosen.items() if kind == "datetime"],
+        text=[c for c, kind in chosen.items() if kind == "text"],
+        categorical=categorical,
+        frequencies=_fit_frequencies(con, train, categorical),
+    )
+
+
+def feature_query(fitted: FittedFeatures, table: str, frequencies: str) -> tuple[str, list[object]]:
+    """The select that turns `table` into its features, with its parameters.
+
+    `frequencies` is a SQL reference to `fitted.frequencies` in the same connection. Rows come
+    out in the table's order, so feature row n belongs to table row n.
+    """
+    columns, params = [f"t.{quote(c)}" for c in fitted.carried], []
+    for name, fit in fitted.numeric.items():
+        new, values = _numeric_features(name, fit)
+        columns += new
+        params += values
+    for name in fitted.datetime:
+        ts = f"CAST(t.{quote(name)} AS TIMESTAMP)"
+        columns += [
+            f"year({ts}) AS {quote(name + '__year')}",
+            f"month({ts}) AS {quote(name + '__month')}",
+            f"day({ts}) AS {quote(name + '__day')}",
+            f"isodow({ts}) - 1 AS {quote(name + '__weekday')}",
+            f"hour({ts}) AS {quote(name + '__hour')}",
+            f"CAST(isodow({ts}) >= 6 AS INTEGER) AS {quote(name + '__weekend')}",
+        ]
+    for name in fitted.text:
+        q = f"t.{quote(name)}"
+        columns += [
+            f"length({q}) AS {quote(name + '__length')}",
+            f"CASE WHEN trim({q}) = '' THEN 0 ELSE len(string_split_regex(trim({q}), '\\s+')) END "
+            f"AS {quote(name + '__words')}",
+        ]
+    joins = []
+    for position, name in enumerate(fitted.categorical):
+        alias = f"f{position}"
+        columns.append(f"coalesce({alias}.frequency, 0.0) AS {quote(name + '__freq')}")
+        joins.append(
+            f"LEFT JOIN {frequencies} AS {alias} ON {alias}.col = ? "
+            f"AND {alias}.value IS NOT DISTINCT FROM CAST(t.{quote(name)} AS VARCHAR)"
+        )
+        params.append(name)
+    numbered = f"(SELECT *, row_number() OVER () AS _row FROM {table})"
+    sql = (
+        f"SELECT {', '.join(columns) or '1 AS _empty'} FROM {numbered} AS t {' '.join(joins)} ORDER BY t._row"
+    )
+    return sql, params
+
+
+def plugin_path(folder: Path | None, dataset: str) -> Path | None:
+    """The dataset's plugin file when the folder has one."""
+    if folder is None:
+        return None
+    path = Path(folder) / f"{dataset}.py"
+    return path if path.is_file() else None
+
+
+def run_plugin(path: Path, dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Call the plugin's `features(frame)` and check its answer; every failure names plugin and dataset."""
+    import pandas as pd
+
+    def failed(why: str) -> DatasetError:
+        return DatasetError(f"feature plugin {path} of dataset '{dataset}' failed: {why}")
+
+    try:
+        spec = importlib.util.spec_from_file_location(f"dataplatform_feature_plugin_{dataset}", path)
+        if spec is None or spec.loader is None:
+            raise failed("not a loadable Python file")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        function = getattr(module, "features", None)
+        if not callable(function):
+            raise failed("it defines no function features(frame)")
+        result = function(frame.copy())
+    except DatasetError:
+        raise
+    except Exception as error:
+        raise failed(f"{type(error).__name__}: {error}") from error
+    if not isinstance(result, pd.DataFrame):
+        raise failed(f"features(frame) returned {type(result).__name__}, not a pandas DataFrame")
+    if len(result) != len(frame):
+        raise failed(f"features(frame) returned {len(result)} rows for {len(frame)}")
+    return result.reset_index(drop=True)
+
+
+def _fit_numeric(con: duckdb.DuckDBPyConnection, train: str, columns: list[str]) -> dict[str, NumericFit]:
+    if not columns:
+        return {}
+    parts = [f"avg({quote(c)}), stddev_samp({quote(c)}), min({quote(c)})::DOUBLE" for c in columns]
+    values = iter(con.execute(f"SELECT {', '.join(parts)} FROM {train}").fetchone() or ())
+    quarters = quartiles(con, train, columns)
+    fits = {}
+    for name in columns:
+        mean, std, minimum = next(values), next(values), next(values)
+        found = quarters[name]
+        fits[name] = NumericFit(
+            mean=mean,
+            std=std,
+            minimum=minimum,
+            quartiles=None if found is None else (found["0.25"], found["0.5"], found["0.75"]),
+        )
+    return fits
+
+
+def _numeric_features(name: str, fit: NumericFit) -> tuple[list[str], list[object]]:
+    q = f"t.{quote(name)}"
+    columns, params = [], []
+    if fit.std:
+        columns.append(f"(CAST({q} AS DOUBLE) - ?) / ? AS {quote(name + '__zscore')}")
+        params += [fit.mean, fit.std]
+    else:  # no spread in train: every value is as far from the mean as any other
+        columns.append(f"CASE WHEN {q} IS NOT NULL THEN 0.0 END AS {quote(name + '__zscore')}")
+    if fit.minimum is not None and fit.minimum >= 0:
+        columns.append(
+            f"CASE WHEN {q} > -1 THEN ln(1 + CAST({q} AS DOUBLE)) END AS {quote(name + '__log1p')}"
+        )
+    if fit.quartiles is not None:
+        bins = " + ".join(f"CAST({q} > ? AS INTEGER)" for _ in fit.quartiles)
+        columns.append(f"{bins} AS {quote(name + '__qbin')}")
+        params += list(fit.quartiles)
+    return columns, params
+
+
+def _fit_frequencies(con: duckdb.DuckDBPyConnection, train: str, columns: list[str]) -> pa.Table:
+    if not columns:
+        return _no_frequencies()
+    branches = [
+        f"SELECT ? AS col, CAST({quote(c)} AS VARCHAR) AS value, count(*) AS n FROM {train} GROUP BY ALL"
+        for c in columns
+    ]
+    return con.execute(
+        "SELECT col, value, CAST(n / sum(n) OVER (PARTITION BY col) AS DOUBLE) AS frequency "
+        f"FROM ({' UNION ALL '.join(branches)}) ORDER BY col, value",
+        columns,
+    ).to_arrow_table()
+
+
+def _no_frequencies() -> pa.Table:
+    return pa.table(
+        {
+            "col": pa.array([], pa.string()),
+            "value": pa.array([], pa.string()),
+            "frequency": pa.array([], pa.float64()),
+        }
+    )

@@ -1,0 +1,308 @@
+"""Registering a dataset: its splits loaded into the store, detected, parsed, described and featurised, all or nothing.
+
+Everything happens inside one store transaction, and the spec file is written inside it too:
+any failure (a bad file, a target that does not exist, a failing plugin) rolls the store back
+and puts the previous spec file back, so a dataset is never half-registered. The same steps
+(`describe_splits`) also rebuild a registered dataset when its target or ids change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from dataplatform.datasets.detect import Detection, Overrides, column_kinds, detect
+from dataplatform.datasets.errors import DatasetError
+from dataplatform.datasets.features import feature_query, fit_features, plugin_path, run_plugin
+from dataplatform.datasets.sources import SUBMISSION_SPLIT, SourceFile, reading_error
+from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
+from dataplatform.datasets.sql import qualified, quote
+from dataplatform.datasets.stats import table_stats
+from dataplatform.datasets.store import DatasetStore
+
+SplitLoader = Callable[[duckdb.DuckDBPyConnection, str], None]
+Progress = Callable[[str], None]
+USER = "given by the user"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to register besides the data: where it came from, what the user stated, how to store it."""
+
+    name: str
+    source_kind: str
+    source: str
+    overrides: Overrides = field(default_factory=Overrides)
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    features: bool = True
+    force: bool = False
+
+
+def register(
+    store: DatasetStore,
+    registry: SpecRegistry,
+    request: Request,
+    loaders: dict[str, SplitLoader],
+    plugins: Path | None = None,
+    progress: Progress | None = None,
+) -> DatasetSpec:
+    """Load every split with its loader (`train` first) and describe the dataset; return its spec."""
+    name = normalise_name(request.name)
+    if registry.exists(name) and not request.force:
+        raise DatasetError(
+            f"dataset '{name}' is already registered; pass force to replace it (CLI: --force) or choose another name"
+        )
+    report = progress or (lambda _step: None)
+    with _spec_restored_on_failure(registry, name), store.writing() as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
+        con.execute(f"CREATE SCHEMA {quote(name)}")
+        for split, load in loaders.items():
+            report(f"reading {split}")
+            load(con, qualified(name, split))
+        spec = DatasetSpec(
+            name=name,
+            source_kind=request.source_kind,  # type: ignore[arg-type]
+            source=request.source,
+            splits=list(loaders),
+            description=request.description,
+            tags=list(request.tags),
+            features=request.features,
+        )
+        spec = describe_splits(con, spec, request.overrides, plugins, report)
+        report("saving the spec")
+        registry.save(spec, force=True)
+    return spec
+
+
+def rebuild(
+    store: DatasetStore,
+    registry: SpecRegistry,
+    spec: DatasetSpec,
+    overrides: Overrides,
+    plugins: Path | None = None,
+) -> DatasetSpec:
+    """Detect, describe and featurise a registered dataset again from its stored splits, with new overrides."""
+    with _spec_restored_on_failure(registry, spec.name), store.writing() as con:
+        for table in _derived_tables(con, spec.name):
+            con.execute(f"DROP TABLE {qualified(spec.name, table)}")
+        spec = describe_splits(con, spec, overrides, plugins, lambda _step: None)
+        registry.save(spec, force=True)
+    return spec
+
+
+def user_overrides(spec: DatasetSpec) -> Overrides:
+    """What the user stated at registration, read back from the reasons, so a rebuild keeps it."""
+    reasons = spec.reasons
+    return Overrides(
+        target=spec.target if reasons.get("target") == USER else None,
+        id_columns=spec.id_columns if reasons.get("id_columns") == USER else None,
+        problem_type=spec.problem_type if reasons.get("problem_type") == USER else None,
+        column_types={
+            c: t for c, t in spec.column_types.items() if reasons.get(f"column {c}") == f"{t}: {USER}"
+        },
+    )
+
+
+def file_loader(file: SourceFile) -> SplitLoader:
+    """Read a file straight into its table: the data never passes through Python."""
+
+    def load(con: duckdb.DuckDBPyConnection, table: str) -> None:
+        sql, params = file.reader()
+        try:
+            con.execute(f"CREATE TABLE {table} AS {sql}", params)
+        except duckdb.Error as error:
+            raise reading_error(file, error) from error
+        if _rows(con, table) == 0:
+            raise DatasetError(f"{file.path}: the file has a header but no rows")
+
+    return load
+
+
+def arrow_loader(data: pa.Table, origin: str) -> SplitLoader:
+    """Store an Arrow table handed in by the caller (a platform asset, a frame the user built)."""
+
+    def load(con: duckdb.DuckDBPyConnection, table: str) -> None:
+        if data.num_rows == 0:
+            raise DatasetError(f"{origin}: the table has no rows")
+        con.register("_incoming", data)
+        try:
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM _incoming")
+        finally:
+            con.unregister("_incoming")
+
+    return load
+
+
+def describe_splits(
+    con: duckdb.DuckDBPyConnection,
+    spec: DatasetSpec,
+    overrides: Overrides,
+    plugins: Path | None,
+    report: Progress,
+) -> DatasetSpec:
+    """Detection, timestamp parsing, statistics and features of the splits already in the schema."""
+    refs = {split: qualified(spec.name, split) for split in spec.splits}
+    submission = column_kinds(con, refs[SUBMISSION_SPLIT]) if SUBMISSION_SPLIT in refs else None
+    report("detecting ids, target and column types")
+    detection = detect(
+        con, {s: r for s, r in refs.items() if s in ("train", "test")}, list(submission or []), overrides
+    )
+    detection = _parse_timestamps(con, refs, detection, overrides)
+    report("computing statistics")
+    stats = {}
+    for split, ref in refs.items():
+        stats[split] = table_stats(con, ref, detection.target)
+    meta = {"stats": stats}
+    if spec.features:
+        report("building features")
+        meta["features"] = _build_features(con, spec.name, refs, detection, plugins)
+    con.execute(f"CREATE TABLE {qualified(spec.name, '_meta')} (key VARCHAR, value VARCHAR)")
+    con.executemany(
+        f"INSERT INTO {qualified(spec.name, '_meta')} VALUES (?, ?)",
+        [[key, json.dumps(value, default=str)] for key, value in meta.items()],
+    )
+    return replace(
+        spec,
+        id_columns=detection.id_columns,
+        target=detection.target,
+        problem_type=detection.problem_type,  # type: ignore[arg-type]
+        class_count=detection.class_count,
+        datetime_columns=detection.datetime_columns,
+        column_types=detection.column_types,  # type: ignore[arg-type]
+        reasons=detection.reasons,
+        registered_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _parse_timestamps(
+    con: duckdb.DuckDBPyConnection, refs: dict[str, str], detection: Detection, overrides: Overrides
+) -> Detection:
+    """Store datetime columns held as text as real timestamps in every split that has them.
+
+    A detected column (judged on a sample) whose full data does not parse stays text; a column
+    the user declared datetime must parse entirely, or registration stops naming a bad value.
+    """
+    types, reasons = dict(detection.column_types), dict(detection.reasons)
+    kinds = {split: column_kinds(con, ref) for split, ref in refs.items()}
+    for column in detection.datetime_columns:
+        holders = [s for s in refs if kinds[s].get(column) not in (None, "temporal")]
+        if not holders:
+            continue
+        if any(kinds[s][column] != "string" for s in holders):
+            raise DatasetError(
+                f"column {column!r} is declared datetime but holds numbers; give dates as text or drop the override"
+            )
+        bad = _unparsed(con, [refs[s] for s in holders], column)
+        if bad is not None and column in overrides.column_types:
+            raise DatasetError(
+                f"column {column!r} is declared datetime but {bad!r} is not a date or timestamp"
+            )
+        if bad is not None:
+            types[column] = "categorical"
+            reasons[f"column {column}"] = f"categorical: looked like timestamps, but {bad!r} is not one"
+            continue
+        for split in holders:
+            q = quote(column)
+            con.execute(
+                f"ALTER TABLE {refs[split]} ALTER {q} SET DATA TYPE TIMESTAMP USING CAST({q} AS TIMESTAMP)"
+            )
+    return replace(detection, column_types=types, reasons=reasons)
+
+
+def _unparsed(con: duckdb.DuckDBPyConnection, tables: list[str], column: str) -> str | None:
+    q = quote(column)
+    for table in tables:
+        row = con.execute(
+            f"SELECT {q} FROM {table} WHERE {q} IS NOT NULL AND TRY_CAST({q} AS TIMESTAMP) IS NULL LIMIT 1"
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+    return None
+
+
+def _build_features(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    refs: dict[str, str],
+    detection: Detection,
+    plugins: Path | None,
+) -> dict[str, object]:
+    """`features_<split>` for train and every split that has train's feature inputs (test, usually)."""
+    fitted = fit_features(con, refs["train"], detection.column_types, detection.target)
+    frequencies = qualified(name, "_frequencies")
+    con.register("_fitted_frequencies", fitted.frequencies)
+    con.execute(f"CREATE TABLE {frequencies} AS SELECT * FROM _fitted_frequencies")
+    con.unregister("_fitted_frequencies")
+    inputs = set(fitted.numeric) | set(fitted.datetime) | set(fitted.text) | set(fitted.categorical)
+    plugin = plugin_path(plugins, name)
+    built = []
+    for split, ref in refs.items():
+        present = column_kinds(con, ref)
+        if split == SUBMISSION_SPLIT or not inputs <= set(present):
+            continue
+        carry = [c for c in fitted.carried if c in present]
+        sql, params = feature_query(replace(fitted, carried=carry), ref, frequencies)
+        target = qualified(name, f"features_{split}")
+        con.execute(f"CREATE TABLE {target} AS {sql}", params)
+        if plugin is not None:
+            _add_plugin_columns(con, plugin, name, ref, target)
+        built.append(split)
+    return {"splits": built, "plugin": None if plugin is None else str(plugin), **fitted.to_dict()}
+
+
+def _add_plugin_columns(
+    con: duckdb.DuckDBPyConnection, plugin: Path, name: str, source: str, target: str
+) -> None:
+    frame = con.execute(f"SELECT * FROM {source}").df()
+    added = run_plugin(plugin, name, frame)
+    features = con.execute(f"SELECT * FROM {target}").to_arrow_table()
+    clashes = [str(c) for c in added.columns if str(c) in features.column_names]
+    if clashes:
+        raise DatasetError(
+            f"feature plugin {plugin} of dataset '{name}' failed: it returns {', '.join(clashes)}, "
+            "which the generic features already have; rename them"
+        )
+    extra = pa.Table.from_pandas(added, preserve_index=False)
+    for column in extra.column_names:
+        features = features.append_column(str(column), extra[column])
+    con.register("_with_plugin", features)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _with_plugin")
+    finally:
+        con.unregister("_with_plugin")
+
+
+def _derived_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    listed = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [name]).fetchall()
+    return [t for (t,) in listed if t.startswith(("features_", "_"))]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int((con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,))[0])
+
+
+@contextmanager
+def _spec_restored_on_failure(registry: SpecRegistry, name: str) -> Iterator[None]:
+    """Put a spec file back as it was (or away, if there was none) when the block raises.
+
+    The spec is written just before the store commits; if the commit itself fails, the store
+    rolls back and the spec must follow it.
+    """
+    path = registry.path_for(name)
+    previous = path.read_bytes() if path.is_file() else None
+    try:
+        yield
+    except BaseException:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(previous)
+        raise

@@ -1,0 +1,177 @@
+"""What a user registers, a single file or a Kaggle-style folder: checked, then read split by split.
+
+DuckDB's readers do the parsing (type detection, gzip, JSON arrays and lines). The store reads a
+file straight into its table (`SourceFile.reader`), so a large file is never copied through
+Python; `read_source` gives the same data as Arrow tables for callers that want it. Every
+failure becomes one `DatasetError` naming the path and what to do, before anything is stored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from dataplatform.datasets.errors import DatasetError
+
+# suffix (after an optional .gz) -> reader format
+FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+SUBMISSION_SPLIT = "sample_submission"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a source and the split it becomes."""
+
+    split: str
+    path: Path
+    format: str
+
+    def reader(self) -> tuple[str, list[object]]:
+        """The DuckDB query reading this file, and its parameters: the path is never put in the SQL."""
+        return READERS[self.format], [str(self.path)]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A checked source: its files by split (`train` first), and what a folder held besides."""
+
+    kind: str  # "file" or "folder"
+    path: Path
+    files: list[SourceFile]
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def splits(self) -> list[str]:
+        return [f.split for f in self.files]
+
+
+READERS: dict[str, str] = {
+    "csv": "SELECT * FROM read_csv(?, header = true)",
+    "tsv": "SELECT * FROM read_csv(?, header = true, delim = '\t')",
+    "parquet": "SELECT * FROM read_parquet(?)",
+    "json": "SELECT * FROM read_json(?, format = 'auto')",
+    "jsonl": "SELECT * FROM read_json(?, format = 'newline_delimited')",
+}
+
+
+def locate_source(path: str | Path, root: str | Path | None = None) -> Source:
+    """Check a source without reading its data: a file becomes the `train` split; a folder's
+    `train.*`, `test.*`, `*submission*` and other tables become splits named after their files.
+    With `root`, the path must lie inside it."""
+    resolved = _resolve(Path(path), root)
+    if resolved.is_dir():
+        return _locate_folder(resolved)
+    return Source("file", resolved, [SourceFile("train", resolved, _checked_file(resolved))])
+
+
+def read_source(path: str | Path, root: str | Path | None = None) -> dict[str, pa.Table]:
+    """Every split of a source as an Arrow table, for callers that want the data in Python."""
+    source = locate_source(path, root)
+    with duckdb.connect() as con:
+        return {f.split: read_file(con, f) for f in source.files}
+
+
+def read_file(con: duckdb.DuckDBPyConnection, file: SourceFile) -> pa.Table:
+    """One file read through `con`; a parse failure or a file of no rows is a `DatasetError`."""
+    sql, params = file.reader()
+    try:
+        table = con.execute(sql, params).to_arrow_table()
+    except duckdb.Error as error:
+        raise reading_error(file, error) from error
+    if table.num_rows == 0:
+        raise DatasetError(f"{file.path}: the file has a header but no rows")
+    return table
+
+
+def reading_error(file: SourceFile, error: duckdb.Error) -> DatasetError:
+    reason = str(error).strip().splitlines()[0]
+    return DatasetError(f"{file.path}: cannot be read as {file.format.upper()}: {reason}")
+
+
+def file_format(path: Path) -> str:
+    """The reader format from the file name; `.gz` is allowed on every text format."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+        if suffixes and FORMATS.get(suffixes[-1]) == "parquet":
+            raise DatasetError(f"{path}: gzip-compressed Parquet is not supported; Parquet compresses itself")
+    fmt = FORMATS.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        supported = ", ".join(sorted(FORMATS))
+        raise DatasetError(
+            f"{path}: unsupported format {''.join(path.suffixes) or '(no extension)'!r}; "
+            f"supported: {supported}, each optionally .gz"
+        )
+    return fmt
+
+
+def _checked_file(path: Path) -> str:
+    fmt = file_format(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    if not os.access(path, os.R_OK):
+        raise DatasetError(f"{path}: not readable (permission denied)")
+    if path.stat().st_size == 0:
+        raise DatasetError(f"{path}: the file is empty")
+    return fmt
+
+
+def split_name(path: Path) -> str:
+    """`train.csv.gz` -> `train`, `sampleSubmission.csv` -> `sample_submission`, `Store Info.csv` -> `store_info`."""
+    stem = path.name.split(".")[0]
+    if "submission" in stem.lower():
+        return SUBMISSION_SPLIT
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", stem)
+    return re.sub(r"[^a-z0-9]+", "_", snake.lower()).strip("_") or "table"
+
+
+def _resolve(path: Path, root: str | Path | None) -> Path:
+    if root is not None:
+        base = Path(root).resolve()
+        resolved = (base / path).resolve() if not path.is_absolute() else path.resolve()
+        if not resolved.is_relative_to(base):
+            raise DatasetError(f"{path}: escapes the allowed folder {base}; register files inside it")
+    else:
+        resolved = path.resolve()
+    if not resolved.exists():
+        raise DatasetError(f"{path}: no such file or folder")
+    return resolved
+
+
+def _locate_folder(folder: Path) -> Source:
+    files: dict[str, SourceFile] = {}
+    skipped: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.is_dir():
+            continue
+        if not path.resolve().is_relative_to(folder):
+            raise DatasetError(f"{path}: links outside the dataset folder {folder}")
+        try:
+            file_format(path)
+        except DatasetError:
+            skipped.append(path.name)
+            continue
+        split = split_name(path)
+        if split in files:
+            raise DatasetError(
+                f"{folder}: both {files[split].path.name} and {path.name} would be split '{split}'; keep one"
+            )
+        files[split] = SourceFile(split, path, _checked_file(path))
+    if "train" not in files:
+        found = ", ".join(f.path.name for f in files.values()) or "no data files"
+        raise DatasetError(f"{folder}: a dataset folder needs a train file (train.csv, ...); found {found}")
+    first = [files.pop(s) for s in ("train", "test") if s in files]
+    return Source("folder", folder, first + [files[s] for s in sorted(files)], skipped)

@@ -1,0 +1,174 @@
+"""The dataset store: one DuckDB file, a schema per dataset holding its splits, their features and metadata.
+
+Layout of schema `<name>`: a table per split (`train`, `test`, `sample_submission`, extra
+tables), `features_<split>` for the splits features were built for, `_meta` (key, JSON value:
+statistics, fitted feature parameters) and `_frequencies` (fitted category shares).
+
+Writes happen in one transaction (`writing`): a failed registration rolls back and leaves the
+previous version, or nothing, behind. DuckDB allows one writing process per file; readers open
+the file read-only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from dataplatform.datasets.errors import DatasetError
+from dataplatform.datasets.sql import qualified, quote
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+META_TABLES = ("_meta", "_frequencies")
+SAMPLE_SEED = 42
+
+
+class DatasetStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside a transaction: committed when the block ends, rolled back if it raises."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._connect(read_only=False)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not self.path.exists():
+            raise DatasetError(f"no dataset has been stored yet ({self.path} does not exist)")
+        con = self._connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        try:
+            con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as error:
+            raise DatasetError(
+                f"the dataset store {self.path} is in use by another process; retry when it has finished "
+                f"({str(error).splitlines()[0]})"
+            ) from error
+        con.execute("SET enable_progress_bar = false")
+        return con
+
+    def tables(self, name: str) -> dict[str, int]:
+        """Rows of every data table of a dataset (splits and features), metadata tables left out."""
+        with self.reading() as con:
+            return {table: _count(con, qualified(name, table)) for table in _data_tables(con, name)}
+
+    def meta(self, name: str, key: str) -> Any:
+        with self.reading() as con:
+            try:
+                row = con.execute(
+                    f"SELECT value FROM {qualified(name, '_meta')} WHERE key = ?", [key]
+                ).fetchone()
+            except duckdb.CatalogException as error:
+                raise DatasetError(f"dataset '{name}' has no stored data; register it again") from error
+        return None if row is None else json.loads(row[0])
+
+    def frame(
+        self, name: str, table: str, columns: list[str] | None = None, sample: int | None = None
+    ) -> pd.DataFrame:
+        """A table as pandas, optionally only some columns and a reproducible random sample of rows."""
+        with self.reading() as con:
+            select = self._select(con, name, table, columns)
+            if sample is not None:
+                # One thread so the seeded sample is the same on every call; DuckDB takes only a
+                # constant here, so the validated integer is written into the clause.
+                con.execute("SET threads = 1")
+                select += (
+                    f" USING SAMPLE reservoir({_positive(sample, 'sample')} ROWS) REPEATABLE ({SAMPLE_SEED})"
+                )
+            return con.execute(select).df()
+
+    def frames(
+        self, name: str, table: str, chunk_size: int, columns: list[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """The table in frames of `chunk_size` rows, so a table larger than memory can be walked."""
+        size = _positive(chunk_size, "chunk_size")
+        with self.reading() as con:
+            reader = con.execute(self._select(con, name, table, columns)).to_arrow_reader(size)
+            buffered = []
+            rows = 0
+            for batch in reader:
+                buffered.append(batch)
+                rows += batch.num_rows
+                while rows >= size:
+                    chunk, buffered, rows = _take(buffered, size)
+                    yield chunk.to_pandas()
+            if rows:
+                yield _take(buffered, rows)[0].to_pandas()
+
+    def drop(self, name: str) -> list[str]:
+        """Drop the dataset's schema; the tables it held, empty when there was none."""
+        with self.writing() as con:
+            listed = _data_tables(con, name)
+            con.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
+        return listed
+
+    def _select(
+        self, con: duckdb.DuckDBPyConnection, name: str, table: str, columns: list[str] | None
+    ) -> str:
+        available = [
+            c
+            for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                "ORDER BY column_index",
+                [name, table],
+            ).fetchall()
+        ]
+        if not available or table in META_TABLES:
+            tables = ", ".join(_data_tables(con, name))
+            raise DatasetError(f"dataset '{name}' has no table '{table}' (tables: {tables or 'none'})")
+        chosen = available if columns is None else list(columns)
+        unknown = [c for c in chosen if c not in available]
+        if unknown:
+            raise DatasetError(
+                f"{', '.join(unknown)}: not column(s) of {name}/{table}; columns: {', '.join(available)}"
+            )
+        return f"SELECT {', '.join(quote(c) for c in chosen)} FROM {qualified(name, table)}"
+
+
+def _data_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    listed = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY table_name", [name]
+    ).fetchall()
+    return [table for (table,) in listed if table not in META_TABLES]
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int((con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,))[0])
+
+
+def _positive(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DatasetError(f"{what} must be a whole number of rows of at least 1, not {value!r}")
+    return value
+
+
+def _take(batches: list, size: int) -> tuple[Any, list, int]:
+    """The first `size` rows of the buffered batches as one table, and what is left over."""
+    import pyarrow as pa
+
+    table = pa.Table.from_batches(batches)
+    rest = table.slice(size)
+    return table.slice(0, size), rest.to_batches(), rest.num_rows
