@@ -1,0 +1,90 @@
+"""Statistics of a table agree with pandas computing the same figures on the same data."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from dataplatform.datasets.stats import table_stats
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 2_000
+    amount = rng.gamma(2.0, 40.0, n)
+    amount[rng.choice(n, 37, replace=False)] = np.nan
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "amount": amount,
+            "items": rng.integers(1, 12, n),
+            "channel": rng.choice(["web", "app", "store", None], n, p=[0.5, 0.3, 0.15, 0.05]),
+            "churned": rng.integers(0, 2, n),
+        }
+    )
+
+
+def stats_of(frame: pd.DataFrame, target: str | None = None) -> dict:
+    con = duckdb.connect()
+    con.register("t", pa.Table.from_pandas(frame, preserve_index=False))
+    return table_stats(con, "t", target)
+
+
+def test_numeric_figures_match_pandas(frame):
+    stats = stats_of(frame)
+    assert stats["rows"] == len(frame) and stats["columns"] == 5
+    for column in ("amount", "items"):
+        got, series = stats["column_stats"][column], frame[column]
+        assert got["count"] == series.count()
+        assert got["nulls"] == series.isna().sum()
+        assert got["distinct"] == series.nunique()
+        assert got["min"] == pytest.approx(series.min())
+        assert got["max"] == pytest.approx(series.max())
+        assert got["mean"] == pytest.approx(series.mean())
+        assert got["std"] == pytest.approx(series.std())
+        for q, value in got["quantiles"].items():
+            assert value == pytest.approx(series.quantile(float(q)))
+
+
+def test_categorical_figures_and_top_values_match_pandas(frame):
+    got = stats_of(frame)["column_stats"]["channel"]
+    series = frame["channel"]
+    assert (got["count"], got["nulls"], got["distinct"]) == (
+        series.count(),
+        series.isna().sum(),
+        series.nunique(),
+    )
+    expected = series.value_counts().head(5)
+    assert [(t["value"], t["count"]) for t in got["top_values"]] == list(
+        zip(expected.index, expected, strict=True)
+    )
+
+
+def test_unique_columns_have_no_top_values(frame):
+    assert "top_values" not in stats_of(frame)["column_stats"]["customer_id"]
+
+
+def test_target_distribution_of_a_label_counts_every_class(frame):
+    distribution = stats_of(frame, "churned")["target_distribution"]
+    counts = frame["churned"].value_counts()
+    assert distribution["kind"] == "classes"
+    assert {k: v["count"] for k, v in distribution["classes"].items()} == {
+        str(k): v for k, v in counts.items()
+    }
+    assert sum(v["share"] for v in distribution["classes"].values()) == pytest.approx(1.0)
+
+
+def test_target_distribution_of_a_quantity_gives_its_spread(frame):
+    distribution = stats_of(frame, "amount")["target_distribution"]
+    assert distribution["kind"] == "quantity"
+    assert distribution["mean"] == pytest.approx(frame["amount"].mean())
+
+
+def test_dates_have_iso_min_and_max():
+    frame = pd.DataFrame({"day": pd.to_datetime(["2024-03-01", "2024-01-15", None])})
+    got = stats_of(frame)["column_stats"]["day"]
+    assert (got["min"], got["max"], got["nulls"]) == ("2024-01-15T00:00:00", "2024-03-01T00:00:00", 1)
