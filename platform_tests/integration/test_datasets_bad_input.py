@@ -124,12 +124,19 @@ def test_a_failing_plugin_registers_nothing(client, inbox, tmp_path):
 
 
 def test_a_datetime_override_on_values_that_are_not_dates(client, inbox):
-    with pytest.raises(DatasetError, match="declared datetime but holds numbers"):
+    with pytest.raises(DatasetError, match="'x' is declared datetime but holds float values"):
         client.register(inbox / "good.csv", column_types={"x": "datetime"})
     _write(inbox / "days.csv", b"day,v\n2024-01-01,1\nsoon,2\n")
-    with pytest.raises(DatasetError, match="'day' is declared datetime but 'soon' is not a date"):
+    with pytest.raises(DatasetError, match="'day' is declared datetime but 'soon' is not a timestamp"):
         client.register(inbox / "days.csv", column_types={"day": "datetime"})
     assert_nothing_registered(client, "days")
+
+
+def test_a_numeric_override_on_text_that_is_not_a_number(client, inbox):
+    _write(inbox / "prices.csv", b"item,price\na,12.5\nb,n/a\n")
+    with pytest.raises(DatasetError, match="'price' is declared numeric but 'n/a' is not a double"):
+        client.register(inbox / "prices.csv", column_types={"price": "numeric"})
+    assert_nothing_registered(client, "prices")
 
 
 def test_unknown_tables_columns_and_sample_sizes_on_load(client, inbox):

@@ -280,3 +280,16 @@ def test_time_split_of_a_dataset_with_a_time_column(client, tmp_path):
     assert days.iloc[fold.train_index].max() + pd.Timedelta(days=8) == days.iloc[fold.test_index].min()
     folds = client.split("sales", folds=4, mode="sliding", window=60)
     assert [f.summary()["train_rows"] for f in folds] == [60, 60, 60, 60]
+
+
+def test_numbers_given_as_text_are_stored_as_numbers_when_declared_numeric(client, tmp_path):
+    rows = [{"sku": f"S{i}", "weight": f"{i * 0.5}", "label": "ab"[i % 2]} for i in range(40)]
+    (tmp_path / "parts.json").write_text(json.dumps(rows))
+    spec = client.register(tmp_path / "parts.json", column_types={"weight": "numeric"})
+    assert (
+        spec.column_types["weight"] == "numeric"
+        and spec.reasons["column weight"] == "numeric: given by the user"
+    )
+    loaded = client.load("parts")
+    assert loaded["weight"].tolist() == [i * 0.5 for i in range(40)]
+    assert client.stats("parts")["train"]["column_stats"]["weight"]["mean"] == pytest.approx(9.75)

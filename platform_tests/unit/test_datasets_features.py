@@ -160,3 +160,22 @@ def test_a_failing_plugin_names_the_plugin_and_the_dataset(tmp_path, body, why):
         DatasetError, match=rf"feature plugin .*titanic.py of dataset 'titanic' failed: .*{why}"
     ):
         run_plugin(path, "titanic", pd.DataFrame({"fare": [10.0, 30.0]}))
+
+
+def test_many_categories_are_joined_and_keep_the_row_order(monkeypatch):
+    from dataplatform.datasets import features
+
+    _, (by_map,) = fitted_and_features(train_table())
+    monkeypatch.setattr(features, "MAP_LOOKUP_LIMIT", 0)
+    _, (by_join,) = fitted_and_features(train_table())
+    pd.testing.assert_frame_equal(by_map, by_join)
+
+
+def test_fitting_from_the_tables_statistics_gives_the_same_parameters():
+    from dataplatform.datasets.stats import table_stats
+
+    con = duckdb.connect()
+    con.register("train", train_table())
+    fitted = fit_features(con, "train", TYPES, target="y")
+    from_stats = fit_features(con, "train", TYPES, target="y", train_stats=table_stats(con, "train"))
+    assert from_stats.numeric == fitted.numeric

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.sql import quote
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CARRIED = ("id", "index")
+# Categories up to this many are looked up in a map (order kept, no sort); more are joined.
+MAP_LOOKUP_LIMIT = 256
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,22 @@ def fit_features(
     train: str,
     column_types: dict[str, str],
     target: str | None = None,
+    train_stats: dict[str, Any] | None = None,
 ) -> FittedFeatures:
-    """Learn every generic transform's parameters from `train` (a SQL reference in `con`)."""
+    """Learn every generic transform's parameters from `train` (a SQL reference in `con`).
+
+    `train_stats`, the statistics of that same table (`stats.table_stats`), already hold the
+    means, spreads, minimums and quartiles: passing them saves a pass over the table.
+    """
     carried = [c for c, kind in column_types.items() if kind in CARRIED or c == target]
     chosen = {c: kind for c, kind in column_types.items() if c not in carried}
     numeric = [c for c, kind in chosen.items() if kind == "numeric"]
     categorical = [c for c, kind in chosen.items() if kind == "categorical"]
     return FittedFeatures(
         carried=carried,
-        numeric=_fit_numeric(con, train, numeric),
+        numeric=_numeric_from_stats(train_stats, numeric)
+        if train_stats
+        else _fit_numeric(con, train, numeric),
         datetime=[c for c, kind in chosen.items() if kind == "datetime"],
         text=[c for c, kind in chosen.items() if kind == "text"],
         categorical=categorical,
@@ -130,20 +140,33 @@ def feature_query(fitted: FittedFeatures, table: str, frequencies: str) -> tuple
             f"CASE WHEN trim({q}) = '' THEN 0 ELSE len(string_split_regex(trim({q}), '\\s+')) END "
             f"AS {quote(name + '__words')}",
         ]
-    joins = []
+    sizes = dict(zip(*pc.value_counts(fitted.frequencies["col"]).flatten(), strict=True))
+    joins, join_params = [], []
     for position, name in enumerate(fitted.categorical):
+        q = f"t.{quote(name)}"
+        if sizes.get(name, 0) <= MAP_LOOKUP_LIMIT:
+            # A projection keeps the table's row order; a join would not, and needs a sort after it.
+            columns.append(
+                f"CASE WHEN {q} IS NULL "
+                f"THEN coalesce((SELECT frequency FROM {frequencies} WHERE col = ? AND value IS NULL), 0.0) "
+                "ELSE coalesce(map_extract_value((SELECT map(list(value), list(frequency)) "
+                f"FROM {frequencies} WHERE col = ? AND value IS NOT NULL), CAST({q} AS VARCHAR)), 0.0) "
+                f"END AS {quote(name + '__freq')}"
+            )
+            params += [name, name]
+            continue
         alias = f"f{position}"
         columns.append(f"coalesce({alias}.frequency, 0.0) AS {quote(name + '__freq')}")
         joins.append(
             f"LEFT JOIN {frequencies} AS {alias} ON {alias}.col = ? "
-            f"AND {alias}.value IS NOT DISTINCT FROM CAST(t.{quote(name)} AS VARCHAR)"
+            f"AND {alias}.value IS NOT DISTINCT FROM CAST({q} AS VARCHAR)"
         )
-        params.append(name)
+        join_params.append(name)
+    selected = ", ".join(columns) or "1 AS _empty"
+    if not joins:
+        return f"SELECT {selected} FROM {table} AS t", params
     numbered = f"(SELECT *, row_number() OVER () AS _row FROM {table})"
-    sql = (
-        f"SELECT {', '.join(columns) or '1 AS _empty'} FROM {numbered} AS t {' '.join(joins)} ORDER BY t._row"
-    )
-    return sql, params
+    return f"SELECT {selected} FROM {numbered} AS t {' '.join(joins)} ORDER BY t._row", params + join_params
 
 
 def plugin_path(folder: Path | None, dataset: str) -> Path | None:
@@ -196,6 +219,20 @@ def _fit_numeric(con: duckdb.DuckDBPyConnection, train: str, columns: list[str])
             mean=mean,
             std=std,
             minimum=minimum,
+            quartiles=None if found is None else (found["0.25"], found["0.5"], found["0.75"]),
+        )
+    return fits
+
+
+def _numeric_from_stats(stats: dict[str, Any], columns: list[str]) -> dict[str, NumericFit]:
+    fits = {}
+    for name in columns:
+        figures = stats["column_stats"][name]
+        found = figures.get("quantiles")
+        fits[name] = NumericFit(
+            mean=figures.get("mean"),
+            std=figures.get("std"),
+            minimum=None if figures.get("min") is None else float(figures["min"]),
             quartiles=None if found is None else (found["0.25"], found["0.5"], found["0.75"]),
         )
     return fits

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -155,7 +156,7 @@ def describe_splits(
     detection = detect(
         con, {s: r for s, r in refs.items() if s in ("train", "test")}, list(submission or []), overrides
     )
-    detection = _parse_timestamps(con, refs, detection, overrides)
+    detection = _store_declared_types(con, refs, detection, overrides)
     report("computing statistics")
     stats = {}
     for split, ref in refs.items():
@@ -163,7 +164,7 @@ def describe_splits(
     meta = {"stats": stats}
     if spec.features:
         report("building features")
-        meta["features"] = _build_features(con, spec.name, refs, detection, plugins)
+        meta["features"] = _build_features(con, spec.name, refs, detection, stats["train"], plugins)
     con.execute(f"CREATE TABLE {qualified(spec.name, '_meta')} (key VARCHAR, value VARCHAR)")
     con.executemany(
         f"INSERT INTO {qualified(spec.name, '_meta')} VALUES (?, ?)",
@@ -182,46 +183,57 @@ def describe_splits(
     )
 
 
-def _parse_timestamps(
+# column type -> (DuckDB type text is cast to, the kinds already stored that way)
+CASTS = {"datetime": ("TIMESTAMP", ("temporal",)), "numeric": ("DOUBLE", ("integer", "float"))}
+
+
+def _store_declared_types(
     con: duckdb.DuckDBPyConnection, refs: dict[str, str], detection: Detection, overrides: Overrides
 ) -> Detection:
-    """Store datetime columns held as text as real timestamps in every split that has them.
+    """Store datetime and numeric columns held as text as real timestamps and numbers, in every split.
 
-    A detected column (judged on a sample) whose full data does not parse stays text; a column
-    the user declared datetime must parse entirely, or registration stops naming a bad value.
+    A detected datetime column (judged on a sample) whose full data does not parse stays
+    categorical; a column the user declared must parse entirely, or registration stops naming
+    a value that does not.
     """
     types, reasons = dict(detection.column_types), dict(detection.reasons)
     kinds = {split: column_kinds(con, ref) for split, ref in refs.items()}
-    for column in detection.datetime_columns:
-        holders = [s for s in refs if kinds[s].get(column) not in (None, "temporal")]
+    for column, declared in detection.column_types.items():
+        if declared not in CASTS:
+            continue
+        sql_type, stored = CASTS[declared]
+        holders = [s for s in refs if kinds[s].get(column) not in (None, *stored)]
         if not holders:
             continue
-        if any(kinds[s][column] != "string" for s in holders):
+        wrong = sorted({kinds[s][column] for s in holders} - {"string"})
+        if wrong:
             raise DatasetError(
-                f"column {column!r} is declared datetime but holds numbers; give dates as text or drop the override"
+                f"column {column!r} is declared {declared} but holds {wrong[0]} values; drop the override"
             )
-        bad = _unparsed(con, [refs[s] for s in holders], column)
+        bad = _unparsed(con, [refs[s] for s in holders], column, sql_type)
         if bad is not None and column in overrides.column_types:
             raise DatasetError(
-                f"column {column!r} is declared datetime but {bad!r} is not a date or timestamp"
+                f"column {column!r} is declared {declared} but {bad!r} is not a {sql_type.lower()}"
             )
         if bad is not None:
             types[column] = "categorical"
-            reasons[f"column {column}"] = f"categorical: looked like timestamps, but {bad!r} is not one"
+            reasons[f"column {column}"] = (
+                f"categorical: looked like {declared} values, but {bad!r} is not one"
+            )
             continue
+        q = quote(column)
         for split in holders:
-            q = quote(column)
             con.execute(
-                f"ALTER TABLE {refs[split]} ALTER {q} SET DATA TYPE TIMESTAMP USING CAST({q} AS TIMESTAMP)"
+                f"ALTER TABLE {refs[split]} ALTER {q} SET DATA TYPE {sql_type} USING CAST({q} AS {sql_type})"
             )
     return replace(detection, column_types=types, reasons=reasons)
 
 
-def _unparsed(con: duckdb.DuckDBPyConnection, tables: list[str], column: str) -> str | None:
+def _unparsed(con: duckdb.DuckDBPyConnection, tables: list[str], column: str, sql_type: str) -> str | None:
     q = quote(column)
     for table in tables:
         row = con.execute(
-            f"SELECT {q} FROM {table} WHERE {q} IS NOT NULL AND TRY_CAST({q} AS TIMESTAMP) IS NULL LIMIT 1"
+            f"SELECT {q} FROM {table} WHERE {q} IS NOT NULL AND TRY_CAST({q} AS {sql_type}) IS NULL LIMIT 1"
         ).fetchone()
         if row is not None:
             return str(row[0])
@@ -233,10 +245,11 @@ def _build_features(
     name: str,
     refs: dict[str, str],
     detection: Detection,
+    train_stats: dict[str, Any],
     plugins: Path | None,
 ) -> dict[str, object]:
     """`features_<split>` for train and every split that has train's feature inputs (test, usually)."""
-    fitted = fit_features(con, refs["train"], detection.column_types, detection.target)
+    fitted = fit_features(con, refs["train"], detection.column_types, detection.target, train_stats)
     frequencies = qualified(name, "_frequencies")
     con.register("_fitted_frequencies", fitted.frequencies)
     con.execute(f"CREATE TABLE {frequencies} AS SELECT * FROM _fitted_frequencies")
