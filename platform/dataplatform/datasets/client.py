@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from dataplatform.datasets.checks import DatasetCheck, check_dataset
 from dataplatform.datasets.detect import Overrides
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.export import export_dataset
@@ -169,6 +170,10 @@ class DatasetClient:
                 raise DatasetError("sample and chunk_size cannot be combined; sample first, or walk all rows")
             return self.store.frames(spec.name, table, chunk_size, columns)
         return self.store.frame(spec.name, table, columns, sample)
+
+    def check(self, name: str) -> list[DatasetCheck]:
+        """The dataset's checks (ids unique, target in train, none in test, consistent columns)."""
+        return check_dataset(self.store, self.registry.load(name))
 
     def export(
         self,
