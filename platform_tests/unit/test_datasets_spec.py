@@ -122,3 +122,11 @@ def test_a_cut_never_splits_rows_of_the_same_time():
 def test_too_few_rows_for_the_folds():
     with pytest.raises(DatasetError, match="too few"):
         time_folds(np.arange(5), folds=4, gap=3)
+
+
+def test_rows_without_a_time_are_in_no_fold():
+    times = np.array(
+        ["2024-01-01", "NaT", "2024-01-03", "2024-01-02", "NaT", "2024-01-05"], dtype="datetime64[D]"
+    )
+    (fold,) = time_folds(times, test_fraction=0.25)
+    assert sorted(fold.train_index) == [0, 2, 3] and list(fold.test_index) == [5]

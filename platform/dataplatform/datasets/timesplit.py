@@ -62,7 +62,8 @@ def time_folds(
         raise DatasetError(f"split mode {mode!r} is not expanding or sliding")
     if mode == "sliding" and (window is None or window < 1):
         raise DatasetError("a sliding split needs a window: the number of train rows per fold")
-    order = np.argsort(times, kind="stable")
+    known = np.flatnonzero(~_missing(times))  # a row without a time belongs to no fold
+    order = known[np.argsort(times[known], kind="stable")]
     ordered = times[order]
     n = len(order)
     test_size = max(1, round(n * test_fraction)) if folds == 1 else n // (folds + 1)
@@ -83,3 +84,11 @@ def _after_ties(ordered: np.ndarray, position: int) -> int:
     if position <= 0 or position >= len(ordered):
         return position
     return int(np.searchsorted(ordered, ordered[position - 1], side="right"))
+
+
+def _missing(times: np.ndarray) -> np.ndarray:
+    if np.issubdtype(times.dtype, np.datetime64):
+        return np.isnat(times)
+    if np.issubdtype(times.dtype, np.floating):
+        return np.isnan(times)
+    return np.zeros(len(times), dtype=bool)
