@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Backend = Literal["parquet", "delta", "duckdb", "postgres"]
 ENV_PREFIX = "DATAPLATFORM_"
 LAYERS = ("landing", "bronze", "silver", "gold")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dropzone"
 PROFILE_LAYERS = {"postgres": ("silver", "gold")}
 
 
@@ -90,6 +91,13 @@ class Settings(BaseSettings):
     # how declarative checks run: one DuckDB query each, or as Great Expectations suites
     quality_engine: Literal["sql", "great_expectations"] = "sql"
     recent_days: int = Field(3, gt=0, le=366)
+    # reference data: partners drop files under dropzone_dir (default <data_dir>/dropzone); a
+    # file is taken once unchanged for dropzone_ticks sensor scans, every dropzone_interval_s
+    dropzone_dir: Path | None = None
+    dropzone_ticks: int = Field(2, ge=1, le=100)
+    dropzone_interval_s: int = Field(15, ge=1, le=3600)
+    # reference tables shipped with the platform, delivered from here until a partner's first file
+    reference_examples: Path | None = EXAMPLES
     profile: Literal["local", "postgres"] = "local"
     postgres_url: SecretStr | None = None
     executor: Literal["in_process", "multiprocess"] = "in_process"
@@ -122,7 +130,12 @@ class Settings(BaseSettings):
         return self
 
     def layer_backend(self, layer: str) -> Backend:
-        return getattr(self.storage, layer)
+        # reference tables stay in Delta wherever the layers live: its history is their backup
+        return "delta" if layer == "reference" else getattr(self.storage, layer)
+
+    @property
+    def dropzone(self) -> Path:
+        return self.dropzone_dir or self.data_dir / "dropzone"
 
 
 class SettingsError(ValueError):

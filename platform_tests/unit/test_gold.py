@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from dataplatform.transform.currency import USD_PER_UNIT
 from dataplatform.transform.ecommerce import customer_value, daily_sales, product_performance
 
 DAY = date(2026, 3, 10)
@@ -114,8 +113,13 @@ PRODUCTS = pa.table(
 )
 
 
+# as the reference tables deliver them: rates as plain decimals, countries by ISO code
+RATES = pa.table({"currency": ["USD", "EUR"], "usd_per_unit": [1.0, 1.1]})
+COUNTRIES = pa.table({"code": ["US", "DE"], "name": ["United States", "Germany"]})
+
+
 def test_daily_sales_per_day_currency_channel_status():
-    rows = {(r["currency"], r["status"]): r for r in daily_sales(ORDERS, ITEMS).to_pylist()}
+    rows = {(r["currency"], r["status"]): r for r in daily_sales(ORDERS, ITEMS, RATES).to_pylist()}
     assert set(rows) == {("USD", "delivered"), ("EUR", "returned"), ("EUR", "cancelled")}
     web = rows[("USD", "delivered")]
     assert web["order_date"] == DAY and web["channel"] == "web"
@@ -123,11 +127,18 @@ def test_daily_sales_per_day_currency_channel_status():
     assert web["revenue"] == Decimal("40.00")
     assert web["average_order_value"] == Decimal("20.00")
     assert web["revenue_usd"] == Decimal("40.00")
-    assert rows[("EUR", "returned")]["revenue_usd"] == Decimal(str(round(20 * USD_PER_UNIT["EUR"], 2)))
+    assert rows[("EUR", "returned")]["revenue_usd"] == Decimal("22.00")  # 20 EUR at 1.1
+
+
+def test_a_currency_without_a_delivered_rate_keeps_its_orders_with_no_usd_revenue():
+    rows = daily_sales(ORDERS, ITEMS, RATES.slice(0, 1)).to_pylist()  # no EUR rate
+    assert sum(r["orders"] for r in rows) == ORDERS.num_rows
+    assert {r["currency"] for r in rows if r["revenue_usd"] is None} == {"EUR"}
 
 
 def test_customer_value_revenue_excludes_cancelled_and_returned_and_scores_rfm():
-    rows = {r["customer_id"]: r for r in customer_value(CUSTOMERS, ORDERS).to_pylist()}
+    rows = {r["customer_id"]: r for r in customer_value(CUSTOMERS, ORDERS, RATES, COUNTRIES).to_pylist()}
+    assert [rows[c]["country_name"] for c in (1, 2, 3)] == ["United States", "Germany", None]
     assert rows[1]["orders"] == 2 and rows[1]["revenue_usd"] == Decimal("40.00")
     assert rows[1]["first_order_at"] == ts(10) and rows[1]["last_order_at"] == ts(10, 18)
     assert rows[2]["orders"] == 2 and rows[2]["revenue_usd"] == Decimal("0.00")
@@ -138,7 +149,7 @@ def test_customer_value_revenue_excludes_cancelled_and_returned_and_scores_rfm()
 
 
 def test_product_performance_units_returns_revenue_and_margin():
-    rows = {r["product_id"]: r for r in product_performance(PRODUCTS, ORDERS, ITEMS).to_pylist()}
+    rows = {r["product_id"]: r for r in product_performance(PRODUCTS, ORDERS, ITEMS, RATES).to_pylist()}
     lamp, vase, rake = rows[1], rows[2], rows[3]
     # lamp: 2 + 1 units delivered (order 4 was cancelled and does not count)
     assert (lamp["units_sold"], lamp["units_returned"]) == (3, 0)

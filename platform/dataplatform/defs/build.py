@@ -8,6 +8,7 @@ from dataplatform.defs.checks import medallion_checks
 from dataplatform.defs.jobs import all_domains_daily, domain_jobs, gold_daily_job
 from dataplatform.defs.medallion import landing_assets, medallion_assets
 from dataplatform.defs.platform_metrics import pipeline_runs_asset, platform_metrics_schedule
+from dataplatform.defs.reference import reference_definitions
 from dataplatform.defs.resources import build_resources
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import Settings
@@ -40,6 +41,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets += medallion_assets(pipeline, settings, daily)
         checks += medallion_checks(pipeline, daily, settings.scorecard_min_recall)
         jobs.append(gold_daily_job(pipeline))
+    reference_assets, reference_job, reference_sensor = reference_definitions(settings)
+    assets += reference_assets
+    jobs.append(reference_job)
     jobs.append(all_domains_daily(jobs))
     assets.append(pipeline_runs_asset(settings))
     metrics = platform_metrics_schedule()
@@ -50,6 +54,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
+        sensors=[reference_sensor],
         resources=build_resources(settings),
         executor=EXECUTORS[settings.executor],
     )

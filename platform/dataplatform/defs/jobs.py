@@ -16,12 +16,22 @@ from dataplatform.transform.pipeline import DomainPipeline
 def domain_jobs(domain: Domain, pipeline: DomainPipeline | None, daily: dg.PartitionsDefinition):
     name = domain.name
     master_keys = [dg.AssetKey(["landing", name, t]) for t in (*domain.master_tables, "master_defects")]
-    summary_keys = []
+    summary_keys, reference_keys = [], []
     if pipeline is not None:
         master_keys += [
             dg.AssetKey([layer, name, t]) for layer in ("bronze", "silver") for t in domain.master_tables
         ]
         master_keys += [dg.AssetKey(["silver", name, f"{t}_quarantine"]) for t in domain.master_tables]
+        # the reference tables gold reads: brought up to date (whatever waits in the drop
+        # folder) in the day's run, so its gold never reads a table that is not there yet
+        reference_keys = list(
+            dict.fromkeys(
+                dg.AssetKey(list(path))
+                for gold in pipeline.gold
+                for path in gold.sources(name).values()
+                if path[0] == "reference"
+            )
+        )
         summary_keys = [
             dg.AssetKey(["gold", name, g.name]) for g in pipeline.gold if g.partition_column is None
         ]
@@ -32,7 +42,8 @@ def domain_jobs(domain: Domain, pipeline: DomainPipeline | None, daily: dg.Parti
         dg.define_asset_job(f"{name}_master", selection=master, description=f"{name} master data."),
         dg.define_asset_job(
             f"{name}_daily",
-            selection=dg.AssetSelection.groups(name) - master - summaries,
+            selection=dg.AssetSelection.groups(name) - master - summaries
+            | dg.AssetSelection.assets(*reference_keys),
             description=f"One day of {name} facts.",
         ),
     ]
@@ -63,9 +74,9 @@ def gold_daily_job(pipeline: DomainPipeline) -> dg.UnresolvedAssetJobDefinition:
 
 
 def all_domains_daily(jobs) -> dg.UnresolvedAssetJobDefinition:
-    """Every domain's master data and one day of its facts, landing to gold: a run that needs
-    nothing before it, for CI and a fresh deployment. Master data is content-addressed in
-    bronze, so running it again each day adds no rows."""
+    """Every domain's master data and one day of its facts (with the reference tables its gold
+    reads), landing to gold: a run that needs nothing before it, for CI and a fresh deployment.
+    Master data is content-addressed in bronze, so running it again each day adds no rows."""
     parts = [job.selection for job in jobs if job.name.endswith(("_master", "_daily"))]
     return dg.define_asset_job(
         "daily",

@@ -218,7 +218,7 @@ def _gold(pipeline: DomainPipeline, gold: GoldTable, settings, partitions) -> dg
         automation_condition=gated(),
         check_specs=check_specs(gold_key, specs),
         required_resource_keys={"lakehouse"},
-        ins={name: dg.AssetIn(key=["silver", *source]) for name, source in gold.sources(domain).items()},
+        ins={name: dg.AssetIn(key=list(path)) for name, path in gold.sources(domain).items()},
         partitions_def=partitions,
         metadata=_partition_metadata(partitions, gold.partition_column or DAILY_COLUMN),
         description=gold.description,

@@ -25,6 +25,7 @@ class Lakehouse(dg.ConfigurableResource):
     bronze: str
     silver: str
     gold: str
+    reference: str = "delta"  # drop-folder tables keep their Delta history: it is their backup
     postgres_url: str | None = None
 
     def read(
@@ -50,6 +51,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         manager = IO_MANAGERS[backend]
         options = {"url": url} if backend == "postgres" else {"data_dir": data_dir}
         resources[io_manager_key(layer)] = manager(**options)
+    resources[io_manager_key("reference")] = IO_MANAGERS["delta"](data_dir=data_dir)
     return resources
 
 

@@ -13,7 +13,12 @@ PARTITION_COLUMN = "partition_column"  # asset metadata: daily partitions live i
 REPLACE_ON = "replace_on"  # asset metadata: unpartitioned writes replace the batches they carry
 
 
+REFERENCE_DOMAIN = "files"  # reference/<table> is stored as reference/files/<table>
+
+
 def table_for(key: dg.AssetKey) -> TableName:
+    if len(key.path) == 2 and key.path[0] == "reference":
+        return TableName("reference", REFERENCE_DOMAIN, key.path[1])
     layer, domain, name = key.path
     return TableName(layer, domain, name)
 

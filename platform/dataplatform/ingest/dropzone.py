@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,7 +82,49 @@ class DropZone:
             )
         if not (folder / TABLE_CONFIG).is_file():
             return f"unknown table {folder.name!r}: declare it with incoming/{folder.name}/{TABLE_CONFIG}"
+        from dataplatform.ingest.tables import ConfigError, TableConfig
+
+        try:
+            TableConfig.of_folder(folder)
+        except ConfigError as error:
+            return str(error)
         return None
+
+    @contextmanager
+    def lock(self, table: str) -> Iterator[None]:
+        """Hold the table's folder for one taker at a time: two runs (or a run and the CLI)
+        never load, move or seed the same files at once. An OS lock, released if the holder dies."""
+        import fcntl
+
+        folder = self._inside(self.incoming / table)
+        with (folder / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def pending(self, table: str) -> list[Path]:
+        """The files waiting in `incoming/<table>/`, oldest first."""
+        folder = self.incoming / table
+        if not folder.is_dir():
+            return []
+        files = [p for p in folder.iterdir() if p.is_file() and not _ignored(p.name)]
+        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    def deliver_examples(self, table: str, examples: Path) -> list[Path]:
+        """Copy a shipped example table (its `_table.yaml` and files) into `incoming/<table>/`,
+        keeping modification times: how a fresh platform gets reference data before any partner
+        delivers. Nothing is copied over an existing file."""
+        import shutil
+
+        source = examples / table
+        target = self._inside(self.incoming / table)
+        copied = []
+        for path in sorted(source.iterdir()) if source.is_dir() else []:
+            if path.is_file() and not (target / path.name).exists():
+                copied.append(Path(shutil.copy2(path, target / path.name)))
+        return copied
 
     def archive_file(self, path: Path, table: str, when: datetime | None = None) -> Path:
         """Move a loaded (or duplicate) file, and its sidecar, to the day's archive folder."""

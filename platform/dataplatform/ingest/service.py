@@ -23,12 +23,11 @@ from dataplatform.ingest.detect import FormatError, detect
 from dataplatform.ingest.dropzone import DropZone, content_hash
 from dataplatform.ingest.ledger import Ledger, LedgerEntry, Status
 from dataplatform.ingest.modes import LoadError, load, version_loaded_from
-from dataplatform.ingest.tables import ConfigError, TableConfig
+from dataplatform.ingest.tables import RESERVED, ConfigError, TableConfig
 from dataplatform.storage.contract import TableName
 from dataplatform.storage.delta_store import DeltaStore
 
 USER_ERRORS = (FormatError, LoadError, ConfigError)
-RESERVED = frozenset({"file_ledger"})
 
 
 def reference_table(name: str) -> TableName:
@@ -69,6 +68,22 @@ class Ingestor:
             return self._load(path, table, run_id, base)
         except USER_ERRORS as error:
             return self._finish(path, "rejected", run_id, base, error=str(error))
+
+    def reject(self, path: Path, table: str, reason: str, run_id: str | None = None) -> LedgerEntry:
+        """Send a file to `error/` with `reason`, recorded like any other outcome."""
+        path, base = self._delivered(path, table)
+        return self._finish(path, "rejected", run_id, base, error=reason)
+
+    def _delivered(self, path: Path, table: str, digest: str | None = None) -> tuple[Path, dict]:
+        path = path.resolve()
+        if path.parent != (self.zone.incoming / table).resolve() or not path.is_file():
+            raise FileNotFoundError(f"{path} is not a delivered file of table {table!r}")
+        stat = path.stat()
+        received = datetime.fromtimestamp(stat.st_mtime, UTC)
+        digest = digest or content_hash(path)
+        return path, dict(
+            file=path.name, table=table, size=stat.st_size, content_hash=digest, received_at=received
+        )
 
     def _load(self, path: Path, table: str, run_id: str | None, base: dict) -> LedgerEntry:
         if table in RESERVED:

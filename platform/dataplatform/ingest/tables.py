@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dataplatform.ingest.dropzone import TABLE_CONFIG
+from dataplatform.ingest.dropzone import TABLE_CONFIG, TABLE_NAME
 from dataplatform.ingest.modes import MODES, Mode
 
 if TYPE_CHECKING:
     from dataplatform.ingest.detect import Detected
 
+RESERVED = frozenset({"file_ledger"})  # the platform's own tables beside the reference ones
 TYPES = ("text", "integer", "decimal", "date", "timestamp", "boolean")
 FIELDS = ("mode", "keys", "required", "types", "format", "description")
 
@@ -110,3 +111,22 @@ def _names(raw: dict, name: str, source: Path, default: tuple[str, ...]) -> tupl
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{source.name}: {name} must be a list of column names")
     return tuple(value)
+
+
+def declared_tables(incoming: Path, examples: Path | None = None) -> dict[str, TableConfig]:
+    """Every reference table: a folder with `_table.yaml` in the drop folder or among the
+    shipped examples (the drop folder's wins). A folder whose config is broken is left out:
+    the sensor rejects its files with the reason."""
+    found: dict[str, TableConfig] = {}
+    for root in (examples, incoming):
+        if root is None or not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            if folder.name in RESERVED or not TABLE_NAME.fullmatch(folder.name):
+                continue
+            if (folder / TABLE_CONFIG).is_file():
+                try:
+                    found[folder.name] = TableConfig.of_folder(folder)
+                except ConfigError:
+                    continue
+    return found

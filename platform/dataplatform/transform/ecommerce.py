@@ -1,7 +1,7 @@
 """E-commerce cleaning rules and business aggregates.
 
 Money is DECIMAL(12,2) from silver on. Gold reports revenue both in the order currency (per
-currency rows of daily_sales) and in USD, converted with `currency.USD_PER_UNIT`.
+currency rows of daily_sales) and in USD, at the rates of the `reference/currency_rates` table.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataplatform.quality.specs import (
     References,
     RowCountAnomaly,
 )
-from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT, usd_rates
+from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
 from dataplatform.transform.pipeline import CrossCheck, DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
 from dataplatform.transform.sql import query
@@ -104,11 +104,18 @@ ORDER_ITEMS = SilverSpec(
 )
 
 
-def daily_sales(orders: pa.Table, order_items: pa.Table) -> pa.Table:
-    """Per day, currency, channel and status: orders, items, revenue and average order value."""
+# Rates as DECIMAL: money times a float rate, summed in parallel, could differ by a cent from
+# one run to the next depending on row order; decimal sums are exact.
+RATES = "WITH rates AS (SELECT currency, usd_per_unit::DECIMAL(12, 6) AS usd_per_unit FROM currency_rates)"
+
+
+def daily_sales(orders: pa.Table, order_items: pa.Table, currency_rates: pa.Table) -> pa.Table:
+    """Per day, currency, channel and status: orders, items, revenue and average order value,
+    and revenue in USD at the delivered rates (null where a currency has no rate: the not-null
+    check then stops the table rather than dropping those orders)."""
     return query(
-        """
-        WITH units AS (SELECT order_id, sum(quantity) AS items FROM order_items GROUP BY order_id)
+        RATES
+        + """, units AS (SELECT order_id, sum(quantity) AS items FROM order_items GROUP BY order_id)
         SELECT o.partition_date AS order_date, o.currency, o.channel, o.status,
                count(*)::BIGINT AS orders,
                coalesce(sum(u.items), 0)::BIGINT AS items,
@@ -117,28 +124,31 @@ def daily_sales(orders: pa.Table, order_items: pa.Table) -> pa.Table:
                round(sum(o.order_total * r.usd_per_unit), 2)::DECIMAL(14,2) AS revenue_usd
         FROM orders o
         LEFT JOIN units u USING (order_id)
-        JOIN rates r USING (currency)
+        LEFT JOIN rates r USING (currency)
         GROUP BY ALL
         ORDER BY ALL
         """,
         orders=orders,
         order_items=order_items,
-        rates=usd_rates(),
+        currency_rates=currency_rates,
     )
 
 
-def customer_value(customers: pa.Table, orders: pa.Table) -> pa.Table:
-    """Per customer: orders, revenue in USD (cancelled and returned excluded), first and last
-    order, and an RFM score: recency, frequency and monetary quintiles (5 best) among buyers,
-    as a three-digit number (555 is a top customer); null for customers who never ordered."""
+def customer_value(
+    customers: pa.Table, orders: pa.Table, currency_rates: pa.Table, country_codes: pa.Table
+) -> pa.Table:
+    """Per customer: country name, orders, revenue in USD (cancelled and returned excluded),
+    first and last order, and an RFM score: recency, frequency and monetary quintiles (5 best)
+    among buyers, as a three-digit number (555 is a top customer); null for customers who never
+    ordered."""
     return query(
-        """
-        WITH per_customer AS (
+        RATES
+        + """, per_customer AS (
             SELECT o.customer_id, count(*)::BIGINT AS orders,
                    coalesce(sum(o.order_total * r.usd_per_unit)
                        FILTER (WHERE o.status NOT IN ('cancelled', 'returned')), 0) AS revenue,
                    min(o.order_ts) AS first_order_at, max(o.order_ts) AS last_order_at
-            FROM orders o JOIN rates r USING (currency)
+            FROM orders o LEFT JOIN rates r USING (currency)
             GROUP BY o.customer_id
         ), scored AS (
             SELECT *,
@@ -148,31 +158,36 @@ def customer_value(customers: pa.Table, orders: pa.Table) -> pa.Table:
                    ntile(5) OVER (ORDER BY revenue, customer_id) AS m
             FROM per_customer
         )
-        SELECT c.customer_id, c.first_name, c.last_name, c.country,
+        SELECT c.customer_id, c.first_name, c.last_name, c.country, n.name AS country_name,
                coalesce(s.orders, 0)::BIGINT AS orders,
                round(coalesce(s.revenue, 0), 2)::DECIMAL(14,2) AS revenue_usd,
                s.first_order_at, s.last_order_at, s.recency_days,
                (s.r * 100 + s.f * 10 + s.m)::INTEGER AS rfm_score
-        FROM customers c LEFT JOIN scored s USING (customer_id)
+        FROM customers c
+        LEFT JOIN scored s USING (customer_id)
+        LEFT JOIN country_codes n ON n.code = c.country
         ORDER BY c.customer_id
         """,
         customers=customers,
         orders=orders,
-        rates=usd_rates(),
+        currency_rates=currency_rates,
+        country_codes=country_codes,
     )
 
 
-def product_performance(products: pa.Table, orders: pa.Table, order_items: pa.Table) -> pa.Table:
+def product_performance(
+    products: pa.Table, orders: pa.Table, order_items: pa.Table, currency_rates: pa.Table
+) -> pa.Table:
     """Per product, over orders that were not cancelled: units sold, units returned, return
     rate, and revenue and margin in USD on the units kept (returned units earn nothing)."""
     return query(
-        """
-        WITH lines AS (
+        RATES
+        + """, lines AS (
             SELECT i.product_id, i.quantity, o.status = 'returned' AS returned,
                    i.line_total * r.usd_per_unit AS revenue_usd
             FROM order_items i
             JOIN orders o USING (order_id)
-            JOIN rates r ON r.currency = o.currency
+            LEFT JOIN rates r ON r.currency = o.currency
             WHERE o.status <> 'cancelled'
         ), per_product AS (
             SELECT product_id, sum(quantity) AS units_sold,
@@ -194,7 +209,7 @@ def product_performance(products: pa.Table, orders: pa.Table, order_items: pa.Ta
         products=products,
         orders=orders,
         order_items=order_items,
-        rates=usd_rates(),
+        currency_rates=currency_rates,
     )
 
 
@@ -222,7 +237,7 @@ ECOMMERCE = DomainPipeline(
         GoldTable(
             "daily_sales",
             "Orders, items, revenue and average order value per day, currency, channel, status.",
-            inputs=("orders", "order_items"),
+            inputs=("orders", "order_items", "reference/currency_rates"),
             build=daily_sales,
             key=("order_date", "currency", "channel", "status"),
             partition_column="order_date",
@@ -231,7 +246,7 @@ ECOMMERCE = DomainPipeline(
         GoldTable(
             "customer_value",
             "Lifetime orders, USD revenue, first and last order and RFM score per customer.",
-            inputs=("customers", "orders"),
+            inputs=("customers", "orders", "reference/currency_rates", "reference/country_codes"),
             build=customer_value,
             key=("customer_id",),
             not_null=("orders", "revenue_usd"),
@@ -239,7 +254,7 @@ ECOMMERCE = DomainPipeline(
         GoldTable(
             "product_performance",
             "Units sold and returned, return rate, USD revenue and margin per product.",
-            inputs=("products", "orders", "order_items"),
+            inputs=("products", "orders", "order_items", "reference/currency_rates"),
             build=product_performance,
             key=("product_id",),
             not_null=("units_sold", "revenue_usd"),

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class GoldTable:
-    """A business aggregate built by `build(**silver_inputs)` from the named silver tables.
+    """A business aggregate built by `build(**inputs)` from the named tables.
 
-    An input is a table of the pipeline's own domain, or `domain/table` for another domain's
-    (passed to `build` under its table name). With `partition_column`, the table is daily-partitioned like its inputs and built one day
-    at a time; without it, it is rebuilt from the whole history of its inputs.
+    An input is a silver table of the pipeline's own domain, `domain/table` for another
+    domain's, or `reference/table` for a drop-folder reference table (passed to `build` under
+    its table name). With `partition_column`, the table is daily-partitioned like its inputs
+    and built one day at a time; without it, it is rebuilt from the whole history of its inputs.
     """
 
     name: str
@@ -35,10 +36,15 @@ class GoldTable:
     partition_column: str | None = None
     not_null: tuple[str, ...] = ()
 
-    def sources(self, domain: str) -> dict[str, tuple[str, str]]:
-        """Each input's name for `build` and the (domain, table) of the silver asset it reads."""
-        qualified = [name.split("/", 1) if "/" in name else (domain, name) for name in self.inputs]
-        return {table: (source, table) for source, table in qualified}
+    def sources(self, domain: str) -> dict[str, tuple[str, ...]]:
+        """Each input's name for `build` and the asset key path of the table it reads."""
+        found = {}
+        for name in self.inputs:
+            scope, _, table = name.rpartition("/")
+            found[table] = (
+                ("reference", table) if scope == "reference" else ("silver", scope or domain, table)
+            )
+        return found
 
 
 @dataclass(frozen=True)

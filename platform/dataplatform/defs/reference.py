@@ -1,0 +1,223 @@
+"""Reference data in the graph: an asset per drop-folder table, the file ledger, and the sensor.
+
+The sensor only decides *which* file to take and asks for a run keyed by the file's content
+hash; the run does the work through `ingest.service`, the same path as `dataplatform ingest`.
+Dagster never starts two runs with one run key, so the same bytes are loaded once however often
+the sensor or the daemon restarts. A run that died leaves its file in `incoming/`: the sensor
+asks again (a new key per failed run, at most `MAX_ATTEMPTS` times), and the service recognises
+whatever the dead run had already committed.
+"""
+
+import json
+
+import dagster as dg
+
+from dataplatform.defs.metadata import table_metadata
+from dataplatform.defs.quality import check_specs, run_checks
+from dataplatform.defs.resources import io_manager_key
+from dataplatform.ingest.tables import TableConfig, declared_tables
+from dataplatform.quality.specs import CheckSpec, NotNull, Unique
+from dataplatform.settings import Settings
+
+GROUP = "reference"
+LEDGER_KEY = dg.AssetKey([GROUP, "file_ledger"])
+FILE_TAG = "dataplatform/file"
+HASH_TAG = "dataplatform/content_hash"
+MAX_ATTEMPTS = 3
+FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+class IngestConfig(dg.Config):
+    """Which delivered file to take; without one, every file waiting in the table's folder."""
+
+    file: str | None = None
+    content_hash: str | None = None
+
+
+def reference_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([GROUP, table])
+
+
+def reference_definitions(settings: Settings):
+    """The reference assets, the ledger asset, a job taking every waiting file, and the sensor."""
+    tables = declared_tables(settings.dropzone / "incoming", settings.reference_examples)
+    assets = [_table_asset(name, config, settings) for name, config in tables.items()]
+    assets.append(_ledger_asset(tables, settings))
+    job = dg.define_asset_job(
+        "reference",
+        selection=dg.AssetSelection.groups(GROUP),
+        description="Load every file waiting in the drop folder, then refresh the file ledger.",
+    )
+    return assets, job, _sensor(tables, settings)
+
+
+def table_checks(config: TableConfig) -> list[CheckSpec]:
+    specs: list[CheckSpec] = []
+    if config.keys:
+        specs.append(Unique(columns=config.keys))
+    if config.required:
+        specs.append(NotNull(columns=config.required))
+    return specs
+
+
+def _ingestor(settings: Settings):
+    from dataplatform.ingest.dropzone import DropZone
+    from dataplatform.ingest.service import Ingestor
+    from dataplatform.storage import open_store
+
+    return Ingestor(DropZone(settings.dropzone), open_store("delta", settings.data_dir.resolve()))
+
+
+def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg.AssetsDefinition:
+    key = reference_key(name)
+    specs = table_checks(table_config)
+
+    @dg.asset(
+        key=key,
+        group_name=GROUP,
+        kinds={"delta"},
+        io_manager_key=io_manager_key(GROUP),
+        required_resource_keys={"lakehouse"},
+        check_specs=check_specs(key, specs),
+        description=table_config.description or f"Reference table {name}, loaded from the drop folder.",
+        metadata={"mode": table_config.mode, "keys": ", ".join(table_config.keys)},
+    )
+    def reference_table(context: dg.AssetExecutionContext, config: IngestConfig):
+        from dataplatform.ingest.service import reference_table as stored_name
+
+        ingestor = _ingestor(settings)
+        table = stored_name(name)
+        with ingestor.zone.lock(name):  # concurrent runs take each file once, one after another
+            if config.file:
+                files = [ingestor.zone.incoming / name / config.file]
+            else:
+                if not ingestor.store.exists(table) and settings.reference_examples is not None:
+                    ingestor.zone.deliver_examples(name, settings.reference_examples)
+                files = ingestor.zone.pending(name)
+            entries = [
+                ingestor.ingest(path, name, context.run.run_id, config.content_hash if config.file else None)
+                for path in files
+                if path.is_file()  # taken meanwhile by another run, or by an earlier attempt of this one
+            ]
+        for entry in entries:
+            log = context.log.info if entry.status != "rejected" else context.log.warning
+            log(f"{entry.file}: {entry.status}{' - ' + entry.error if entry.error else ''}")
+        if not ingestor.store.exists(table):
+            reasons = "; ".join(f"{e.file}: {e.error}" for e in entries) or "no file delivered yet"
+            raise dg.Failure(
+                f"reference/{name} has no data: {reasons}",
+                metadata={"drop into": dg.MetadataValue.path(str(ingestor.zone.incoming / name))},
+            )
+        data = ingestor.store.read(table)
+        version = ingestor.store.history(table)[0]["version"]
+        loaded = [e for e in entries if e.status == "loaded"]
+        yield dg.MaterializeResult(
+            metadata={
+                **table_metadata(data, "delta", ingestor.store.location(table)),
+                "table_version": version,
+                "files_loaded": len(loaded),
+                "files_duplicate": sum(e.status == "duplicate" for e in entries),
+                "files_rejected": sum(e.status == "rejected" for e in entries),
+                "rows_loaded": sum(e.rows_loaded or 0 for e in loaded),
+                "backup_version": next(
+                    (e.backup_version for e in reversed(loaded) if e.backup_version is not None), -1
+                ),
+                "files": dg.MetadataValue.json(
+                    [{"file": e.file, "status": e.status, "error": e.error} for e in entries]
+                ),
+            }
+        )
+        yield from run_checks(context, key, data, specs, None, settings, {})
+
+    return reference_table
+
+
+def _ledger_asset(tables: dict[str, TableConfig], settings: Settings) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=LEDGER_KEY,
+        group_name=GROUP,
+        kinds={"delta"},
+        io_manager_key=io_manager_key(GROUP),
+        deps=[reference_key(name) for name in tables],
+        description="Every file the drop folder received: its hash, format, mode, rows, status and run.",
+    )
+    def file_ledger(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        import pyarrow.compute as pc
+
+        ledger = _ingestor(settings).ledger
+        entries = ledger.entries().sort_by([("processed_at", "descending")])
+        counts = {
+            s: pc.sum(pc.equal(entries["status"], s)).as_py() or 0
+            for s in ("loaded", "duplicate", "rejected")
+        }
+        return dg.MaterializeResult(
+            metadata={
+                **table_metadata(entries, "delta", ledger.store.location(ledger.name)),
+                **{f"files_{status}": count for status, count in counts.items()},
+            }
+        )
+
+    return file_ledger
+
+
+def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="reference_dropzone",
+        minimum_interval_seconds=settings.dropzone_interval_s,
+        asset_selection=dg.AssetSelection.groups(GROUP),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Takes each file dropped under incoming/<table>/ once it stopped changing.",
+    )
+    def reference_dropzone(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        from dataplatform.ingest.dropzone import content_hash
+
+        ingestor = _ingestor(settings)
+        scan = ingestor.zone.scan(
+            json.loads(context.cursor) if context.cursor else {}, settings.dropzone_ticks
+        )
+        for path, table, reason in scan.rejected:  # no table to load into: nothing to run
+            ingestor.reject(path, table, reason)
+            context.log.warning(f"rejected {table}/{path.name}: {reason}")
+        requests = []
+        for drop in scan.ready:
+            if drop.table not in tables:
+                context.log.info(f"{drop.key} waits: reload the code location to add table {drop.table!r}")
+                continue
+            digest = content_hash(drop.path)
+            run_key = _run_key(context.instance, ingestor, drop, digest)
+            if run_key is None:
+                ingestor.reject(
+                    drop.path, drop.table, f"{MAX_ATTEMPTS} runs failed on this file; see their logs"
+                )
+                continue
+            requests.append(
+                dg.RunRequest(
+                    run_key=run_key,
+                    asset_selection=[reference_key(drop.table), LEDGER_KEY],
+                    run_config=dg.RunConfig(
+                        ops={
+                            reference_key(drop.table).to_python_identifier(): IngestConfig(
+                                file=drop.path.name, content_hash=digest
+                            )
+                        }
+                    ),
+                    tags={FILE_TAG: drop.key, HASH_TAG: digest},
+                )
+            )
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(scan.state))
+
+    return reference_dropzone
+
+
+def _run_key(instance: dg.DagsterInstance, ingestor, drop, digest: str) -> str | None:
+    """The content hash for new bytes; a key of its own for bytes loaded before (the run
+    archives them as a duplicate) and for each retry after a failed run; None once
+    `MAX_ATTEMPTS` runs failed."""
+    if any(e["status"] == "loaded" for e in ingestor.ledger.find(digest, drop.table)):
+        return f"{digest}:duplicate:{drop.key}:{drop.mtime_ns}"
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={HASH_TAG: digest, FILE_TAG: drop.key}))
+    if not runs or any(run.status not in FAILED for run in runs):
+        return digest  # new, or a run still on its way: Dagster keeps one run per key
+    if len(runs) >= MAX_ATTEMPTS:
+        return None
+    return f"{digest}:retry:{runs[0].run_id}"
