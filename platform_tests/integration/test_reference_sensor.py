@@ -1,0 +1,132 @@
+"""The drop-folder sensor on a real instance: which runs it asks for, with which keys, and what
+its cursor remembers; then those runs, executed, and what became of every file."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import pytest
+
+from dataplatform.defs.reference import HASH_TAG
+from dataplatform.ingest.dropzone import content_hash
+from dataplatform.settings import EXAMPLES
+from platform_tests.conftest import small_settings
+from platform_tests.integration.conftest import Platform
+
+RATES = b"currency;usd_per_unit;valid_from\nUSD;1,0;01.11.2026\nEUR;1,10;01.11.2026\n"
+
+
+@pytest.fixture
+def platform(tmp_path, instance) -> Platform:
+    settings = small_settings(tmp_path)
+    incoming = settings.dropzone / "incoming" / "currency_rates"
+    incoming.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "currency_rates" / "_table.yaml", incoming)
+    return Platform(settings, instance)
+
+
+def tick(platform: Platform, cursor: str | None) -> dg.SensorResult:
+    sensor = platform.defs.resolve_sensor_def("reference_dropzone")
+    context = dg.build_sensor_context(instance=platform.instance, cursor=cursor, definitions=platform.defs)
+    return sensor(context)
+
+
+def execute(platform: Platform, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    return platform.defs.resolve_job_def("reference").execute_in_process(
+        instance=platform.instance,
+        run_config=request.run_config,
+        tags={**request.tags, "dagster/run_key": request.run_key},
+        asset_selection=request.asset_selection,
+    )
+
+
+def drop(platform: Platform, name: str, data: bytes, table: str = "currency_rates"):
+    folder = platform.settings.dropzone / "incoming" / table
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    return folder / name
+
+
+def ledger(platform: Platform) -> list[tuple[str, str]]:
+    rows = platform.read("reference/files/file_ledger").sort_by("processed_at").to_pylist()
+    return [(r["file"], r["status"]) for r in rows]
+
+
+def test_a_stable_file_gets_one_run_keyed_by_its_hash_and_the_same_bytes_again_a_duplicate(platform):
+    digest = content_hash(drop(platform, "rates.csv", RATES))
+    first = tick(platform, None)
+    assert first.run_requests == []  # seen once: maybe still being copied
+    second = tick(platform, first.cursor)
+    assert second.run_requests == []
+    third = tick(platform, second.cursor)
+    [request] = third.run_requests
+    assert request.run_key == digest
+    assert request.tags[HASH_TAG] == digest
+    assert request.asset_selection == [
+        dg.AssetKey(["reference", "currency_rates"]),
+        dg.AssetKey(["reference", "file_ledger"]),
+    ]
+    assert "currency_rates/rates.csv" in third.cursor
+
+    result = execute(platform, request)
+    assert result.success
+    assert platform.read("reference/files/currency_rates").column("usd_per_unit").to_pylist() == [1.0, 1.1]
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"key_unique": True, "required_not_null": True}
+    assert tick(platform, third.cursor).run_requests == []  # archived: nothing left to take
+
+    drop(platform, "rates_again.csv", RATES)
+    cursor = None
+    for _ in range(3):
+        result_tick = tick(platform, cursor)
+        cursor = result_tick.cursor
+    [again] = result_tick.run_requests
+    assert again.run_key.startswith(f"{digest}:duplicate:")
+    assert execute(platform, again).success
+    assert ledger(platform) == [("rates.csv", "loaded"), ("rates_again.csv", "duplicate")]
+    archive = platform.settings.dropzone / "archive" / "currency_rates"
+    assert sorted(p.name for p in archive.rglob("*.csv")) == ["rates.csv", "rates_again.csv"]
+
+
+def test_a_file_still_growing_is_not_taken(platform):
+    path = drop(platform, "rates.csv", RATES)
+    cursor = tick(platform, None).cursor
+    with path.open("ab") as file:
+        file.write(b"GBP;1,27;01.11.2026\n")
+    cursor = tick(platform, cursor).cursor
+    assert tick(platform, cursor).run_requests == []  # changed one tick ago
+    assert len(tick(platform, tick(platform, cursor).cursor).run_requests) == 1
+
+
+def test_files_in_an_unknown_or_unsafe_folder_are_rejected_by_the_tick_and_never_retried(platform):
+    drop(platform, "x.csv", RATES, table="no_such_table")
+    drop(platform, "y.csv", RATES, table="Bad;Name")
+    result = tick(platform, None)
+    assert result.run_requests == []
+    error = platform.settings.dropzone / "error"
+    assert sorted(p.name for p in error.rglob("*.csv")) == ["x.csv", "y.csv"]
+    assert sorted(p.name for p in error.rglob("*.error.json")) == ["x.csv.error.json", "y.csv.error.json"]
+    assert sorted(ledger(platform)) == [("x.csv", "rejected"), ("y.csv", "rejected")]
+    assert tick(platform, result.cursor).run_requests == []
+
+
+def test_a_failed_run_leaves_its_file_for_a_retry_under_a_new_key(platform):
+    path = drop(platform, "rates.csv", RATES)
+    cursor = None
+    for _ in range(3):
+        result = tick(platform, cursor)
+        cursor = result.cursor
+    [request] = result.run_requests
+    platform.instance.add_run(
+        dg.DagsterRun(
+            job_name="reference",
+            run_id="0" * 8 + "-dead-run",
+            status=dg.DagsterRunStatus.FAILURE,
+            tags={**request.tags, "dagster/run_key": request.run_key},
+        )
+    )
+    [retry] = tick(platform, cursor).run_requests
+    assert retry.run_key == f"{content_hash(path)}:retry:{'0' * 8}-dead-run"
+    assert execute(platform, retry).success
+    assert ledger(platform) == [("rates.csv", "loaded")]
