@@ -113,6 +113,7 @@ class DatasetClient:
         features: bool = True,
         force: bool = False,
         test: pa.Table | None = None,
+        progress: Progress | None = None,
     ) -> DatasetSpec:
         """Register a platform asset's data, handed in as Arrow (`source_asset` is its key, e.g.
         `gold/ecommerce/customer_value`); `test`, when given, becomes the test split."""
@@ -129,7 +130,7 @@ class DatasetClient:
         loaders = {"train": arrow_loader(table, source_asset)}
         if test is not None:
             loaders["test"] = arrow_loader(test, f"{source_asset} (test)")
-        return register(self.store, self.registry, request, loaders, self.plugins_dir)
+        return register(self.store, self.registry, request, loaders, self.plugins_dir, progress)
 
     def list(self, sort: str = "name", limit: int | None = None, tag: str | None = None) -> list[DatasetSpec]:
         if sort not in SORT_KEYS:

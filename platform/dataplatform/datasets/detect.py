@@ -335,23 +335,24 @@ def _target(
     if last is None or last.name in taken:
         reasons["target"] = "no column is named like a target; pass one to set it"
         return None
-    verdict = _label_like(last, rows)
-    reasons["target"] = f"{last.name}: the last column, {verdict}" + (
-        "" if verdict.startswith("a label") else "; no column is named like a target, pass one to set it"
-    )
-    return last.name if verdict.startswith("a label") else None
+    label, verdict = _label_like(last, rows)
+    if label:
+        reasons["target"] = f"{last.name}: the last column, {verdict}"
+        return last.name
+    reasons["target"] = f"{last.name}: the last column, {verdict}; no column is named like a target, pass one"
+    return None
 
 
-def _label_like(column: _Column, rows: int) -> str:
-    """Whether a last column looks like a label; a 0/1 number does not, since flags are features too."""
+def _label_like(column: _Column, rows: int) -> tuple[bool, str]:
+    """Whether a last column looks like a label, and why; a 0/1 number does not, since flags are features too."""
     distinct = column.distinct or 0
     if column.kind in ("string", "boolean") and 2 <= distinct <= MAX_LABEL_CLASSES and distinct * 2 <= rows:
-        return f"a label ({distinct} classes)"
+        return True, f"a label ({distinct} classes)"
     if column.kind == "integer" and 3 <= distinct <= MAX_CLASSES and distinct * 2 <= rows:
-        return f"a label ({distinct} integer classes)"
+        return True, f"a label ({distinct} integer classes)"
     if column.kind in ("integer", "boolean", "float") and distinct <= 2:
-        return "a 0/1 column, which a feature can be as well, so not taken as the target"
-    return f"not label-like ({column.kind}, {distinct} distinct values)"
+        return False, "a 0/1 column, which a feature can be as well, so not taken as the target"
+    return False, f"not label-like ({column.kind}, {distinct} distinct values)"
 
 
 def _problem_type(
