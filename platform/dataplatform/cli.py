@@ -206,6 +206,86 @@ def _knobs(pairs: list[str]) -> dict[str, str]:
     return knobs
 
 
+@app.command()
+def ingest(
+    target: Annotated[str, typer.Argument(help="A file to load, or `status` to list the file ledger.")],
+    table: Annotated[
+        str | None, typer.Option(help="Reference table to load into (default: the file's name).")
+    ] = None,
+    mode: Annotated[str | None, typer.Option(help="full, append or upsert (default: the table's).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Load one reference file through the drop folder, exactly as the sensor would; or show
+    what became of every file delivered (`dataplatform ingest status`)."""
+    settings = _settings()
+    from dataplatform.ingest.dropzone import DropZone
+    from dataplatform.ingest.service import Ingestor
+    from dataplatform.storage import open_store
+
+    ingestor = Ingestor(DropZone(settings.dropzone), open_store("delta", settings.data_dir.resolve()))
+    if target == "status" and not Path(target).is_file():
+        _show_ledger(ingestor.ledger.entries(), output)
+        return
+    entry = _ingest_one(ingestor, Path(target), table, mode)
+    if output == "json":
+        typer.echo(json.dumps({k: v for k, v in vars(entry).items() if k != "format"}, default=str))
+    elif entry.status == "loaded":
+        console.print(
+            f"loaded {entry.rows_loaded:,} rows into reference/{entry.table} ({entry.mode}, version "
+            f"{entry.table_version}{f', backup version {entry.backup_version}' if entry.backup_version is not None else ''})"
+        )
+    elif entry.status == "duplicate":
+        console.print(f"{entry.file} is identical to a file loaded before: archived, nothing reloaded")
+    if entry.status == "rejected":
+        _fail(f"{entry.file} rejected: {entry.error} (moved to {settings.dropzone / entry.moved_to})")
+
+
+def _ingest_one(ingestor, source: Path, table: str | None, mode: str | None):
+    from dataplatform.ingest.names import safe_names
+    from dataplatform.ingest.service import deliver
+    from dataplatform.ingest.tables import ConfigError
+
+    name = table or safe_names([source.name.split(".")[0]])[0]
+    try:
+        with ingestor.zone.lock(name) if _is_table_name(name) else _no_lock():
+            copy = deliver(ingestor.zone, source, name, mode)
+            return ingestor.ingest(copy, name)
+    except (ConfigError, FileNotFoundError, IsADirectoryError) as error:
+        _fail(str(error))
+
+
+def _is_table_name(name: str) -> bool:
+    from dataplatform.ingest.dropzone import TABLE_NAME
+
+    return bool(TABLE_NAME.fullmatch(name))
+
+
+def _no_lock():
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+def _show_ledger(entries, output: str) -> None:
+    rows = entries.sort_by("processed_at").to_pylist()
+    if output == "json":
+        typer.echo(json.dumps({"files": rows}, default=str))
+        return
+    view = Table(title="Reference files received")
+    for column in ("processed", "table", "file", "status", "rows", "detail"):
+        view.add_column(column, justify="right" if column == "rows" else "left")
+    for row in rows:
+        view.add_row(
+            f"{row['processed_at']:%Y-%m-%d %H:%M:%S}",
+            row["table"],
+            row["file"],
+            row["status"],
+            "" if row["rows_loaded"] is None else f"{row['rows_loaded']:,}",
+            row["error"] or row["moved_to"],
+        )
+    console.print(view if rows else "no file received yet")
+
+
 def _progress(output_format: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -142,10 +142,16 @@ class DropZone:
         before moving lets the ledger record it first, so a crash in between is resumable."""
         when = when or datetime.now(UTC)
         folder = self.archive / table / f"{when:%Y/%m/%d}" if outcome == "archive" else self.error / table
+        return self.destination_in(folder, path.name, when)
+
+    def destination_in(self, folder: Path, name: str, when: datetime | None = None) -> Path:
+        """`folder/name`, or a name told apart by time when that one is taken."""
+        when = when or datetime.now(UTC)
         folder = self._inside(folder)
-        target = folder / path.name
+        target = folder / name
         if target.exists() or target.with_name(target.name + ".error.json").exists():
-            target = folder / f"{path.stem}.{when:%H%M%S%f}{path.suffix}"
+            stem, dot, suffix = name.partition(".")
+            target = folder / f"{stem}.{when:%H%M%S%f}{dot}{suffix}"
         return target
 
     def note_error(self, target: Path, table: str, reason: str, details: dict | None = None) -> None:

@@ -140,3 +140,33 @@ def _check_required(data, config: TableConfig) -> None:
         nulls = data.column(column).null_count
         if nulls:
             raise LoadError(f"required column {column!r} is empty in {nulls} row(s)")
+
+
+def deliver(zone: DropZone, source: Path, table: str, mode: str | None = None) -> Path:
+    """Put a user's file into `incoming/<table>/` as a partner would: a copy (the user's file
+    stays where it was), declaring the table on first use and noting `mode` in a sidecar when
+    it differs from the table's. `dataplatform ingest` then takes it like the sensor does."""
+    import shutil
+
+    from dataplatform.ingest.dropzone import TABLE_CONFIG, TABLE_NAME
+    from dataplatform.ingest.modes import MODES
+
+    if not TABLE_NAME.fullmatch(table) or table in RESERVED:
+        raise ConfigError(
+            f"{table!r} is not a table name: use lower-case letters, digits and underscores, starting with a letter"
+        )
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no such file")
+    folder = zone.incoming / table
+    declared = (folder / TABLE_CONFIG).is_file()
+    config = TableConfig.of_folder(folder) if declared else None
+    folder.mkdir(parents=True, exist_ok=True)
+    if not declared:
+        (folder / TABLE_CONFIG).write_text(f"mode: {mode or 'full'}\n")
+    target = zone.destination_in(folder, source.name)
+    shutil.copyfile(source, target)
+    if config is not None and mode is not None and mode != config.mode:
+        target.with_name(target.name + ".yaml").write_text(f"mode: {mode}\n")
+    return target

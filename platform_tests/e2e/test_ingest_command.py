@@ -1,0 +1,55 @@
+"""`dataplatform ingest`: one file through the drop folder as the sensor would take it, and the
+ledger of every file received."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from platform_tests.e2e.conftest import BIN, run
+
+CLI = str(BIN / "dataplatform")
+
+
+def test_a_file_is_loaded_and_the_same_file_again_is_a_duplicate_in_the_ledger(user_env, tmp_path):
+    source = tmp_path / "holidays.csv"
+    source.write_text("day;name\n25.12.2026;Christmas\n01.01.2027;New Year\n")
+    loaded = run([CLI, "ingest", str(source), "--mode", "append"], user_env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "loaded 2 rows into reference/holidays (append" in loaded.stdout
+    again = run([CLI, "ingest", str(source), "--format", "json"], user_env)
+    assert json.loads(again.stdout)["status"] == "duplicate"
+    assert source.is_file()  # the user's file is copied, never moved
+    status = run([CLI, "ingest", "status", "--format", "json"], user_env)
+    files = json.loads(status.stdout)["files"]
+    assert [(f["file"], f["table"], f["status"], f["rows_loaded"]) for f in files] == [
+        ("holidays.csv", "holidays", "loaded", 2),
+        ("holidays.csv", "holidays", "duplicate", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--table", "../escape"], "is not a table name"),
+        (["--table", "x'; DROP TABLE y; --"], "is not a table name"),
+        (["--mode", "replace"], "unknown mode 'replace'"),
+    ],
+)
+def test_bad_arguments_are_one_clear_line_and_load_nothing(user_env, tmp_path, arguments, message):
+    source = tmp_path / "rates.csv"
+    source.write_text("currency,rate\nEUR,1.08\n")
+    result = run([CLI, "ingest", str(source), *arguments], user_env)
+    assert result.returncode == 1
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "lake").exists()
+
+
+def test_a_rejected_file_exits_non_zero_with_its_reason(user_env, tmp_path):
+    source = tmp_path / "rates.csv"
+    source.write_text("currency,rate\n")
+    result = run([CLI, "ingest", str(source)], user_env)
+    assert result.returncode == 1
+    assert "rates.csv rejected: the file has a header but no rows" in result.stderr
