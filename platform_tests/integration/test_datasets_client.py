@@ -293,3 +293,13 @@ def test_numbers_given_as_text_are_stored_as_numbers_when_declared_numeric(clien
     loaded = client.load("parts")
     assert loaded["weight"].tolist() == [i * 0.5 for i in range(40)]
     assert client.stats("parts")["train"]["column_stats"]["weight"]["mean"] == pytest.approx(9.75)
+
+
+@pytest.mark.parametrize("name", ["temp", "system", "memory", "dataset_store"])
+def test_names_duckdb_also_uses_are_stored_apart(client, tmp_path, name):
+    frame = titanic_frame(30)
+    frame.to_csv(tmp_path / "small.csv", index=False)
+    client.register(tmp_path / "small.csv", name=name)
+    assert client.info(name)["rows"]["train"] == 30
+    assert client.load(name)["PassengerId"].tolist() == frame["PassengerId"].tolist()
+    assert client.remove(name).tables == ["features_train", "train"]

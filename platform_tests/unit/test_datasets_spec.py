@@ -36,6 +36,7 @@ def test_names_are_lower_case_with_underscores(raw, name):
         ("x.y", r"contains '\.'"),
         ("", "a dataset name is required"),
         ("_hidden", "must start with a letter or digit"),
+        ("Main", "reserved by the dataset store"),
     ],
 )
 def test_bad_names_are_refused_with_a_clear_message(raw, message):

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from dataplatform.datasets.spec import DatasetSpec
-from dataplatform.datasets.sql import qualified, quote
+from dataplatform.datasets.sql import CATALOG, qualified, quote
 from dataplatform.datasets.store import DatasetStore
 
 
@@ -33,9 +33,9 @@ def check_dataset(store: DatasetStore, spec: DatasetSpec) -> list[DatasetCheck]:
             split: [
                 c
                 for (c,) in con.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                    "ORDER BY column_index",
-                    [spec.name, split],
+                    "SELECT column_name FROM duckdb_columns() "
+                    "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                    [CATALOG, spec.name, split],
                 ).fetchall()
             ]
             for split in spec.splits

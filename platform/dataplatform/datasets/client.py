@@ -7,7 +7,7 @@
     train = client.load("titanic", sample=10_000)
 
 Files live under `<data_dir>/datasets/`: `registry/<name>.yaml` (the specs, fit for git),
-`datasets.duckdb` (the data, features and statistics) and `plugins/<name>.py` (optional feature
+`dataset_store.duckdb` (the data, features and statistics) and `plugins/<name>.py` (optional feature
 plugins; another folder can be given). Names are normalised by every method (`My-Data` is
 `my_data`).
 """
@@ -66,7 +66,7 @@ class DatasetClient:
         """`source_root`, when set, is the only folder files may be registered from."""
         root = Path(data_dir) / "datasets"
         self.registry = SpecRegistry(root / "registry")
-        self.store = DatasetStore(root / "datasets.duckdb")
+        self.store = DatasetStore(root)
         self.plugins_dir = Path(plugins_dir) if plugins_dir is not None else root / "plugins"
         self.source_root = None if source_root is None else Path(source_root)
 

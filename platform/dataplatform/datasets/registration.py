@@ -24,7 +24,7 @@ from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.features import feature_query, fit_features, plugin_path, run_plugin
 from dataplatform.datasets.sources import SUBMISSION_SPLIT, SourceFile, reading_error
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
-from dataplatform.datasets.sql import qualified, quote
+from dataplatform.datasets.sql import CATALOG, qualified, quote, schema_ref
 from dataplatform.datasets.stats import table_stats
 from dataplatform.datasets.store import DatasetStore
 
@@ -64,8 +64,8 @@ def register(
         )
     report = progress or (lambda _step: None)
     with _spec_restored_on_failure(registry, name), store.writing() as con:
-        con.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
-        con.execute(f"CREATE SCHEMA {quote(name)}")
+        con.execute(f"DROP SCHEMA IF EXISTS {schema_ref(name)} CASCADE")
+        con.execute(f"CREATE SCHEMA {schema_ref(name)}")
         for split, load in loaders.items():
             report(f"reading {split}")
             load(con, qualified(name, split))
@@ -301,7 +301,9 @@ def _add_plugin_columns(
 
 
 def _derived_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    listed = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [name]).fetchall()
+    listed = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ?", [CATALOG, name]
+    ).fetchall()
     return [t for (t,) in listed if t.startswith(("features_", "_"))]
 
 

@@ -27,6 +27,8 @@ PROBLEM_TYPES: tuple[str, ...] = ("binary", "multiclass", "regression")
 COLUMN_TYPES: tuple[str, ...] = ("numeric", "categorical", "datetime", "text", "id", "index")
 MAX_NAME_LENGTH = 63  # PostgreSQL's identifier limit: the name is also a schema name
 _NAME = re.compile(r"[a-z0-9_-]+")
+# Schemas every DuckDB catalog has: a dataset's schema cannot take their names.
+RESERVED = frozenset({"main", "information_schema", "pg_catalog"})
 
 
 def normalise_name(raw: str) -> str:
@@ -52,6 +54,8 @@ def normalise_name(raw: str) -> str:
         raise DatasetError(f"dataset name {raw!r} is longer than {MAX_NAME_LENGTH} characters")
     if name.startswith("_"):
         raise DatasetError(f"dataset name {raw!r} must start with a letter or digit")
+    if name in RESERVED:
+        raise DatasetError(f"dataset name {raw!r} is reserved by the dataset store; choose another name")
     return name
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+# The store's file is named after this catalog and every stored table is named with it: a
+# two-part name such as "temp"."train" would be ambiguous between a schema and a catalog.
+CATALOG = "dataset_store"
+
 
 def quote(name: str) -> str:
     """A DuckDB identifier for any column, table or schema name, whatever characters it holds."""
     return '"' + name.replace('"', '""') + '"'
 
 
+def schema_ref(schema: str) -> str:
+    """A dataset's schema in the store."""
+    return f"{quote(CATALOG)}.{quote(schema)}"
+
+
 def qualified(schema: str, table: str) -> str:
-    return f"{quote(schema)}.{quote(table)}"
+    """A table of a dataset's schema in the store."""
+    return f"{schema_ref(schema)}.{quote(table)}"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from dataplatform.datasets.errors import DatasetError
-from dataplatform.datasets.sql import qualified, quote
+from dataplatform.datasets.sql import CATALOG, qualified, quote, schema_ref
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,8 +30,10 @@ SAMPLE_SEED = 42
 
 
 class DatasetStore:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, folder: Path) -> None:
+        """The store is `<folder>/dataset_store.duckdb`: DuckDB names the file's catalog after it,
+        and every table is named through that catalog (see `sql.CATALOG`)."""
+        self.path = Path(folder) / f"{CATALOG}.duckdb"
 
     @contextmanager
     def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -67,6 +69,8 @@ class DatasetStore:
                 f"the dataset store {self.path} is in use by another process; retry when it has finished "
                 f"({str(error).splitlines()[0]})"
             ) from error
+        # Timestamps with a time zone become local times in features: UTC makes them the same everywhere.
+        con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
         return con
 
@@ -122,7 +126,7 @@ class DatasetStore:
         """Drop the dataset's schema; the tables it held, empty when there was none."""
         with self.writing() as con:
             listed = _data_tables(con, name)
-            con.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
+            con.execute(f"DROP SCHEMA IF EXISTS {schema_ref(name)} CASCADE")
         return listed
 
     def _select(
@@ -131,9 +135,9 @@ class DatasetStore:
         available = [
             c
             for (c,) in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                "ORDER BY column_index",
-                [name, table],
+                "SELECT column_name FROM duckdb_columns() "
+                "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                [CATALOG, name, table],
             ).fetchall()
         ]
         if not available or table in META_TABLES:
@@ -150,7 +154,8 @@ class DatasetStore:
 
 def _data_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     listed = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY table_name", [name]
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY table_name",
+        [CATALOG, name],
     ).fetchall()
     return [table for (table,) in listed if table not in META_TABLES]
 
