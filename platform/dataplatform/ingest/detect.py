@@ -299,7 +299,7 @@ def _comma_decimals(table: list[list[str]]) -> bool:
 
 def _column_type(values: list[str], decimal: str) -> tuple[str, str | None]:
     """(type, date format) of a column from its sampled values; nulls do not count."""
-    present = [v.strip() for v in values if v.strip() not in NULL_TOKENS]
+    present = {v.strip() for v in values} - NULL_TOKENS  # each distinct value is judged once
     if not present:
         return "text", None
     lowered = {v.lower() for v in present}

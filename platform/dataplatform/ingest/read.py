@@ -36,17 +36,46 @@ def read(path: Path, detected: Detected) -> pa.Table:
     if detected.format == "jsonl":
         return _read_json_lines(path)
     with _utf8_copy(path, detected) as (source, encoding):
-        text = _read_text(source, detected, encoding)
-    return _typed(text, detected)
+        return _read_typed(source, detected, encoding)
 
 
-def _read_text(source: Path, detected: Detected, encoding: str) -> pa.Table:
+def _read_typed(source: Path, detected: Detected, encoding: str) -> pa.Table:
+    """One DuckDB pass: parse every field as text, type it, and flag each row holding a value
+    that did not fit; only when some did is the file read again to name their rows."""
     import duckdb
 
+    from dataplatform.transform.sql import quote
+
+    names = [n for n in _text_columns(detected) if n != TRAILING]
+    typed = [f"{_typed_value(detected, name)} AS {quote(name)}" for name in names]
+    misfits = [_misfit(detected, name) for name in names if detected.types.get(name, "text") != "text"]
+    flag = " OR ".join(misfits) or "false"
+    with duckdb.connect() as con:
+        con.execute("SET preserve_insertion_order = true")
+        try:
+            rows = _csv_rows(con, source, detected, encoding)
+            con.execute(
+                f"CREATE TEMP TABLE typed AS SELECT {', '.join(typed)}, {flag} AS __misfit FROM ({rows})"
+            )
+        except duckdb.Error as error:
+            reason = str(error).splitlines()[0]
+            raise FormatError(f"the file cannot be parsed as {_describe(detected)}: {reason}") from None
+        if con.execute("SELECT count(*) FROM typed WHERE __misfit").fetchone()[0]:
+            _report_misfits(con, detected, names, rows)
+        return con.execute("SELECT * EXCLUDE (__misfit) FROM typed").to_arrow_table()
+
+
+def _text_columns(detected: Detected) -> list[str]:
+    return list(detected.names) + ([TRAILING] if detected.trailing_delimiter else [])
+
+
+def _csv_rows(con, source: Path, detected: Detected, encoding: str) -> str:
+    """A query of the file's data rows as text, footnotes cut by position."""
     from dataplatform.storage.duckdb_extensions import string_literal
 
-    names = list(detected.names) + ([TRAILING] if detected.trailing_delimiter else [])
-    columns = ", ".join(f"{string_literal(name)}: 'VARCHAR'" for name in names)  # safe names only
+    columns = ", ".join(
+        f"{string_literal(name)}: 'VARCHAR'" for name in _text_columns(detected)
+    )  # safe names
     options = [
         f"delim = {string_literal(detected.delimiter or ',')}",
         "quote = '\"'",
@@ -61,17 +90,45 @@ def _read_text(source: Path, detected: Detected, encoding: str) -> pa.Table:
     ]
     if detected.comment:
         options.append(f"comment = {string_literal(detected.comment)}")
-    with duckdb.connect() as con:
-        try:
-            table = con.execute(
-                f"SELECT * FROM read_csv(?, {', '.join(options)})", [str(source)]
-            ).to_arrow_table()
-        except duckdb.Error as error:
-            reason = str(error).splitlines()[0]
-            raise FormatError(f"the file cannot be parsed as {_describe(detected)}: {reason}") from None
+    rows = f"SELECT * FROM read_csv({string_literal(str(source))}, {', '.join(options)})"
     if detected.footer_rows:
-        table = table.slice(0, max(table.num_rows - detected.footer_rows, 0))
-    return table.drop_columns([TRAILING]) if detected.trailing_delimiter else table
+        total = con.execute(f"SELECT count(*) FROM ({rows})").fetchone()[0]
+        rows += f" LIMIT {max(int(total) - int(detected.footer_rows), 0)}"
+    return rows
+
+
+def _value(name: str) -> str:
+    from dataplatform.transform.sql import quote
+
+    nulls = "[" + ", ".join("'" + t.replace("'", "''") + "'" for t in sorted(NULL_TOKENS)) + "]"
+    return f"CASE WHEN list_contains({nulls}, trim({quote(name)})) THEN NULL ELSE trim({quote(name)}) END"
+
+
+def _typed_value(detected: Detected, name: str) -> str:
+    kind = detected.types.get(name, "text")
+    return _cast(_value(name), kind, detected.date_formats.get(name), detected.decimal_separator)
+
+
+def _misfit(detected: Detected, name: str) -> str:
+    return f"({_value(name)} IS NOT NULL AND {_typed_value(detected, name)} IS NULL)"
+
+
+def _report_misfits(con, detected: Detected, names: list[str], rows: str) -> None:
+    """The first misfit column with the row numbers (data rows from 1) and values of its first
+    misfits: the file is read again with row numbers, a cost paid only by a file that fails."""
+    from dataplatform.transform.sql import quote
+
+    con.execute(f"CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS __row, * FROM ({rows})")
+    for name in names:
+        kind = detected.types.get(name, "text")
+        if kind == "text":
+            continue
+        found = con.execute(
+            f"SELECT __row, {quote(name)} FROM raw WHERE {_misfit(detected, name)} ORDER BY __row LIMIT {SAMPLE_VALUES}"
+        ).fetchall()
+        if found:
+            shown = ", ".join(f"row {r} {v!r}" for r, v in found)
+            raise FormatError(f"column {name!r} holds values that are not {kind}: {shown}")
 
 
 def _describe(detected: Detected) -> str:
@@ -103,34 +160,6 @@ def _utf8_copy(path: Path, detected: Detected):
                 offset += len(chunk)
             out.write(decoder.decode(b"", final=True))
         yield target, "utf-8"
-
-
-def _typed(table: pa.Table, detected: Detected) -> pa.Table:
-    """Each column cast to its detected type; a value that does not fit is an error naming the
-    column, the row (counting data rows from 1) and the value."""
-    import pyarrow as pa
-
-    from dataplatform.transform.sql import query, quote
-
-    nulls = "[" + ", ".join("'" + t.replace("'", "''") + "'" for t in sorted(NULL_TOKENS)) + "]"
-    selects = []
-    numbered = table.append_column("__row", pa.array(range(1, table.num_rows + 1), pa.int64()))
-    for name in table.column_names:
-        kind, column = detected.types.get(name, "text"), quote(name)
-        value = f"CASE WHEN list_contains({nulls}, trim({column})) THEN NULL ELSE trim({column}) END"
-        typed = _cast(value, kind, detected.date_formats.get(name), detected.decimal_separator)
-        selects.append(f"{typed} AS {column}")
-        if kind == "text":
-            continue
-        misfits = query(
-            f"SELECT __row, {column} AS value FROM t WHERE {value} IS NOT NULL AND {typed} IS NULL "
-            f"ORDER BY __row LIMIT {SAMPLE_VALUES}",
-            t=numbered.select(["__row", name]),
-        ).to_pylist()
-        if misfits:
-            shown = ", ".join(f"row {r['__row']} {r['value']!r}" for r in misfits)
-            raise FormatError(f"column {name!r} holds values that are not {kind}: {shown}")
-    return query(f"SELECT {', '.join(selects)} FROM t", t=table)
 
 
 def _cast(value: str, kind: str, date_format: str | None, decimal: str) -> str:
