@@ -47,14 +47,8 @@ class Ingestor:
         self, path: Path, table: str, run_id: str | None = None, digest: str | None = None
     ) -> LedgerEntry:
         """Load, archive as a duplicate, or reject `incoming/<table>/<file>`; returns its entry."""
-        path = path.resolve()
-        if path.parent != (self.zone.incoming / table).resolve() or not path.is_file():
-            raise FileNotFoundError(f"{path} is not a delivered file of table {table!r}")
-        stat = path.stat()
-        received = datetime.fromtimestamp(stat.st_mtime, UTC)
-        digest = digest or content_hash(path)
-        base = dict(file=path.name, table=table, size=stat.st_size, content_hash=digest, received_at=received)
-        earlier = self.ledger.find(digest, table)
+        path, base = self._delivered(path, table, digest)
+        earlier = self.ledger.find(base["content_hash"], table)
         unfinished = [
             e for e in earlier if e["file"] == path.name and not (self.zone.root / e["moved_to"]).exists()
         ]
