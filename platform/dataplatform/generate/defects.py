@@ -85,12 +85,20 @@ class DefectInjector:
         n = min(int(self.rng.poisson(expected)), int(self._free.sum()))
         if n == 0:
             return np.empty(0, dtype=np.int64)
-        rows = np.sort(self.rng.choice(np.flatnonzero(self._free), size=n, replace=False))
+        # Defects touch a few percent of rows: draw some more positions than needed among all
+        # rows and keep the first n still free, instead of listing every free row per pick.
+        total = len(self._free)
+        drawn = self.rng.choice(total, size=min(total, 2 * n + 16), replace=False)
+        free = drawn[self._free[drawn]]
+        if len(free) < n:
+            free = self.rng.choice(np.flatnonzero(self._free), size=n, replace=False)
+        rows = np.sort(free[:n])
         self._free[rows] = False
         return rows
 
     def keys_at(self, rows: np.ndarray) -> pa.Array:
-        return key_text(self.table.take(pa.array(rows)), self.key)
+        columns = [self.key] if isinstance(self.key, str) else list(self.key)
+        return key_text(self.table.select(columns).take(pa.array(rows)), self.key)
 
     def set_null(self, column: str, share: float, kind: str = "null_required") -> None:
         rows = self.pick(share)

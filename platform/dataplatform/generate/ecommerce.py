@@ -99,20 +99,21 @@ class EcommerceGenerator(SeededGenerator):
         return GeneratedBatch({"customers": customers, "products": products}, log.to_table())
 
     def day(self, day: date) -> GeneratedBatch:
-        def block(index: int, orders: int, first_id: int) -> tuple[pa.Table, pa.Table, pa.Table]:
-            log = DefectLog(partition_date=day)
-            clean_orders, clean_items = self._clean_block(day, index, orders, first_id)
-            partition = f"{day.isoformat()}/{index}"
-            return (
-                self._inject_order_defects(clean_orders, partition, log),
-                self._inject_item_defects(clean_items, partition, log),
-                log.to_table(),
-            )
+        orders, items = self.clean_day(day)
+        partition = day.isoformat()
 
-        orders, items, defects = zip(*in_parallel(block, self._blocks(day), self.threads), strict=True)
+        def inject(table: pa.Table, defects) -> tuple[pa.Table, pa.Table]:
+            log = DefectLog(partition_date=day)
+            return defects(table, partition, log), log.to_table()
+
+        # orders and items take their defects from streams of their own: side by side
+        (orders, order_defects), (items, item_defects) = in_parallel(
+            inject,
+            [(orders, self._inject_order_defects), (items, self._inject_item_defects)],
+            self.threads,
+        )
         return GeneratedBatch(
-            {"orders": pa.concat_tables(orders), "order_items": pa.concat_tables(items)},
-            pa.concat_tables(defects),
+            {"orders": orders, "order_items": items}, pa.concat_tables([order_defects, item_defects])
         )
 
     # -- clean data ---------------------------------------------------------------------
