@@ -40,26 +40,50 @@ SOURCE_HASH = "dataplatform.content_hash"  # commit metadata: the file a load ca
 def load(
     store: DeltaStore,
     table: TableName,
-    data: pa.Table,
+    data: pa.Table | pa.RecordBatchReader,
     mode: Mode,
     keys: Sequence[str] = (),
     content_hash: str | None = None,
 ) -> Loaded:
-    """Load `data`; with `content_hash`, the commit records the file it came from, so a load
-    interrupted after its commit is recognised (`version_loaded_from`) and never repeated."""
+    """Load `data` (a table, or a stream for files of any size); with `content_hash`, the
+    commit records the file it came from, so a load interrupted after its commit is recognised
+    (`version_loaded_from`) and never repeated."""
+    import pyarrow as pa
+
     if mode not in MODES:
         raise LoadError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    if data.num_rows == 0:
+    if isinstance(data, pa.RecordBatchReader):
+        data = _first_rows_ahead(data) if mode != "upsert" else data.read_all()  # upsert joins in memory
+    if data is None or (isinstance(data, pa.Table) and data.num_rows == 0):
         raise LoadError("the file has a header but no rows; an empty delivery never replaces a table")
     from dataplatform.storage.schema import SchemaMismatch
 
     exists = store.exists(table)
     before = _version(store, table) if exists else None
+    metadata = {SOURCE_HASH: content_hash} if content_hash else None
     try:
-        _write(store, table, data, mode, keys, exists, {SOURCE_HASH: content_hash} if content_hash else None)
+        if isinstance(data, pa.Table):
+            _write(store, table, data, mode, keys, exists, metadata)
+            rows = data.num_rows
+        else:
+            rows = store.write_stream(
+                table, data, append=mode == "append" and exists, commit_metadata=metadata
+            )
     except SchemaMismatch as error:  # a changed type or a missing required column
         raise LoadError(str(error)) from None
-    return Loaded(data.num_rows, mode, before if mode == "full" else None, _version(store, table))
+    return Loaded(rows, mode, before if mode == "full" else None, _version(store, table))
+
+
+def _first_rows_ahead(reader: pa.RecordBatchReader) -> pa.RecordBatchReader | None:
+    """The stream again with its first rows read, or None when it holds no row at all."""
+    import itertools
+
+    import pyarrow as pa
+
+    for batch in reader:
+        if batch.num_rows:
+            return pa.RecordBatchReader.from_batches(reader.schema, itertools.chain([batch], reader))
+    return None
 
 
 def _write(

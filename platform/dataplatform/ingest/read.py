@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,24 +26,49 @@ TRAILING = "__trailing_delimiter"
 SAMPLE_VALUES = 5
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1"}
 CHUNK = 1 << 20
+BATCH_ROWS = 1 << 17  # rows per streamed batch: a few MiB whatever the file's size
 
 
 def read(path: Path, detected: Detected) -> pa.Table:
     """The file's rows under their safe names, typed as detected (or overridden)."""
+    with batches(path, detected) as reader:
+        return reader.read_all()
+
+
+@contextmanager
+def batches(
+    path: Path, detected: Detected, rows_per_batch: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatchReader]:
+    """The file's typed rows as a stream, so a file of any size is loaded in bounded memory.
+
+    A value that does not fit its column, or a line that cannot be parsed, raises `FormatError`
+    from the stream when its batch is reached: a consumer that commits only at the end (a Delta
+    write) then commits nothing.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if detected.format == "parquet":
-        return pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        yield pa.RecordBatchReader.from_batches(
+            parquet.schema_arrow, parquet.iter_batches(batch_size=rows_per_batch)
+        )
+        return
     if detected.format == "jsonl":
-        return _read_json_lines(path)
+        yield _read_json_lines(path).to_reader(max_chunksize=rows_per_batch)
+        return
     with _utf8_copy(path, detected) as (source, encoding):
-        return _read_typed(source, detected, encoding)
+        yield _typed_stream(source, detected, encoding, rows_per_batch)
 
 
-def _read_typed(source: Path, detected: Detected, encoding: str) -> pa.Table:
+def _typed_stream(
+    source: Path, detected: Detected, encoding: str, rows_per_batch: int
+) -> pa.RecordBatchReader:
     """One DuckDB pass: parse every field as text, type it, and flag each row holding a value
-    that did not fit; only when some did is the file read again to name their rows."""
+    that did not fit; only when a batch holds one is the file read again to name the rows."""
     import duckdb
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     from dataplatform.transform.sql import quote
 
@@ -50,19 +76,36 @@ def _read_typed(source: Path, detected: Detected, encoding: str) -> pa.Table:
     typed = [f"{_typed_value(detected, name)} AS {quote(name)}" for name in names]
     misfits = [_misfit(detected, name) for name in names if detected.types.get(name, "text") != "text"]
     flag = " OR ".join(misfits) or "false"
-    with duckdb.connect() as con:
+    con = duckdb.connect()
+    try:
         con.execute("SET preserve_insertion_order = true")
+        rows = _csv_rows(con, source, detected, encoding)
+        stream = con.execute(f"SELECT {', '.join(typed)}, {flag} AS __misfit FROM ({rows})").to_arrow_reader(
+            rows_per_batch
+        )
+    except duckdb.Error as error:
+        con.close()
+        raise _unparsable(detected, error) from None
+    schema = stream.schema.remove(stream.schema.get_field_index("__misfit"))
+
+    def checked() -> Iterator[pa.RecordBatch]:
         try:
-            rows = _csv_rows(con, source, detected, encoding)
-            con.execute(
-                f"CREATE TEMP TABLE typed AS SELECT {', '.join(typed)}, {flag} AS __misfit FROM ({rows})"
-            )
+            for batch in stream:
+                if pc.any(batch.column("__misfit")).as_py():
+                    with duckdb.connect() as again:
+                        _report_misfits(again, detected, names, _csv_rows(again, source, detected, encoding))
+                yield batch.drop_columns(["__misfit"])
         except duckdb.Error as error:
-            reason = str(error).splitlines()[0]
-            raise FormatError(f"the file cannot be parsed as {_describe(detected)}: {reason}") from None
-        if con.execute("SELECT count(*) FROM typed WHERE __misfit").fetchone()[0]:
-            _report_misfits(con, detected, names, rows)
-        return con.execute("SELECT * EXCLUDE (__misfit) FROM typed").to_arrow_table()
+            raise _unparsable(detected, error) from None
+        finally:
+            con.close()
+
+    return pa.RecordBatchReader.from_batches(schema, checked())
+
+
+def _unparsable(detected: Detected, error: Exception) -> FormatError:
+    reason = str(error).splitlines()[0]
+    return FormatError(f"the file cannot be parsed as {_describe(detected)}: {reason}")
 
 
 def _text_columns(detected: Detected) -> list[str]:

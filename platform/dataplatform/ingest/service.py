@@ -88,11 +88,17 @@ class Ingestor:
         if done is not None:  # loaded, then interrupted before the ledger: record, never reload
             return self._finish(path, "loaded", run_id, base, mode=config.mode, table_version=done)
         detected = config.applied_to(detect(path))
-        from dataplatform.ingest.read import read
+        from dataplatform.ingest.read import batches
 
-        data = read(path, detected)
-        _check_required(data, config)
-        loaded = load(self.store, name, data, config.mode, config.keys, base["content_hash"])
+        with batches(path, detected) as stream:
+            loaded = load(
+                self.store,
+                name,
+                _with_required(stream, config),
+                config.mode,
+                config.keys,
+                base["content_hash"],
+            )
         return self._finish(
             path,
             "loaded",
@@ -124,16 +130,29 @@ class Ingestor:
         return entry
 
 
-def _check_required(data, config: TableConfig) -> None:
-    missing = [c for c in config.required if c not in data.column_names]
+def _with_required(stream, config: TableConfig):
+    """The stream, refused when a required column is missing or, batch by batch, empty."""
+    import pyarrow as pa
+
+    missing = [c for c in config.required if c not in stream.schema.names]
     if missing:
         raise LoadError(
-            f"required columns missing: {', '.join(missing)} (the file has {', '.join(data.column_names)})"
+            f"required columns missing: {', '.join(missing)} (the file has {', '.join(stream.schema.names)})"
         )
-    for column in config.required:
-        nulls = data.column(column).null_count
-        if nulls:
-            raise LoadError(f"required column {column!r} is empty in {nulls} row(s)")
+
+    def checked():
+        seen = 0
+        for batch in stream:
+            for column in config.required:
+                nulls = batch.column(column).null_count
+                if nulls:
+                    raise LoadError(
+                        f"required column {column!r} is empty in {nulls} row(s) from data row {seen + 1} on"
+                    )
+            seen += batch.num_rows
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(stream.schema, checked())
 
 
 def deliver(zone: DropZone, source: Path, table: str, mode: str | None = None) -> Path:

@@ -32,7 +32,7 @@ from dataplatform.storage.contract import (
 )
 from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.recent import RECENT, Written
-from dataplatform.storage.schema import WritePlan
+from dataplatform.storage.schema import WritePlan, conform, evolve, normalise
 
 
 class DeltaStore(TableFolders, DatasetReads):
@@ -88,6 +88,54 @@ class DeltaStore(TableFolders, DatasetReads):
         options = {"schema_mode": "merge"} if plan.added else {}
         options |= _commit_properties(commit_metadata)
         write_deltalake(self.folder(table), plan.data, mode="append", **options)
+
+    def write_stream(
+        self,
+        table: TableName,
+        batches: pa.RecordBatchReader,
+        append: bool = False,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Replace (or append to) the table from a stream of batches in one commit, holding one
+        batch at a time: how a file of any size is loaded. An error raised by the stream is
+        raised here as it was, and nothing is committed. Returns the rows written."""
+        import pyarrow as pa
+        from deltalake import write_deltalake
+
+        RECENT.forget(self.location(table))
+        exists = self.exists(table)
+        existing = self.schema(table) if exists else None
+        schema = (
+            evolve(table, existing, batches.schema) if existing is not None else normalise(batches.schema)
+        )
+        added = existing is not None and any(f.name not in existing.names for f in schema)
+        if append and not exists:
+            self._create(table, schema, partition_by=None)
+        written, failure = [0], []
+
+        def conformed():
+            try:
+                for batch in batches:
+                    written[0] += batch.num_rows
+                    yield from conform(pa.Table.from_batches([batch]), schema).to_batches()
+            except Exception as error:  # kept to be raised as itself, not as delta-rs's wrapper
+                failure.append(error)
+                raise
+
+        options = {"schema_mode": "merge"} if added else {}
+        options |= _commit_properties(commit_metadata)
+        try:
+            write_deltalake(
+                self.folder(table),
+                pa.RecordBatchReader.from_batches(schema, conformed()),
+                mode="append" if append else "overwrite",
+                **options,
+            )
+        except Exception:
+            if failure:
+                raise failure[0] from None
+            raise
+        return written[0]
 
     def read(
         self,
