@@ -1,0 +1,60 @@
+"""A load killed half way (SIGKILL, no cleanup) leaves the previous table readable, and the
+file, still waiting, is loaded exactly once afterwards."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import duckdb
+
+from dataplatform.ingest.dropzone import DropZone, content_hash
+from dataplatform.ingest.service import Ingestor, reference_table
+from dataplatform.storage import open_store
+from platform_tests.e2e.conftest import BIN, PROJECT
+
+ROWS = 1_500_000  # long enough a load that the kill lands in the middle of it
+
+
+def test_a_full_reload_killed_mid_way_keeps_the_old_version_and_loads_once_after(user_env, tmp_path):
+    data = tmp_path / "data"
+    ingestor = Ingestor(DropZone(data / "dropzone"), open_store("delta", data))
+    small = tmp_path / "small" / "deliveries.csv"
+    small.parent.mkdir()
+    small.write_text("id,amount\n1,1.5\n2,2.5\n")
+    first = subprocess.run([str(BIN / "dataplatform"), "ingest", str(small)], env=user_env, cwd=PROJECT)
+    assert first.returncode == 0
+    table = reference_table("deliveries")
+    before = ingestor.store.read(table)
+
+    big = tmp_path / "deliveries.csv"
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT i AS id, i / 10 AS amount FROM range({ROWS}) t(i)) TO '{big}' (HEADER)")
+    process = subprocess.Popen([str(BIN / "dataplatform"), "ingest", str(big)], env=user_env, cwd=PROJECT)
+    waiting = ingestor.zone.incoming / "deliveries" / "deliveries.csv"
+    deadline = time.monotonic() + 60
+    while not waiting.exists() or waiting.stat().st_size < big.stat().st_size:
+        assert time.monotonic() < deadline and process.poll() is None, (
+            "the load ended before it could be killed"
+        )
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside detection, the typed read or the Delta write
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    assert ingestor.store.read(table).equals(before)  # the previous version, whole and readable
+    assert waiting.is_file()  # the delivery is still waiting, not lost
+    assert [e["file"] for e in ingestor.ledger.entries().to_pylist()] == [
+        "deliveries.csv"
+    ]  # the first load only
+
+    entry = ingestor.ingest(waiting, "deliveries")  # the sensor's next run
+    assert (entry.status, entry.rows_loaded) == ("loaded", ROWS)
+    assert ingestor.store.row_count(table) == ROWS
+    digest = entry.content_hash
+    assert sum(c.get("dataplatform.content_hash") == digest for c in ingestor.store.history(table)) == 1
+    assert [e["status"] for e in ingestor.ledger.entries().to_pylist() if e["content_hash"] == digest] == [
+        "loaded"
+    ]
+    assert content_hash(data / "dropzone" / entry.moved_to) == digest
