@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dataplatform.defs.checks import medallion_checks
+from dataplatform.defs.datasets import dataset_definitions
 from dataplatform.defs.jobs import all_domains_daily, domain_jobs, gold_daily_job
 from dataplatform.defs.medallion import landing_assets, medallion_assets
 from dataplatform.defs.platform_metrics import pipeline_runs_asset, platform_metrics_schedule
@@ -45,6 +46,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     assets += reference_assets
     jobs.append(reference_job)
     jobs.append(all_domains_daily(jobs))
+    dataset_assets, datasets_job = dataset_definitions(settings)
+    assets += dataset_assets
+    jobs.append(datasets_job)
     assets.append(pipeline_runs_asset(settings))
     metrics = platform_metrics_schedule()
     jobs.append(metrics.job)
