@@ -58,3 +58,39 @@ def test_a_full_reload_killed_mid_way_keeps_the_old_version_and_loads_once_after
         "loaded"
     ]
     assert content_hash(data / "dropzone" / entry.moved_to) == digest
+
+
+GB, GIB = 10**9, 1 << 30
+
+
+def test_a_one_gigabyte_file_streams_through_in_bounded_memory(user_env, tmp_path):
+    """The whole file never sits in memory: the command's peak resident memory stays well under
+    the file's size (it was several times the size before reads were streamed)."""
+    import os
+
+    big = tmp_path / "big_deliveries.csv"
+    rows = 16_500_000  # about 1.04 GB of text
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (SELECT i AS id, lpad((i % 100000)::VARCHAR, 6, '0') AS code,
+                             'customer ' || (i % 7919)::VARCHAR AS name, round(i / 100.0, 2) AS amount,
+                             DATE '2026-01-01' + (i % 365)::INTEGER AS day, i % 3 = 0 AS active,
+                             'note ' || (i % 101)::VARCHAR AS note
+                      FROM range({rows}) t(i)) TO '{big}' (HEADER)"""
+        )
+    assert big.stat().st_size > GB
+    process = subprocess.Popen(
+        [str(BIN / "dataplatform"), "ingest", str(big), "--format", "json"],
+        env=user_env,
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read().decode()[-2000:]
+    peak = usage.ru_maxrss * 1024
+    assert peak < 0.75 * GIB, (
+        f"peak resident memory {peak / 2**20:.0f} MiB for a {big.stat().st_size / 2**20:.0f} MiB file"
+    )
+    table = open_store("delta", tmp_path / "data").read(reference_table("big_deliveries"), columns=["id"])
+    assert table.num_rows == rows
