@@ -7,6 +7,8 @@ import gzip
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dataplatform.ingest.dropzone import DropZone
 from dataplatform.ingest.modes import load
@@ -149,3 +151,47 @@ def test_a_sidecar_overrides_mode_and_detection_for_its_file(ingestor):
     assert entry.mode == "append"
     assert rows(ingestor) == {"EUR": 1.08, "GBP": 1.27, "JPY": 0.0067}
     assert (ingestor.zone.root / (entry.moved_to + ".yaml")).is_file()  # the sidecar travels with it
+
+
+@pytest.mark.parametrize(
+    "name", ["rates'; DROP TABLE x; --.csv", "rates $(rm -rf ~) `x`.csv", 'quote"d name.csv']
+)
+def test_file_names_with_quotes_semicolons_or_shell_characters_are_just_names(ingestor, name):
+    entry = ingestor.ingest(drop(ingestor, name, RATES), "currency_rates")
+    assert entry.status == "loaded"
+    assert (ingestor.zone.root / entry.moved_to).name == name
+    assert rows(ingestor) == {"EUR": 1.08, "GBP": 1.27}
+
+
+DELIVERIES = {
+    "good": RATES,
+    "other": b"currency,usd_per_unit\nJPY,0.0067\n",
+    "empty": b"",
+    "header": b"currency,usd_per_unit\n",
+    "broken": b"currency,usd_per_unit\nEUR,abc\n",
+}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=st.lists(st.sampled_from(sorted(DELIVERIES)), min_size=1, max_size=6))
+def test_after_any_sequence_of_drops_every_file_is_in_one_place_and_in_the_ledger(tmp_path_factory, sequence):
+    zone = DropZone(tmp_path_factory.mktemp("drops") / "dropzone")
+    folder = zone.incoming / "currency_rates"
+    folder.mkdir(parents=True)
+    (folder / "_table.yaml").write_text("mode: full\ntypes: {usd_per_unit: decimal}\n")
+    ingestor = Ingestor(zone, open_store("delta", zone.root.parent / "lake"))
+    for position, kind in enumerate(sequence):
+        (folder / f"{position}_{kind}.csv").write_bytes(DELIVERIES[kind])
+        ingestor.ingest(folder / f"{position}_{kind}.csv", "currency_rates")
+    places = where_files_are(ingestor)
+    assert places["incoming"] == []
+    assert sorted(places["archive"] + places["error"]) == sorted(
+        f"{i}_{k}.csv" for i, k in enumerate(sequence)
+    )
+    assert set(places["archive"]).isdisjoint(places["error"])
+    ledger = {e["file"]: e["status"] for e in ingestor.ledger.entries().to_pylist()}
+    assert set(ledger) == {f"{i}_{k}.csv" for i, k in enumerate(sequence)}
+    assert {f for f, s in ledger.items() if s == "rejected"} == set(places["error"])
+    table = reference_table("currency_rates")
+    commits = len(ingestor.store.history(table)) if ingestor.store.exists(table) else 0
+    assert commits == sum(s == "loaded" for s in ledger.values())  # each load one commit, none twice
