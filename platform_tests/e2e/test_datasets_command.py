@@ -1,0 +1,209 @@
+"""`dataplatform datasets` as a user runs it: register, look, find, export, split, update, remove, and mistakes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import yaml
+
+from platform_tests.e2e.conftest import BIN, run
+
+CLI = [str(BIN / "dataplatform"), "datasets"]
+
+
+def datasets(env: dict[str, str], *arguments: str, stdin: str | None = None):
+    if stdin is None:
+        return run([*CLI, *arguments], env)
+    import subprocess
+
+    from platform_tests.e2e.conftest import PROJECT
+
+    return subprocess.run(
+        [*CLI, *arguments], env=env, cwd=PROJECT, capture_output=True, text=True, input=stdin, timeout=120
+    )
+
+
+def loans_folder(root: Path) -> Path:
+    """A Kaggle-style folder: train with a 3-class target and an application date, test without it."""
+    rng = np.random.default_rng(11)
+    folder = root / "loans"
+    folder.mkdir()
+    n = 240
+    train = pd.DataFrame(
+        {
+            "loan_id": np.arange(1, n + 1),
+            "applied_on": pd.date_range("2025-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "amount": np.round(rng.uniform(500, 20_000, n), 2),
+            "region": rng.choice(["north", "south", "east"], n),
+            "grade": rng.integers(0, 3, n),
+        }
+    )
+    train.to_csv(folder / "train.csv", index=False)
+    test = train.drop(columns="grade").head(60).assign(loan_id=np.arange(1001, 1061))
+    test.to_csv(folder / "test.csv", index=False)
+    pd.DataFrame({"loan_id": test["loan_id"], "grade": 0}).to_csv(
+        folder / "sample_submission.csv", index=False
+    )
+    return folder
+
+
+def one_line_error(result) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_dataset_from_registration_to_removal(user_env, tmp_path):
+    folder = loans_folder(tmp_path)
+    registered = datasets(
+        user_env,
+        "register",
+        str(folder),
+        "--tag",
+        "credit",
+        "--description",
+        "Loan grades",
+        "--format",
+        "json",
+    )
+    assert registered.returncode == 0, registered.stderr
+    spec = json.loads(registered.stdout)
+    assert (spec["name"], spec["id_columns"], spec["target"]) == ("loans", ["loan_id"], "grade")
+    assert (spec["problem_type"], spec["class_count"]) == ("multiclass", 3)
+    assert spec["column_types"]["applied_on"] == "datetime"
+    assert spec["rows"]["train"] == 240 and spec["rows"]["test"] == 60 and spec["rows"]["features_test"] == 60
+    registry = Path(user_env["DATAPLATFORM_DATA_DIR"]) / "datasets" / "registry"
+    assert yaml.safe_load((registry / "loans.yaml").read_text())["target"] == "grade"
+
+    info = json.loads(datasets(user_env, "info", "LOANS", "--format", "json").stdout)  # names normalised
+    assert info["rows"]["sample_submission"] == 60
+    listed = json.loads(datasets(user_env, "list", "--tag", "credit", "--format", "json").stdout)
+    assert [(d["name"], d["rows"]["train"]) for d in listed["datasets"]] == [("loans", 240)]
+    found = json.loads(datasets(user_env, "search", "lo?ns", "--format", "json").stdout)
+    assert [d["name"] for d in found["datasets"]] == ["loans"]
+
+    figures_file = tmp_path / "loans_stats.yaml"
+    shown = datasets(user_env, "stats", "loans", "--export", str(figures_file), "--format", "json")
+    figures = yaml.safe_load(figures_file.read_text())
+    amount = pd.read_csv(folder / "train.csv")["amount"]
+    assert figures["train"]["column_stats"]["amount"]["mean"] == pytest.approx(amount.mean())
+    assert figures["train"]["column_stats"]["amount"]["quantiles"]["0.5"] == pytest.approx(amount.median())
+    assert "quantiles" not in json.loads(shown.stdout)["train"]["column_stats"]["amount"]  # only with --full
+
+    out = tmp_path / "out"
+    exported = datasets(
+        user_env, "export", "loans", str(out), "--to", "csv", "--compression", "gzip", "--table", "train"
+    )
+    assert exported.returncode == 0, exported.stderr
+    back = pd.read_csv(out / "loans" / "train.csv.gz")
+    original = pd.read_csv(folder / "train.csv")
+    assert back["loan_id"].tolist() == original["loan_id"].tolist()
+    assert back["amount"].tolist() == original["amount"].tolist()
+
+    folds = datasets(user_env, "split", "loans", "--folds", "3", "--gap", "5", "--format", "json")
+    summaries = json.loads(folds.stdout)["folds"]
+    assert [f["test_rows"] for f in summaries] == [60, 60, 60]
+    assert [f["train_rows"] for f in summaries] == [
+        55,
+        115,
+        175,
+    ]  # expanding, 5 rows left out before each test
+    assert all(f["train_time"][1] < f["test_time"][0] for f in summaries)
+
+    updated = datasets(user_env, "update", "loans", "--tag", "credit,risk", "--format", "json")
+    assert json.loads(updated.stdout)["tags"] == ["credit", "risk"]
+
+    dry = datasets(user_env, "remove", "loans", "--dry-run")
+    assert "would remove loans" in dry.stdout and (registry / "loans.yaml").exists()
+    declined = datasets(user_env, "remove", "loans", stdin="n\n")
+    assert one_line_error(declined).endswith("loans not removed: answer y to confirm, or pass --force")
+    assert (registry / "loans.yaml").exists()
+    removed = datasets(user_env, "remove", "loans", "--force", "--format", "json")
+    assert json.loads(removed.stdout)["removed"] is True
+    assert not (registry / "loans.yaml").exists()
+    gone = datasets(user_env, "info", "loans")
+    assert "no dataset named 'loans' (registered: none)" in one_line_error(gone)
+
+
+def test_register_from_a_platform_asset_reads_it_through_its_layers_store(user_env):
+    from dataplatform.storage import TableName, open_store
+
+    data_dir = Path(user_env["DATAPLATFORM_DATA_DIR"])
+    customers = pa.table(
+        {
+            "customer_id": pa.array(range(1, 101), pa.int64()),
+            "country": pa.array(["DE", "FR", "US", "JP"] * 25),
+            "orders": pa.array([i % 7 for i in range(100)], pa.int64()),
+            "revenue_usd": pa.array([round(i * 13.7, 2) for i in range(100)]),
+        }
+    )
+    open_store("duckdb", data_dir).write(TableName("gold", "ecommerce", "customer_value"), customers)
+    result = datasets(
+        user_env,
+        "register",
+        "--from-asset",
+        "gold/ecommerce/customer_value",
+        "--target",
+        "revenue_usd",
+        "--no-features",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    spec = json.loads(result.stdout)
+    assert (spec["name"], spec["source_kind"], spec["source"]) == (
+        "customer_value",
+        "asset",
+        "gold/ecommerce/customer_value",
+    )
+    assert (spec["target"], spec["problem_type"], spec["id_columns"]) == (
+        "revenue_usd",
+        "regression",
+        ["customer_id"],
+    )
+    assert spec["rows"] == {"train": 100}  # --no-features: no feature table
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["{csv}", "--name", "bad name!"], "dataset name 'bad name!' contains"),
+        (["{csv}", "--name", "../escape"], "contains a path"),
+        (["{folder}/missing.csv"], "missing.csv: no such file or folder"),
+        (["{folder}/notes.txt"], "notes.txt"),
+        (["{csv}", "--target", "nope"], "target 'nope' is not a column"),
+        (["{folder}/empty.csv"], "the file has a header but no rows"),
+        (["--from-asset", "gold/ecommerce/customer_value"], "has not been materialised yet"),
+    ],
+)
+def test_a_mistake_is_one_line_and_registers_nothing(user_env, tmp_path, arguments, message):
+    (tmp_path / "people.csv").write_text("person_id,age,label\n1,30,0\n2,40,1\n3,50,1\n")
+    (tmp_path / "empty.csv").write_text("person_id,age,label\n")
+    (tmp_path / "notes.txt").write_text("not a table\n")
+    values = {"csv": str(tmp_path / "people.csv"), "folder": str(tmp_path)}
+    result = datasets(user_env, "register", *(a.format(**values) for a in arguments))
+    assert message in one_line_error(result)
+    registry = Path(user_env["DATAPLATFORM_DATA_DIR"]) / "datasets" / "registry"
+    assert not list(registry.glob("*.yaml")) if registry.exists() else True
+
+
+def test_registering_a_name_again_needs_force_and_keeps_the_first(user_env, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("person_id,age,label\n1,30,0\n2,40,1\n3,50,1\n")
+    assert datasets(user_env, "register", str(path), "--description", "first").returncode == 0
+    again = datasets(user_env, "register", str(path), "--description", "second")
+    assert "already registered" in one_line_error(again)
+    spec_file = Path(user_env["DATAPLATFORM_DATA_DIR"]) / "datasets" / "registry" / "people.yaml"
+    assert yaml.safe_load(spec_file.read_text())["description"] == "first"
+    forced = datasets(
+        user_env, "register", str(path), "--description", "second", "--force", "--format", "json"
+    )
+    assert json.loads(forced.stdout)["description"] == "second"
+    assert yaml.safe_load(spec_file.read_text())["description"] == "second"
