@@ -130,3 +130,31 @@ def test_a_failed_run_leaves_its_file_for_a_retry_under_a_new_key(platform):
     assert retry.run_key == f"{content_hash(path)}:retry:{'0' * 8}-dead-run"
     assert execute(platform, retry).success
     assert ledger(platform) == [("rates.csv", "loaded")]
+
+
+def test_one_tick_takes_every_ready_file_and_a_bad_one_does_not_stop_the_others(platform):
+    drop(platform, "a_bad.csv", b"currency;usd_per_unit\n")
+    drop(platform, "b_good.csv", RATES)
+    cursor = None
+    for _ in range(3):
+        result = tick(platform, cursor)
+        cursor = result.cursor
+    assert sorted(r.tags["dataplatform/file"] for r in result.run_requests) == [
+        "currency_rates/a_bad.csv",
+        "currency_rates/b_good.csv",
+    ]
+    for request in sorted(result.run_requests, key=lambda r: "a_bad" in r.tags["dataplatform/file"]):
+        assert execute(platform, request).success  # one file per run: the bad one stops nothing
+    assert sorted(ledger(platform)) == [("a_bad.csv", "rejected"), ("b_good.csv", "loaded")]
+    assert platform.read("reference/files/currency_rates").num_rows == 2
+
+
+def test_the_reference_job_takes_every_waiting_file_in_one_run(platform):
+    drop(platform, "a_bad.csv", b"")
+    drop(platform, "b_good.csv", RATES)
+    assert platform.run("reference").success
+    mine = [
+        row for row in ledger(platform) if row[0] != "countries.csv"
+    ]  # country_codes: the shipped example
+    assert sorted(mine) == [("a_bad.csv", "rejected"), ("b_good.csv", "loaded")]
+    assert platform.read("reference/files/currency_rates").num_rows == 2

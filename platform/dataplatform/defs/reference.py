@@ -91,9 +91,11 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
             if config.file:
                 files = [ingestor.zone.incoming / name / config.file]
             else:
-                if not ingestor.store.exists(table) and settings.reference_examples is not None:
-                    ingestor.zone.deliver_examples(name, settings.reference_examples)
                 files = ingestor.zone.pending(name)
+                if not files and not ingestor.store.exists(table) and settings.reference_examples is not None:
+                    # nothing delivered yet: start from the shipped example
+                    ingestor.zone.deliver_examples(name, settings.reference_examples)
+                    files = ingestor.zone.pending(name)
             entries = [
                 ingestor.ingest(path, name, context.run.run_id, config.content_hash if config.file else None)
                 for path in files
