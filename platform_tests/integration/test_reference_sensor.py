@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from dataplatform.defs.reference import HASH_TAG
+from dataplatform.defs.resources import build_resources
 from dataplatform.ingest.dropzone import content_hash
 from dataplatform.settings import EXAMPLES
 from platform_tests.conftest import small_settings
@@ -28,7 +29,12 @@ def platform(tmp_path, instance) -> Platform:
 
 def tick(platform: Platform, cursor: str | None) -> dg.SensorResult:
     sensor = platform.defs.resolve_sensor_def("reference_dropzone")
-    context = dg.build_sensor_context(instance=platform.instance, cursor=cursor, definitions=platform.defs)
+    context = dg.build_sensor_context(
+        instance=platform.instance,
+        cursor=cursor,
+        definitions=platform.defs,
+        resources={"dropzone": build_resources(platform.settings)["dropzone"]},  # as the daemon gives it
+    )
     return sensor(context)
 
 

@@ -14,7 +14,7 @@ import dagster as dg
 
 from dataplatform.defs.metadata import table_metadata
 from dataplatform.defs.quality import check_specs, run_checks
-from dataplatform.defs.resources import io_manager_key
+from dataplatform.defs.resources import LocalDropZone, io_manager_key
 from dataplatform.ingest.tables import TableConfig, declared_tables
 from dataplatform.quality.specs import CheckSpec, NotNull, Unique
 from dataplatform.settings import Settings
@@ -60,12 +60,11 @@ def table_checks(config: TableConfig) -> list[CheckSpec]:
     return specs
 
 
-def _ingestor(settings: Settings):
-    from dataplatform.ingest.dropzone import DropZone
+def _ingestor(dropzone: LocalDropZone, settings: Settings):
     from dataplatform.ingest.service import Ingestor
     from dataplatform.storage import open_store
 
-    return Ingestor(DropZone(settings.dropzone), open_store("delta", settings.data_dir.resolve()))
+    return Ingestor(dropzone.zone(), open_store("delta", settings.data_dir.resolve()))
 
 
 def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg.AssetsDefinition:
@@ -77,7 +76,7 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
         group_name=GROUP,
         kinds={"delta"},
         io_manager_key=io_manager_key(GROUP),
-        required_resource_keys={"lakehouse"},
+        required_resource_keys={"lakehouse", "dropzone"},
         check_specs=check_specs(key, specs),
         description=table_config.description or f"Reference table {name}, loaded from the drop folder.",
         metadata={"mode": table_config.mode, "keys": ", ".join(table_config.keys)},
@@ -85,7 +84,7 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
     def reference_table(context: dg.AssetExecutionContext, config: IngestConfig):
         from dataplatform.ingest.service import reference_table as stored_name
 
-        ingestor = _ingestor(settings)
+        ingestor = _ingestor(context.resources.dropzone, settings)
         table = stored_name(name)
         with ingestor.zone.lock(name):  # concurrent runs take each file once, one after another
             if config.file:
@@ -141,12 +140,13 @@ def _ledger_asset(tables: dict[str, TableConfig], settings: Settings) -> dg.Asse
         kinds={"delta"},
         io_manager_key=io_manager_key(GROUP),
         deps=[reference_key(name) for name in tables],
+        required_resource_keys={"dropzone"},
         description="Every file the drop folder received: its hash, format, mode, rows, status and run.",
     )
     def file_ledger(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         import pyarrow.compute as pc
 
-        ledger = _ingestor(settings).ledger
+        ledger = _ingestor(context.resources.dropzone, settings).ledger
         entries = ledger.entries().sort_by([("processed_at", "descending")])
         counts = {
             s: pc.sum(pc.equal(entries["status"], s)).as_py() or 0
@@ -170,10 +170,10 @@ def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefi
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Takes each file dropped under incoming/<table>/ once it stopped changing.",
     )
-    def reference_dropzone(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def reference_dropzone(context: dg.SensorEvaluationContext, dropzone: LocalDropZone) -> dg.SensorResult:
         from dataplatform.ingest.dropzone import content_hash
 
-        ingestor = _ingestor(settings)
+        ingestor = _ingestor(dropzone, settings)
         scan = ingestor.zone.scan(
             json.loads(context.cursor) if context.cursor else {}, settings.dropzone_ticks
         )

@@ -7,6 +7,7 @@ it when a run starts and never shows it in the UI, a log or metadata.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 
@@ -42,6 +43,19 @@ class Lakehouse(dg.ConfigurableResource):
         return store.read(table_for(key), columns=columns, where=where)
 
 
+class LocalDropZone(dg.ConfigurableResource):
+    """The drop folder on a local (or mounted) file system. The sensor and the reference assets
+    reach files only through `zone()`, so a drop folder in object storage is another resource
+    with the same method."""
+
+    root: str
+
+    def zone(self):
+        from dataplatform.ingest.dropzone import DropZone
+
+        return DropZone(Path(self.root))
+
+
 def build_resources(settings: Settings) -> dict[str, object]:
     data_dir = str(settings.data_dir.resolve())
     backends = {layer: settings.layer_backend(layer) for layer in LAYERS}
@@ -52,6 +66,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         options = {"url": url} if backend == "postgres" else {"data_dir": data_dir}
         resources[io_manager_key(layer)] = manager(**options)
     resources[io_manager_key("reference")] = IO_MANAGERS["delta"](data_dir=data_dir)
+    resources["dropzone"] = LocalDropZone(root=str(settings.dropzone.resolve()))
     return resources
 
 
