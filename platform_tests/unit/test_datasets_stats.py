@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from dataplatform.datasets.stats import table_stats
+from dataplatform.datasets.stats import numeric_figures, table_stats
 
 
 @pytest.fixture
@@ -88,3 +88,30 @@ def test_dates_have_iso_min_and_max():
     frame = pd.DataFrame({"day": pd.to_datetime(["2024-03-01", "2024-01-15", None])})
     got = stats_of(frame)["column_stats"]["day"]
     assert (got["min"], got["max"], got["nulls"]) == ("2024-01-15T00:00:00", "2024-03-01T00:00:00", 1)
+
+
+def test_sorted_numeric_figures_agree_with_duckdb_and_pandas_on_awkward_values():
+    """One sort per column gives the distinct count DuckDB's count(DISTINCT) gives (NaN one value,
+    -0.0 equal to 0.0, nulls left out) and pandas' quartiles (NaN and nulls left out); decimals
+    keep DuckDB's own distinct count."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES "
+        "(1.0, 5, 1.10::DECIMAL(9, 2), NULL::DOUBLE), ('nan'::DOUBLE, NULL, 1.10, NULL), "
+        "('nan'::DOUBLE, 5, 2.25, NULL), (-0.0, -3, NULL, NULL), (0.0, 7, 2.25, NULL), "
+        "(NULL, 7, 9.99, NULL), (3.5, 7, 0.01, NULL)) AS v(x, n, d, empty)"
+    )
+    got = numeric_figures(con, "t", ["x", "n", "d", "empty"])
+    exact = con.execute(
+        "SELECT count(DISTINCT x), count(DISTINCT n), count(DISTINCT empty) FROM t"
+    ).fetchone()
+    assert (got["x"].distinct, got["n"].distinct, got["empty"].distinct) == exact == (4, 3, 0)
+    assert got["d"].distinct is None
+    frame = con.execute("SELECT * FROM t").df()
+    for column in ("x", "n", "d"):
+        series = frame[column].astype(float)
+        for q, value in (got[column].quantiles or {}).items():
+            assert value == pytest.approx(series.quantile(float(q)))
+    assert got["empty"].quantiles is None
+    # DuckDB's stddev_samp refuses NaN, so table_stats is shown the decimals without x
+    assert table_stats(con, "(SELECT n, d FROM t)")["column_stats"]["d"]["distinct"] == 4

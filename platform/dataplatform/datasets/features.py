@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.sql import quote
-from dataplatform.datasets.stats import quartiles
+from dataplatform.datasets.stats import numeric_figures
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,11 +210,11 @@ def _fit_numeric(con: duckdb.DuckDBPyConnection, train: str, columns: list[str])
         return {}
     parts = [f"avg({quote(c)}), stddev_samp({quote(c)}), min({quote(c)})::DOUBLE" for c in columns]
     values = iter(con.execute(f"SELECT {', '.join(parts)} FROM {train}").fetchone() or ())
-    quarters = quartiles(con, train, columns)
+    sorted_figures = numeric_figures(con, train, columns)
     fits = {}
     for name in columns:
         mean, std, minimum = next(values), next(values), next(values)
-        found = quarters[name]
+        found = sorted_figures[name].quantiles
         fits[name] = NumericFit(
             mean=mean,
             std=std,

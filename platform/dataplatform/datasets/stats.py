@@ -1,20 +1,25 @@
 """Statistics of a dataset's tables: per column count, nulls, distinct, min, max, mean, std, quartiles, top values.
 
-One aggregate query per table computes every column's figures together (a query per column
-would scan the table once per column); quartiles come from Arrow on the numeric columns (see
-`quartiles`), top values from one more statement over the columns where a value repeats. Results are plain dicts of JSON-ready values, so the CLI can
-print them, export them to JSON or YAML, and the store can keep them beside the data.
+One aggregate query per table computes counts, minimums, maximums, means and spreads of every
+column together (a query per column would scan the table once per column). Numeric columns
+are then fetched once and each is sorted once: the sorted values give the exact distinct count
+and the linear quartiles together (see `numeric_figures`), where DuckDB's exact
+`count(DISTINCT)` and `quantile_cont` each cost more than the sort. Top values come from one
+more statement over the columns where a value repeats. Results are plain dicts of JSON-ready
+values, so the CLI can print them, export them to JSON or YAML, and the store can keep them
+beside the data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dataplatform.datasets.detect import column_kinds
 from dataplatform.datasets.sql import quote
@@ -27,21 +32,24 @@ MAX_CLASSES = 50  # more distinct values than this and a target is shown as a qu
 def table_stats(con: duckdb.DuckDBPyConnection, table: str, target: str | None = None) -> dict[str, Any]:
     """Figures of one table (a SQL reference in `con`); `target` adds its distribution."""
     kinds = column_kinds(con, table)
+    numeric = [n for n, k in kinds.items() if k in ("integer", "float")]
+    sorted_figures = numeric_figures(con, table, numeric)
     parts = ["count(*)"]
     for name, kind in kinds.items():
         q = quote(name)
-        parts += [f"count({q})", f"count(DISTINCT {q})" if kind != "other" else "NULL"]
+        counted = kind == "other" or sorted_figures.get(name, _UNSORTED).distinct is not None
+        parts += [f"count({q})", "NULL" if counted else f"count(DISTINCT {q})"]
         ordered = kind in ("integer", "float", "temporal", "string", "boolean")
         parts += [f"min({q})", f"max({q})"] if ordered else ["NULL", "NULL"]
         if kind in ("integer", "float"):
             parts += [f"avg({q})", f"stddev_samp({q})"]
     values = iter(con.execute(f"SELECT {', '.join(parts)} FROM {table}").fetchone() or ())
     rows = int(next(values))
-    numeric = [n for n, k in kinds.items() if k in ("integer", "float")]
-    quartiles_of = quartiles(con, table, numeric)
     columns: dict[str, dict[str, Any]] = {}
     for name, kind in kinds.items():
         count, distinct, low, high = next(values), next(values), next(values), next(values)
+        if name in sorted_figures and sorted_figures[name].distinct is not None:
+            distinct = sorted_figures[name].distinct
         figures: dict[str, Any] = {
             "type": kind,
             "count": int(count),
@@ -51,7 +59,9 @@ def table_stats(con: duckdb.DuckDBPyConnection, table: str, target: str | None =
             "max": _plain(high),
         }
         if kind in ("integer", "float"):
-            figures.update(mean=_plain(next(values)), std=_plain(next(values)), quantiles=quartiles_of[name])
+            figures.update(
+                mean=_plain(next(values)), std=_plain(next(values)), quantiles=sorted_figures[name].quantiles
+            )
         columns[name] = figures
     repeating = [
         n for n, f in columns.items() if f["distinct"] is not None and 0 < f["distinct"] < f["count"]
@@ -81,27 +91,66 @@ def target_distribution(
     }
 
 
-def quartiles(
-    con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
-) -> dict[str, dict[str, float] | None]:
-    """Linear-interpolated quartiles (pandas' default) of numeric columns, nulls left out.
+@dataclass(frozen=True)
+class SortedFigures:
+    """What one sort of a numeric column gives: its exact distinct count and its quartiles.
 
-    Computed by Arrow on the fetched columns: DuckDB's exact `quantile_cont` took 1.7 s for 13
-    columns of a million rows on this machine where fetching them and `pyarrow.compute.quantile`
-    took 0.5 s; the figures are the same.
+    `distinct` is None for a column that was not sorted natively (decimals: see
+    `numeric_figures`); the table's aggregate query counts those instead.
+    """
+
+    distinct: int | None
+    quantiles: dict[str, float] | None
+
+
+_UNSORTED = SortedFigures(None, None)
+
+
+def numeric_figures(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
+) -> dict[str, SortedFigures]:
+    """Exact distinct counts and linear-interpolated quartiles (pandas' default) of numeric columns.
+
+    The columns are fetched as Arrow in one statement and each is sorted once with numpy; nulls
+    are left out, NaN counts as one distinct value (as in DuckDB) but is left out of the
+    quartiles (as in Arrow and pandas). On a million rows of 14 columns here, DuckDB's exact
+    `count(DISTINCT)` took 1.9 s of CPU and Arrow's quantiles 0.4 s, where fetching and sorting
+    took 0.8 s. Decimal columns are sorted as doubles for their quartiles only: two decimals
+    may round to one double, so their distinct count is left to DuckDB.
     """
     if not columns:
         return {}
     fetched = con.execute(f"SELECT {', '.join(quote(c) for c in columns)} FROM {table}").to_arrow_table()
-    result: dict[str, dict[str, float] | None] = {}
-    for name in columns:
-        values = fetched[name]
-        if values.null_count == len(values):
-            result[name] = None
-            continue
-        found = pc.quantile(values.cast(pa.float64()), q=list(QUANTILES), interpolation="linear")
-        result[name] = {str(q): float(v) for q, v in zip(QUANTILES, found.to_pylist(), strict=True)}
-    return result
+    return {name: _sorted_figures(fetched[name]) for name in columns}
+
+
+def _sorted_figures(column: pa.ChunkedArray) -> SortedFigures:
+    present = column.drop_null()
+    native = pa.types.is_integer(present.type) or pa.types.is_floating(present.type)
+    values = (present if native else present.cast(pa.float64())).to_numpy()
+    nans = 0
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+        nans = int(missing.sum())
+        values = values[~missing]
+    values = np.sort(values)
+    distinct = int(np.count_nonzero(values[1:] != values[:-1])) + 1 if len(values) else 0
+    return SortedFigures(
+        distinct=distinct + (nans > 0) if native else None,
+        quantiles=_quantiles(values) if len(values) else None,
+    )
+
+
+def _quantiles(ordered: np.ndarray) -> dict[str, float]:
+    """Linear interpolation between the two nearest ranks, as pandas and numpy do by default."""
+    found = {}
+    for q in QUANTILES:
+        position = (len(ordered) - 1) * q
+        below = int(position)
+        above = min(below + 1, len(ordered) - 1)
+        low, high = float(ordered[below]), float(ordered[above])
+        found[str(q)] = low + (high - low) * (position - below)
+    return found
 
 
 def _top_values(
