@@ -210,15 +210,22 @@ def _knobs(pairs: list[str]) -> dict[str, str]:
 
 @app.command()
 def ingest(
-    target: Annotated[str, typer.Argument(help="A file to load, or `status` to list the file ledger.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A file to load; `status` to list the file ledger; `restore` to undo the last full reload of --table."
+        ),
+    ],
     table: Annotated[
         str | None, typer.Option(help="Reference table to load into (default: the file's name).")
     ] = None,
     mode: Annotated[str | None, typer.Option(help="full, append or upsert (default: the table's).")] = None,
+    version: Annotated[int | None, typer.Option(help="With restore: the version to bring back.")] = None,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Load one reference file through the drop folder, exactly as the sensor would; or show
-    what became of every file delivered (`dataplatform ingest status`)."""
+    """Load one reference file through the drop folder, exactly as the sensor would; show what
+    became of every file delivered (`ingest status`); or bring back the rows a full reload
+    replaced (`ingest restore --table <table> [--version N]`)."""
     settings = _settings()
     from dataplatform.ingest.dropzone import DropZone
     from dataplatform.ingest.service import Ingestor
@@ -227,6 +234,9 @@ def ingest(
     ingestor = Ingestor(DropZone(settings.dropzone), open_store("delta", settings.data_dir.resolve()))
     if target == "status" and not Path(target).is_file():
         _show_ledger(ingestor.ledger.entries(), output)
+        return
+    if target == "restore" and not Path(target).is_file():
+        _restore(ingestor, table, version, output)
         return
     entry = _ingest_one(ingestor, Path(target), table, mode)
     if output == "json":
@@ -240,6 +250,23 @@ def ingest(
         console.print(f"{entry.file} is identical to a file loaded before: archived, nothing reloaded")
     if entry.status == "rejected":
         _fail(f"{entry.file} rejected: {entry.error} (moved to {settings.dropzone / entry.moved_to})")
+
+
+def _restore(ingestor, table: str | None, version: int | None, output: str) -> None:
+    from dataplatform.ingest.modes import LoadError
+    from dataplatform.ingest.service import reference_table
+
+    if not table:
+        _fail("restore needs --table, e.g. dataplatform ingest restore --table currency_rates")
+    try:
+        restored, now = ingestor.restore(table, version)
+    except (LoadError, ValueError) as error:
+        _fail(str(error))
+    rows = ingestor.store.row_count(reference_table(table))
+    if output == "json":
+        typer.echo(json.dumps({"table": table, "restored_version": restored, "version": now, "rows": rows}))
+    else:
+        console.print(f"reference/{table}: version {restored} restored as version {now} ({rows:,} rows)")
 
 
 def _ingest_one(ingestor, source: Path, table: str | None, mode: str | None):

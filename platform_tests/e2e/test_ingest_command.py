@@ -53,3 +53,26 @@ def test_a_rejected_file_exits_non_zero_with_its_reason(user_env, tmp_path):
     result = run([CLI, "ingest", str(source)], user_env)
     assert result.returncode == 1
     assert "rates.csv rejected: the file has a header but no rows" in result.stderr
+
+
+def test_restore_brings_back_the_rows_a_full_reload_replaced(user_env, tmp_path):
+    first, second = tmp_path / "a" / "rates.csv", tmp_path / "b" / "rates.csv"
+    first.parent.mkdir()
+    second.parent.mkdir()
+    first.write_text("currency,usd_per_unit\nEUR,1.08\nGBP,1.27\n")
+    second.write_text("currency,usd_per_unit\nEUR,9.99\n")  # a bad delivery, loaded anyway
+    for source in (first, second):
+        assert run([CLI, "ingest", str(source)], user_env).returncode == 0
+    restored = run([CLI, "ingest", "restore", "--table", "rates", "--format", "json"], user_env)
+    assert restored.returncode == 0, restored.stderr
+    assert json.loads(restored.stdout) == {"table": "rates", "restored_version": 0, "version": 2, "rows": 2}
+    from dataplatform.ingest.service import reference_table
+    from dataplatform.storage import open_store
+
+    table = open_store("delta", tmp_path / "data").read(reference_table("rates"))
+    assert sorted(table.to_pylist(), key=lambda r: r["currency"]) == [
+        {"currency": "EUR", "usd_per_unit": 1.08},
+        {"currency": "GBP", "usd_per_unit": 1.27},
+    ]
+    missing = run([CLI, "ingest", "restore", "--table", "nothing_here"], user_env)
+    assert missing.returncode == 1 and "reference/nothing_here has no data to restore" in missing.stderr

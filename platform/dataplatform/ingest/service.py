@@ -63,6 +63,29 @@ class Ingestor:
         except USER_ERRORS as error:
             return self._finish(path, "rejected", run_id, base, error=str(error))
 
+    def restore(self, table: str, version: int | None = None) -> tuple[int, int]:
+        """Write back the version the last full reload replaced (or `version`): the backup a
+        bad delivery is undone with. Returns (version restored, the table's new version)."""
+        from dataplatform.ingest.modes import restore
+
+        name = reference_table(table)
+        if not self.store.exists(name):
+            raise LoadError(f"reference/{table} has no data to restore")
+        if version is None:
+            backups = [
+                e["backup_version"]
+                for e in self.ledger.entries().to_pylist()
+                if e["table"] == table and e["backup_version"] is not None
+            ]
+            if not backups:
+                raise LoadError(f"reference/{table} has no backup: no full reload replaced it yet")
+            version = backups[-1]
+        history = {c["version"] for c in self.store.history(name)}
+        if version not in history:
+            raise LoadError(f"reference/{table} has no version {version}; versions: {sorted(history)}")
+        with self.zone.lock(table):
+            return version, restore(self.store, name, version)
+
     def reject(self, path: Path, table: str, reason: str, run_id: str | None = None) -> LedgerEntry:
         """Send a file to `error/` with `reason`, recorded like any other outcome."""
         path, base = self._delivered(path, table)
