@@ -31,8 +31,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -91,6 +92,22 @@ def parse_args(
     if args.rows < 1 or args.repeat < 1:
         parser.error("--rows and --repeat must be at least 1")
     return args
+
+
+@contextmanager
+def work_folder(kept: Path | None, prefix: str) -> Iterator[Path]:
+    """Where a benchmark writes: `kept` (`--work-dir`, left in place for a look afterwards), or
+    a temporary folder removed at the end, also when a contender fails."""
+    import shutil
+    import tempfile
+
+    folder = kept or Path(tempfile.mkdtemp(prefix=prefix))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        if kept is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_isolated(prepare: Callable[..., Workload], *args: object, repeat: int) -> Trial:

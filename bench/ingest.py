@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from _harness import Figure, Outcome, Workload, parse_args, report, run_isolated
+from _harness import Figure, Outcome, Workload, parse_args, report, run_isolated, work_folder
 
 LEGACY_BATCH = 990
 
@@ -120,22 +119,18 @@ def _options(parser) -> None:
 
 def main() -> None:
     args = parse_args(__doc__ or "", default_rows=2_000_000, add=_options)
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    try:
-        work.mkdir(parents=True, exist_ok=True)
+    with work_folder(args.work_dir, "bench-ingest-") as work:
         big, small = work / "deliveries.csv", work / "deliveries_small.csv"
         write_csv(big, args.rows)
         write_csv(small, args.legacy_rows)
         size = big.stat().st_size
         print(
-            f"a CSV of {args.rows:,} rows, 10 columns, {size / 2**20:,.0f} MiB; legacy on {args.legacy_rows:,} rows; {args.repeat} runs"
+            f"a CSV of {args.rows:,} rows, 10 columns, {size / 2**20:,.0f} MiB; "
+            f"legacy on {args.legacy_rows:,} rows; {args.repeat} runs"
         )
         platform = run_isolated(prepare_platform, big, work, repeat=args.repeat)
         duck = run_isolated(prepare_duckdb, big, work, repeat=args.repeat)
         legacy = run_isolated(prepare_legacy, small, work, repeat=args.repeat)
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(work, ignore_errors=True)
 
     figures = [
         Figure.of("platform: detect, typed read, Delta load, ledger, archive", platform, "subject"),

@@ -52,11 +52,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from _harness import Figure, Outcome, Trial, Workload, parse_args, report, run_isolated
+from _harness import Figure, Outcome, Trial, Workload, parse_args, report, run_isolated, work_folder
 
 DAY = date(2026, 11, 20)
 TRAILING_DAYS = 7
@@ -343,8 +342,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
 
 def main() -> None:
     args = parse_args(__doc__ or "", default_rows=5_000_000, add=_options)
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-quality-"))
-    try:
+    with work_folder(args.work_dir, "bench-quality-") as work:
         inputs = work / "inputs"
         counts = build_inputs(args.rows, inputs)
         print(
@@ -358,9 +356,6 @@ def main() -> None:
         lake = work / "lake"
         shutil.rmtree(lake, ignore_errors=True)
         materialise = run_isolated(prepare_materialise, inputs, lake, repeat=args.repeat)
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(work, ignore_errors=True)
 
     figures = [
         Figure.of("platform evaluate_all: 10 checks", platform, "subject"),
