@@ -15,7 +15,7 @@ from rich.table import Table
 
 from dataplatform.cli_datasets import app as datasets_app
 from dataplatform.generate import GENERATORS
-from dataplatform.settings import Settings, SettingsError, load_settings
+from dataplatform.settings import LAYERS, Settings, SettingsError, load_settings
 
 app = typer.Typer(help="A Dagster-orchestrated data platform.", no_args_is_help=True, add_completion=False)
 app.add_typer(datasets_app, name="datasets", help="Registered ML datasets: register, describe, export.")
@@ -336,6 +336,8 @@ def _show_summary(settings: Settings, defs, output: str) -> None:
     data_dir = settings.data_dir.resolve()
     rows = []
     for key in sorted(defs.resolve_asset_graph().get_all_asset_keys(), key=lambda k: k.path):
+        if key.path[0] not in (*LAYERS, "reference"):  # registered datasets keep a store of their own
+            continue
         table = table_for(key)
         store = store_for_layer(settings, table.layer)
         if store.exists(table):

@@ -37,7 +37,17 @@ def test_cli_run_materialises_everything_and_reports_it(user_env):
     assert rows["landing/ecommerce/orders"] == rows["bronze/ecommerce/orders"]
     assert summary["data_dir"] == user_env["DATAPLATFORM_DATA_DIR"]
 
+    # a registered dataset adds assets with a store of their own: the summary still reports
+    registered = [
+        str(BIN / "dataplatform"),
+        "datasets",
+        "register",
+        "--from-asset",
+        "gold/ecommerce/customer_value",
+    ]
+    assert run([*registered, "--target", "revenue_usd"], user_env).returncode == 0
     again = run([str(BIN / "dataplatform"), "run", "--days", "1", "--format", "json"], user_env)
+    assert again.returncode == 0, again.stderr[-3000:]
     rerun = {a["asset"]: a["rows"] for a in json.loads(again.stdout.strip().splitlines()[-1])["assets"]}
     history = "gold/platform/pipeline_runs"  # the one table that records each run
     assert rerun.pop(history) > rows.pop(history) > 0
