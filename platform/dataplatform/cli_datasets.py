@@ -322,7 +322,8 @@ def split(
 def _client() -> DatasetClient:
     from dataplatform.datasets.client import DatasetClient
 
-    return DatasetClient(_settings().data_dir.resolve())
+    settings = _settings()
+    return DatasetClient(settings.data_dir.resolve(), plugins_dir=settings.dataset_plugins)
 
 
 def _settings() -> Settings:

@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     dropzone_interval_s: int = Field(15, ge=1, le=3600)
     # reference tables shipped with the platform, delivered from here until a partner's first file
     reference_examples: Path | None = EXAMPLES
+    # custom feature plugins for registered datasets: <folder>/<dataset>.py (default <data_dir>/datasets/plugins)
+    dataset_plugins_dir: Path | None = None
     profile: Literal["local", "postgres"] = "local"
     postgres_url: SecretStr | None = None
     executor: Literal["in_process", "multiprocess"] = "in_process"
@@ -136,6 +138,10 @@ class Settings(BaseSettings):
     @property
     def dropzone(self) -> Path:
         return self.dropzone_dir or self.data_dir / "dropzone"
+
+    @property
+    def dataset_plugins(self) -> Path:
+        return (self.dataset_plugins_dir or self.data_dir / "datasets" / "plugins").resolve()
 
 
 class SettingsError(ValueError):

@@ -207,3 +207,19 @@ def test_registering_a_name_again_needs_force_and_keeps_the_first(user_env, tmp_
     )
     assert json.loads(forced.stdout)["description"] == "second"
     assert yaml.safe_load(spec_file.read_text())["description"] == "second"
+
+
+def test_feature_plugins_come_from_the_configured_folder(user_env, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "loans.py").write_text(
+        "import pandas\n\n\ndef features(frame):\n    return pandas.DataFrame({'amount_k': frame['amount'] / 1000})\n"
+    )
+    user_env["DATAPLATFORM_DATASET_PLUGINS_DIR"] = str(plugins)
+    registered = datasets(user_env, "register", str(loans_folder(tmp_path)))
+    assert registered.returncode == 0, registered.stderr
+    from dataplatform.datasets.client import DatasetClient
+
+    client = DatasetClient(Path(user_env["DATAPLATFORM_DATA_DIR"]))
+    train, features = client.load("loans"), client.load("loans", features=True)
+    assert np.allclose(features["amount_k"], train["amount"] / 1000)

@@ -204,7 +204,7 @@ def register_again(client, name: str, settings: Settings, log=None) -> DatasetSp
 def _client(settings: Settings):
     from dataplatform.datasets.client import DatasetClient
 
-    return DatasetClient(settings.data_dir.resolve())
+    return DatasetClient(settings.data_dir.resolve(), plugins_dir=settings.dataset_plugins)
 
 
 def _tables_metadata(client, name: str, stored: dict[str, int]) -> dict[str, dict[str, object]]:
