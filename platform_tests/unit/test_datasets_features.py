@@ -179,3 +179,23 @@ def test_fitting_from_the_tables_statistics_gives_the_same_parameters():
     fitted = fit_features(con, "train", TYPES, target="y")
     from_stats = fit_features(con, "train", TYPES, target="y", train_stats=table_stats(con, "train"))
     assert from_stats.numeric == fitted.numeric
+
+
+def test_categories_that_are_not_text_get_their_shares_by_map_and_by_join_alike(monkeypatch):
+    """Integer and true/false categories are looked up by their text, nulls by their own share."""
+    from dataplatform.datasets import features
+
+    def shares() -> pd.DataFrame:
+        con = duckdb.connect()
+        con.register("train", pa.table({"n": [3, 3, 7, None], "flag": [True, False, True, True]}))
+        con.register("test", pa.table({"n": [7, 9, None], "flag": [False, None, True]}))
+        fitted = fit_features(con, "train", {"n": "categorical", "flag": "categorical"})
+        con.register("frequencies", fitted.frequencies)
+        sql, params = feature_query(fitted, "test", "frequencies")
+        return con.execute(sql, params).df()
+
+    by_map = shares()
+    assert by_map["n__freq"].tolist() == [0.25, 0.0, 0.25]
+    assert by_map["flag__freq"].tolist() == [0.25, 0.0, 0.75]
+    monkeypatch.setattr(features, "MAP_LOOKUP_LIMIT", 0)
+    pd.testing.assert_frame_equal(by_map, shares())
