@@ -132,15 +132,8 @@ class DatasetStore:
     def _select(
         self, con: duckdb.DuckDBPyConnection, name: str, table: str, columns: list[str] | None
     ) -> str:
-        available = [
-            c
-            for (c,) in con.execute(
-                "SELECT column_name FROM duckdb_columns() "
-                "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
-                [CATALOG, name, table],
-            ).fetchall()
-        ]
-        if not available or table in META_TABLES:
+        available = [] if table in META_TABLES else _columns(con, qualified(name, table))
+        if not available:
             tables = ", ".join(_data_tables(con, name))
             raise DatasetError(f"dataset '{name}' has no table '{table}' (tables: {tables or 'none'})")
         chosen = available if columns is None else list(columns)
@@ -158,6 +151,16 @@ def _data_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
         [CATALOG, name],
     ).fetchall()
     return [table for (table,) in listed if table not in META_TABLES]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """A table's column names, none when there is no such table. Binding a query reads one
+    catalog entry, where listing `duckdb_columns()` walks the whole catalog (1 ms against 18 ms
+    on a freshly opened store, paid by every `load`)."""
+    try:
+        return [column[0] for column in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+    except duckdb.CatalogException:
+        return []
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
