@@ -199,3 +199,19 @@ def test_categories_that_are_not_text_get_their_shares_by_map_and_by_join_alike(
     assert by_map["flag__freq"].tolist() == [0.25, 0.0, 0.75]
     monkeypatch.setattr(features, "MAP_LOOKUP_LIMIT", 0)
     pd.testing.assert_frame_equal(by_map, shares())
+
+
+def test_quartile_bins_count_the_quartiles_exceeded_even_when_quartiles_tie():
+    """Bins are how many of train's quartiles a value exceeds, with tied quartiles and nulls;
+    z-scores are exact double arithmetic on train's mean and spread."""
+    values = [1, 1, 1, 1, 1, 2, 5, None, 9]
+    con = duckdb.connect()
+    con.register("t", pa.table({"v": pa.array(values, pa.int64())}))
+    fitted = fit_features(con, "t", {"v": "numeric"})
+    fit = fitted.numeric["v"]
+    assert fit.quartiles is not None and fit.quartiles[0] == fit.quartiles[1] == 1.0
+    sql, params = feature_query(fitted, "t", "frequencies")
+    features = con.execute(sql, params).df()
+    expected = [None if v is None else sum(v > q for q in fit.quartiles) for v in values]
+    assert [None if pd.isna(b) else int(b) for b in features["v__qbin"]] == expected
+    assert features["v__zscore"].tolist()[:7] == [(v - fit.mean) / fit.std for v in values[:7]]

@@ -241,10 +241,14 @@ def _numeric_from_stats(stats: dict[str, Any], columns: list[str]) -> dict[str, 
 
 
 def _numeric_features(name: str, fit: NumericFit) -> tuple[list[str], list[object]]:
+    """Every fitted value goes in as `CAST(? AS DOUBLE)`: an untyped parameter left DuckDB
+    computing z-scores of 12 columns of 1M rows in 0.5-0.8 s instead of 0.11 s."""
     q = f"t.{quote(name)}"
     columns, params = [], []
     if fit.std:
-        columns.append(f"(CAST({q} AS DOUBLE) - ?) / ? AS {quote(name + '__zscore')}")
+        columns.append(
+            f"(CAST({q} AS DOUBLE) - CAST(? AS DOUBLE)) / CAST(? AS DOUBLE) AS {quote(name + '__zscore')}"
+        )
         params += [fit.mean, fit.std]
     else:  # no spread in train: every value is as far from the mean as any other
         columns.append(f"CASE WHEN {q} IS NOT NULL THEN 0.0 END AS {quote(name + '__zscore')}")
@@ -253,9 +257,13 @@ def _numeric_features(name: str, fit: NumericFit) -> tuple[list[str], list[objec
             f"CASE WHEN {q} > -1 THEN ln(1 + CAST({q} AS DOUBLE)) END AS {quote(name + '__log1p')}"
         )
     if fit.quartiles is not None:
-        bins = " + ".join(f"CAST({q} > ? AS INTEGER)" for _ in fit.quartiles)
-        columns.append(f"{bins} AS {quote(name + '__qbin')}")
-        params += list(fit.quartiles)
+        # How many quartiles x exceeds; they are ordered, so the first one exceeded from the top
+        # says it (a CASE took 0.32 s where a sum of three comparisons took 0.45-0.52 s).
+        columns.append(
+            f"CASE WHEN {q} > CAST(? AS DOUBLE) THEN 3 WHEN {q} > CAST(? AS DOUBLE) THEN 2 "
+            f"WHEN {q} > CAST(? AS DOUBLE) THEN 1 WHEN {q} IS NOT NULL THEN 0 END AS {quote(name + '__qbin')}"
+        )
+        params += list(reversed(fit.quartiles))
     return columns, params
 
 
