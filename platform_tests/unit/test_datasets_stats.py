@@ -115,3 +115,19 @@ def test_sorted_numeric_figures_agree_with_duckdb_and_pandas_on_awkward_values()
     assert got["empty"].quantiles is None
     # DuckDB's stddev_samp refuses NaN, so table_stats is shown the decimals without x
     assert table_stats(con, "(SELECT n, d FROM t)")["column_stats"]["d"]["distinct"] == 4
+
+
+def test_top_values_of_numbers_and_dates_are_text_with_ties_broken_by_that_text():
+    """Values are grouped as stored, then shown as text; equal counts are ordered by the text."""
+    frame = pd.DataFrame(
+        {
+            "n": pd.array([10, 9, 9, 10, 2, None], dtype="Int64"),
+            "day": pd.to_datetime(["2024-01-02", "2024-01-02", "2023-12-31", None, None, "2023-12-31"]),
+        }
+    )
+    got = stats_of(frame)["column_stats"]
+    assert [(t["value"], t["count"]) for t in got["n"]["top_values"]] == [("10", 2), ("9", 2), ("2", 1)]
+    assert [(t["value"], t["count"]) for t in got["day"]["top_values"]] == [
+        ("2023-12-31 00:00:00", 2),
+        ("2024-01-02 00:00:00", 2),
+    ]

@@ -82,7 +82,8 @@ def target_distribution(
         return {"kind": "quantity", **{k: figures.get(k) for k in ("min", "max", "mean", "std", "quantiles")}}
     q = quote(target)
     rows = con.execute(
-        f"SELECT CAST({q} AS VARCHAR) AS value, count(*) AS n FROM {table} GROUP BY ALL ORDER BY n DESC, value"
+        f"SELECT CAST(v AS VARCHAR) AS value, n FROM (SELECT {q} AS v, count(*) AS n FROM {table} GROUP BY ALL) "
+        "ORDER BY n DESC, value"
     ).fetchall()
     total = sum(n for _, n in rows)
     return {
@@ -142,26 +143,33 @@ def _sorted_figures(column: pa.ChunkedArray) -> SortedFigures:
 
 
 def _quantiles(ordered: np.ndarray) -> dict[str, float]:
-    """Linear interpolation between the two nearest ranks, as pandas and numpy do by default."""
+    """Linear interpolation between the two nearest ranks, with numpy's rounding, so the figures
+    are pandas' and numpy's to the last bit (from the upper neighbour past the midpoint)."""
     found = {}
     for q in QUANTILES:
         position = (len(ordered) - 1) * q
         below = int(position)
         above = min(below + 1, len(ordered) - 1)
-        low, high = float(ordered[below]), float(ordered[above])
-        found[str(q)] = low + (high - low) * (position - below)
+        low, high, fraction = float(ordered[below]), float(ordered[above]), position - below
+        found[str(q)] = (
+            high - (high - low) * (1 - fraction) if fraction >= 0.5 else low + (high - low) * fraction
+        )
     return found
 
 
 def _top_values(
     con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The most frequent values of `columns`, all in one statement (one grouped scan per column inside it)."""
+    """The most frequent values of `columns`, all in one statement (one grouped scan per column inside it).
+
+    Values are grouped as they are stored and only the groups are turned into text: casting every
+    row first took 0.2 s for 11 columns of 1M rows, against 0.04 s.
+    """
     if not columns:
         return {}
     branches = [
-        f"SELECT {position} AS col, CAST({quote(name)} AS VARCHAR) AS value, count(*) AS n "
-        f"FROM {table} WHERE {quote(name)} IS NOT NULL GROUP BY ALL"
+        f"SELECT {position} AS col, CAST(v AS VARCHAR) AS value, n FROM "
+        f"(SELECT {quote(name)} AS v, count(*) AS n FROM {table} WHERE {quote(name)} IS NOT NULL GROUP BY ALL)"
         for position, name in enumerate(columns)
     ]
     rows = con.execute(
