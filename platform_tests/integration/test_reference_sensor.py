@@ -164,3 +164,19 @@ def test_the_reference_job_takes_every_waiting_file_in_one_run(platform):
     ]  # country_codes: the shipped example
     assert sorted(mine) == [("a_bad.csv", "rejected"), ("b_good.csv", "loaded")]
     assert platform.read("reference/files/currency_rates").num_rows == 2
+
+
+def test_tables_gold_reads_are_in_the_graph_even_undeclared_and_say_what_to_deliver(tmp_path, instance):
+    bare = Platform(small_settings(tmp_path, reference_examples=None), instance)
+    keys = {k.to_user_string() for k in bare.defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"reference/currency_rates", "reference/country_codes"} <= keys
+    result = bare.defs.resolve_job_def("reference").execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=[dg.AssetKey(["reference", "currency_rates"])],
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "reference/currency_rates has no data: no file delivered yet" in str(
+        failure.step_failure_data.error
+    )

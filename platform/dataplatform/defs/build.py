@@ -42,7 +42,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets += medallion_assets(pipeline, settings, daily)
         checks += medallion_checks(pipeline, daily, settings.scorecard_min_recall)
         jobs.append(gold_daily_job(pipeline))
-    reference_assets, reference_job, reference_sensor = reference_definitions(settings)
+    read_by_gold = [
+        path[1]
+        for pipeline in (*pipelines.values(), INSIGHTS)
+        for gold in pipeline.gold
+        for path in gold.sources(pipeline.domain).values()
+        if path[0] == "reference"
+    ]
+    reference_assets, reference_job, reference_sensor = reference_definitions(settings, read_by_gold)
     assets += reference_assets
     jobs.append(reference_job)
     jobs.append(all_domains_daily(jobs))

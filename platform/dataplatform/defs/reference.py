@@ -9,6 +9,7 @@ whatever the dead run had already committed.
 """
 
 import json
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -38,9 +39,17 @@ def reference_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([GROUP, table])
 
 
-def reference_definitions(settings: Settings):
-    """The reference assets, the ledger asset, a job taking every waiting file, and the sensor."""
+def reference_definitions(settings: Settings, needed: Iterable[str] = ()):
+    """The reference assets, the ledger asset, a job taking every waiting file, and the sensor.
+
+    A table in `needed` (read by gold) is an asset even before any folder declares it: the graph
+    never depends on what happens to sit in the drop folder, and its run says what to deliver.
+    """
     tables = declared_tables(settings.dropzone / "incoming", settings.reference_examples)
+    for name in sorted(set(needed) - set(tables)):
+        tables[name] = TableConfig(
+            name, description=f"Read by gold; not declared yet: deliver incoming/{name}/_table.yaml"
+        )
     assets = [_table_asset(name, config, settings) for name, config in tables.items()]
     assets.append(_ledger_asset(tables, settings))
     job = dg.define_asset_job(
