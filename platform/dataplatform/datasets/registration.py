@@ -269,8 +269,7 @@ def _build_features(
             carry = [c for c in fitted.carried if c in present]
             sql, params = feature_query(replace(fitted, carried=carry), ref, frequencies)
             target = qualified(name, f"features_{split}")
-            with _one_thread(con):
-                con.execute(f"CREATE TABLE {target} AS {sql}", params)
+            con.execute(f"CREATE TABLE {target} AS {sql}", params)
             if plugin is not None:
                 _add_plugin_columns(con, plugin, name, ref, target)
             built.append(split)
@@ -299,20 +298,6 @@ def _add_plugin_columns(
         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _with_plugin")
     finally:
         con.unregister("_with_plugin")
-
-
-@contextmanager
-def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Build a feature table on one thread. Keeping row order across threads, DuckDB writes row
-    groups per thread and then merges and rewrites them; for a cheap projection that costs more
-    than the second thread gains. Registering 1M rows x 20 columns on 2 busy cores: 7.5-9.5 s
-    with features built on one thread, 9.3-10.8 s with everything on one, 11.5 s with two
-    throughout. The file read keeps both threads: parsing is the work there."""
-    con.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        con.execute("RESET threads")
 
 
 def _derived_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
