@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +124,11 @@ def numeric_figures(
     if not columns:
         return {}
     fetched = con.execute(f"SELECT {', '.join(quote(c) for c in columns)} FROM {table}").to_arrow_table()
-    return {name: _sorted_figures(fetched[name]) for name in columns}
+    # numpy sorts without holding the GIL, so columns sort side by side on every core: 14 columns
+    # of 1M rows sort in 0.11 s against 0.19-0.57 s one after another on 2 cores, which made the
+    # whole table_stats 0.50-0.56 s against 0.55-0.75 s once the process had warmed up.
+    with ThreadPoolExecutor(max_workers=min(len(columns), os.cpu_count() or 1)) as pool:
+        return dict(zip(columns, pool.map(_sorted_figures, (fetched[c] for c in columns)), strict=True))
 
 
 def _sorted_figures(column: pa.ChunkedArray) -> SortedFigures:
