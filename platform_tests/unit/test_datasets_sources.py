@@ -100,3 +100,19 @@ def test_relative_paths_resolve_inside_the_root(tmp_path):
     assert locate_source("a.csv", root=tmp_path / "inbox").path == tmp_path / "inbox" / "a.csv"
     with pytest.raises(DatasetError, match="escapes the allowed folder"):
         locate_source("../inbox/../a.csv", root=tmp_path / "inbox")
+
+
+def test_csv_read_buffers_split_the_file_between_threads_within_duckdb_default_and_128_mib(
+    tmp_path, monkeypatch
+):
+    from dataplatform.datasets import sources
+
+    monkeypatch.setattr(sources.os, "cpu_count", lambda: 2)
+    small, large, huge = tmp_path / "small.csv", tmp_path / "large.csv", tmp_path / "huge.csv"
+    small.write_text("a\n1\n")
+    for path, size in ((large, 200 * sources.MIB), (huge, 4096 * sources.MIB)):
+        with path.open("wb") as sparse:
+            sparse.truncate(size)
+    assert sources.csv_buffer_size(small) == 32 * sources.MIB
+    assert sources.csv_buffer_size(large) == 101 * sources.MIB
+    assert sources.csv_buffer_size(huge) == 128 * sources.MIB

@@ -29,6 +29,7 @@ FORMATS: dict[str, str] = {
     ".ndjson": "jsonl",
 }
 SUBMISSION_SPLIT = "sample_submission"
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class SourceFile:
 
     def reader(self) -> tuple[str, list[object]]:
         """The DuckDB query reading this file, and its parameters: the path is never put in the SQL."""
+        if self.format in ("csv", "tsv"):
+            return READERS[self.format], [str(self.path), csv_buffer_size(self.path)]
         return READERS[self.format], [str(self.path)]
 
 
@@ -59,12 +62,23 @@ class Source:
 
 
 READERS: dict[str, str] = {
-    "csv": "SELECT * FROM read_csv(?, header = true)",
-    "tsv": "SELECT * FROM read_csv(?, header = true, delim = '\t')",
+    "csv": "SELECT * FROM read_csv(?, header = true, buffer_size = ?)",
+    "tsv": "SELECT * FROM read_csv(?, header = true, delim = '\t', buffer_size = ?)",
     "parquet": "SELECT * FROM read_parquet(?)",
     "json": "SELECT * FROM read_json(?, format = 'auto')",
     "jsonl": "SELECT * FROM read_json(?, format = 'newline_delimited')",
 }
+
+
+def csv_buffer_size(path: Path) -> int:
+    """DuckDB's CSV read buffer for this file: one buffer per thread, up to 128 MiB.
+
+    Each buffer becomes a batch of rows, and keeping the file's row order DuckDB merges and
+    rewrites batches smaller than its row groups; with its 32 MiB default a 231 MB file took
+    5.0-5.6 s of CPU to read into the store, with 116 MiB buffers 3.9-4.4 s.
+    """
+    per_thread = path.stat().st_size // (os.cpu_count() or 1) + MIB
+    return min(max(per_thread, 32 * MIB), 128 * MIB)
 
 
 def locate_source(path: str | Path, root: str | Path | None = None) -> Source:
