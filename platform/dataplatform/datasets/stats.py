@@ -39,8 +39,9 @@ def table_stats(con: duckdb.DuckDBPyConnection, table: str, target: str | None =
     parts = ["count(*)"]
     for name, kind in kinds.items():
         q = quote(name)
-        counted = kind == "other" or sorted_figures.get(name, _UNSORTED).distinct is not None
-        parts += [f"count({q})", "NULL" if counted else f"count(DISTINCT {q})"]
+        # no distinct count for nested values, nor where the sort already counted exactly
+        skip_distinct = kind == "other" or sorted_figures.get(name, _UNSORTED).distinct is not None
+        parts += [f"count({q})", "NULL" if skip_distinct else f"count(DISTINCT {q})"]
         ordered = kind in ("integer", "float", "temporal", "string", "boolean")
         parts += [f"min({q})", f"max({q})"] if ordered else ["NULL", "NULL"]
         if kind in ("integer", "float"):
