@@ -131,3 +131,18 @@ def test_top_values_of_numbers_and_dates_are_text_with_ties_broken_by_that_text(
         ("2023-12-31 00:00:00", 2),
         ("2024-01-02 00:00:00", 2),
     ]
+
+
+def test_a_csv_with_literal_nan_registers_and_its_figures_leave_nan_out_as_pandas_does(tmp_path):
+    from dataplatform.datasets.client import DatasetClient
+
+    path = tmp_path / "readings.csv"
+    path.write_text("id,x,label\n1,1.5,a\n2,nan,b\n3,2.5,a\n4,inf,b\n5,4.0,a\n6,nan,b\n")
+    client = DatasetClient(tmp_path / "data")
+    client.register(path, name="readings", target="label")
+    x = client.stats("readings")["train"]["column_stats"]["x"]
+    finite = pd.read_csv(path)["x"].replace(np.inf, np.nan)
+    assert x["mean"] == pytest.approx(finite.mean())
+    assert x["std"] == pytest.approx(finite.std())
+    features = client.load("readings", features=True)
+    assert features.filter(like="x").notna().any().all()  # features built, z-scores from finite values

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataplatform.datasets.errors import DatasetError
-from dataplatform.datasets.sql import quote
+from dataplatform.datasets.sql import finite, quote
 from dataplatform.datasets.stats import numeric_figures
 
 if TYPE_CHECKING:
@@ -210,7 +210,9 @@ def run_plugin(path: Path, dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
 def _fit_numeric(con: duckdb.DuckDBPyConnection, train: str, columns: list[str]) -> dict[str, NumericFit]:
     if not columns:
         return {}
-    parts = [f"avg({quote(c)}), stddev_samp({quote(c)}), min({quote(c)})::DOUBLE" for c in columns]
+    parts = [
+        f"avg({finite(quote(c))}), stddev_samp({finite(quote(c))}), min({quote(c)})::DOUBLE" for c in columns
+    ]
     values = iter(con.execute(f"SELECT {', '.join(parts)} FROM {train}").fetchone() or ())
     sorted_figures = numeric_figures(con, train, columns)
     fits = {}

@@ -20,3 +20,9 @@ def schema_ref(schema: str) -> str:
 def qualified(schema: str, table: str) -> str:
     """A table of a dataset's schema in the store."""
     return f"{schema_ref(schema)}.{quote(table)}"
+
+
+def finite(expression: str) -> str:
+    """`expression` where it is a finite number, else NULL: a CSV's literal `nan` or `inf` reads
+    as a float DuckDB's stddev refuses, and pandas leaves NaN out of means and spreads too."""
+    return f"CASE WHEN isfinite(({expression})::DOUBLE) THEN {expression} END"

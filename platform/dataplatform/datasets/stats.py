@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from dataplatform.datasets.detect import column_kinds
-from dataplatform.datasets.sql import quote
+from dataplatform.datasets.sql import finite, quote
 
 QUANTILES = (0.25, 0.5, 0.75)
 TOP_VALUES = 5
@@ -45,7 +45,7 @@ def table_stats(con: duckdb.DuckDBPyConnection, table: str, target: str | None =
         ordered = kind in ("integer", "float", "temporal", "string", "boolean")
         parts += [f"min({q})", f"max({q})"] if ordered else ["NULL", "NULL"]
         if kind in ("integer", "float"):
-            parts += [f"avg({q})", f"stddev_samp({q})"]
+            parts += [f"avg({finite(q)})", f"stddev_samp({finite(q)})"]
     values = iter(con.execute(f"SELECT {', '.join(parts)} FROM {table}").fetchone() or ())
     rows = int(next(values))
     columns: dict[str, dict[str, Any]] = {}
