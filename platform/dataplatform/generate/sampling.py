@@ -74,10 +74,6 @@ def _poisson_weights(mean: float) -> np.ndarray:
     return pmf[: np.flatnonzero(pmf * DRAW_RESOLUTION >= 0.5).max() + 1]
 
 
-def constant(value: pa.Scalar, n: int) -> pa.Array:
-    return pa.repeat(value, n) if n else pa.array([], value.type)
-
-
 def constant_date(day: date, n: int) -> pa.Array:
     """A date column of one value: numpy fills the days since epoch ten times faster than
     `pa.repeat` builds it."""

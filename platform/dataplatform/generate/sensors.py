@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from dataplatform.generate.batch import GeneratedBatch
 from dataplatform.generate.defects import DefectInjector, DefectLog, key_text
-from dataplatform.generate.sampling import constant, draw, labels
+from dataplatform.generate.sampling import constant_date, draw, labels
 from dataplatform.generate.seeding import SeededGenerator
 from dataplatform.settings import SensorVolumes
 
@@ -102,7 +102,7 @@ class SensorGenerator(SeededGenerator):
                 "device_id": self._device_ids.take(pa.array(np.repeat(installed, per_day))),
                 "ts": pa.array(np.tile(ts, n), pa.timestamp("s", tz="UTC")),
                 "value": np.round(values, 3).ravel(),
-                "partition_date": constant(pa.scalar(day, pa.date32()), n * per_day),
+                "partition_date": constant_date(day, n * per_day),
             }
         )
 

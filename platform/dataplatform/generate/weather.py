@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from dataplatform.generate.batch import GeneratedBatch
 from dataplatform.generate.defects import DefectInjector, DefectLog
-from dataplatform.generate.sampling import constant
+from dataplatform.generate.sampling import constant_date
 from dataplatform.generate.seeding import SeededGenerator
 from dataplatform.settings import WeatherVolumes
 
@@ -165,7 +165,7 @@ class WeatherGenerator(SeededGenerator):
                 "wind_direction": np.round(direction, 0).ravel(),
                 "precipitation": np.round(precipitation, 1).ravel(),
                 "conditions": pa.array(CONDITIONS).take(pa.array(condition.ravel())),
-                "partition_date": constant(pa.scalar(day, pa.date32()), n * 24),
+                "partition_date": constant_date(day, n * 24),
             }
         )
 
