@@ -271,28 +271,12 @@ def _restore(ingestor, table: str | None, version: int | None, output: str) -> N
 
 def _ingest_one(ingestor, source: Path, table: str | None, mode: str | None):
     from dataplatform.ingest.names import safe_names
-    from dataplatform.ingest.service import deliver
     from dataplatform.ingest.tables import ConfigError
 
-    name = table or safe_names([source.name.split(".")[0]])[0]
     try:
-        with ingestor.zone.lock(name) if _is_table_name(name) else _no_lock():
-            copy = deliver(ingestor.zone, source, name, mode)
-            return ingestor.ingest(copy, name)
+        return ingestor.ingest_copy(source, table or safe_names([source.name.split(".")[0]])[0], mode)
     except (ConfigError, FileNotFoundError, IsADirectoryError) as error:
         _fail(str(error))
-
-
-def _is_table_name(name: str) -> bool:
-    from dataplatform.ingest.dropzone import TABLE_NAME
-
-    return bool(TABLE_NAME.fullmatch(name))
-
-
-def _no_lock():
-    from contextlib import nullcontext
-
-    return nullcontext()
 
 
 def _show_ledger(entries, output: str) -> None:

@@ -176,9 +176,6 @@ class DropZone:
             sidecar.replace(target.with_name(target.name + ".yaml"))
         return target
 
-    def relative(self, path: Path) -> str:
-        return str(path.resolve().relative_to(self.root))
-
     def _inside(self, folder: Path) -> Path:
         resolved = folder.resolve()
         if not resolved.is_relative_to(self.root):

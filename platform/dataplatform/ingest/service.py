@@ -63,6 +63,13 @@ class Ingestor:
         except USER_ERRORS as error:
             return self._finish(path, "rejected", run_id, base, error=str(error))
 
+    def ingest_copy(self, source: Path, table: str, mode: str | None = None) -> LedgerEntry:
+        """A user's file copied into the drop folder and taken the sensor's way, holding the
+        table's lock throughout (`dataplatform ingest`)."""
+        _check_table_name(table)  # before the lock creates the table's folder
+        with self.zone.lock(table):
+            return self.ingest(deliver(self.zone, source, table, mode), table)
+
     def restore(self, table: str, version: int | None = None) -> tuple[int, int]:
         """Write back the version the last full reload replaced (or `version`): the backup a
         bad delivery is undone with. Returns (version restored, the table's new version)."""
@@ -184,13 +191,10 @@ def deliver(zone: DropZone, source: Path, table: str, mode: str | None = None) -
     it differs from the table's. `dataplatform ingest` then takes it like the sensor does."""
     import shutil
 
-    from dataplatform.ingest.dropzone import TABLE_CONFIG, TABLE_NAME
+    from dataplatform.ingest.dropzone import TABLE_CONFIG
     from dataplatform.ingest.modes import MODES
 
-    if not TABLE_NAME.fullmatch(table) or table in RESERVED:
-        raise ConfigError(
-            f"{table!r} is not a table name: use lower-case letters, digits and underscores, starting with a letter"
-        )
+    _check_table_name(table)
     if mode is not None and mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     if not source.is_file():
@@ -206,3 +210,12 @@ def deliver(zone: DropZone, source: Path, table: str, mode: str | None = None) -
     if config is not None and mode is not None and mode != config.mode:
         target.with_name(target.name + ".yaml").write_text(f"mode: {mode}\n")
     return target
+
+
+def _check_table_name(table: str) -> None:
+    from dataplatform.ingest.dropzone import TABLE_NAME
+
+    if not TABLE_NAME.fullmatch(table) or table in RESERVED:
+        raise ConfigError(
+            f"{table!r} is not a table name: use lower-case letters, digits and underscores, starting with a letter"
+        )
