@@ -196,6 +196,39 @@ def test_export_round_trips(client, titanic_folder, tmp_path, fmt, compression, 
     assert (again.target, again.id_columns) == ("Survived", ["PassengerId"])
 
 
+def test_features_are_computed_on_read_in_the_splits_row_order(client, tmp_path):
+    """Features are a view over the split: on 300,000 rows read by several threads, row n of the
+    features is row n of the split, with train's fitted values and a category joined rather than
+    looked up (more distinct values than a map holds)."""
+    n = 300_000
+    frame = pd.DataFrame(
+        {
+            "row_id": np.arange(n),
+            "amount": RNG.normal(50, 10, n).round(3),
+            "colour": RNG.choice(["red", "green", "blue"], n),
+            "code": [f"c{i % 1_000}" for i in range(n)],
+            "target": RNG.integers(0, 2, n),
+        }
+    )
+    frame.to_csv(tmp_path / "many.csv", index=False)
+    client.register(tmp_path / "many.csv", target="target")
+    with client.store.reading() as con:
+        kinds = dict(
+            con.execute(
+                "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'many'"
+            ).fetchall()
+        )
+    assert kinds["features_train"] == "VIEW" and kinds["train"] == "BASE TABLE"
+    features = client.load("many", features=True)
+    assert features["row_id"].tolist() == list(range(n))
+    zscores = (frame["amount"] - frame["amount"].mean()) / frame["amount"].std()
+    np.testing.assert_allclose(features["amount__zscore"], zscores, rtol=1e-9, atol=1e-12)
+    shares = frame["colour"].map(frame["colour"].value_counts(normalize=True))
+    np.testing.assert_allclose(features["colour__freq"], shares)
+    np.testing.assert_allclose(features["code__freq"], 0.001)
+    assert client.info("many")["rows"]["features_train"] == n
+
+
 def test_export_one_table_and_metadata_only(client, titanic_folder, tmp_path):
     client.register(titanic_folder, name="titanic")
     one = client.export("titanic", tmp_path / "one", fmt="csv", tables=["test"])

@@ -12,7 +12,14 @@ import pyarrow as pa
 import pytest
 
 from dataplatform.datasets.errors import DatasetError
-from dataplatform.datasets.features import FittedFeatures, feature_query, fit_features, run_plugin
+from dataplatform.datasets.features import (
+    FittedFeatures,
+    feature_query,
+    fit_features,
+    fitted_frequencies,
+    fitted_parameters,
+    run_plugin,
+)
 
 TYPES = {
     "id": "id",
@@ -41,14 +48,19 @@ def fitted_and_features(train: pa.Table, *others: pa.Table) -> tuple[FittedFeatu
     con = duckdb.connect()
     con.register("train", train)
     fitted = fit_features(con, "train", TYPES, target="y")
-    con.register("frequencies", fitted.frequencies)
     frames = []
     for position, table in enumerate((train, *others)):
         con.register(f"t{position}", table)
         carried = [c for c in fitted.carried if c in table.column_names]
-        sql, params = feature_query(replace(fitted, carried=carried), f"t{position}", "frequencies")
-        frames.append(con.execute(sql, params).df())
+        frames.append(features_of(con, replace(fitted, carried=carried), f"t{position}"))
     return fitted, frames
+
+
+def features_of(con: duckdb.DuckDBPyConnection, fitted: FittedFeatures, table: str) -> pd.DataFrame:
+    """The feature select run as the store runs it: fitted values read from their own tables."""
+    con.register("parameters", fitted_parameters(fitted))
+    con.register("frequencies", fitted_frequencies(fitted))
+    return con.execute(feature_query(fitted, table, "parameters", "frequencies")).df()
 
 
 def test_numeric_features_by_hand():
@@ -117,9 +129,7 @@ def test_no_log1p_for_a_column_with_negative_train_values_and_no_spread_gives_ze
     con = duckdb.connect()
     con.register("t", pa.table({"neg": [-2.0, 0.0, 2.0], "flat": [5, 5, 5]}))
     fitted = fit_features(con, "t", {"neg": "numeric", "flat": "numeric"})
-    con.register("frequencies", fitted.frequencies)
-    sql, params = feature_query(fitted, "t", "frequencies")
-    features = con.execute(sql, params).df()
+    features = features_of(con, fitted, "t")
     assert "neg__log1p" not in features.columns
     assert features["flat__zscore"].tolist() == [0.0, 0.0, 0.0]
 
@@ -190,9 +200,7 @@ def test_categories_that_are_not_text_get_their_shares_by_map_and_by_join_alike(
         con.register("train", pa.table({"n": [3, 3, 7, None], "flag": [True, False, True, True]}))
         con.register("test", pa.table({"n": [7, 9, None], "flag": [False, None, True]}))
         fitted = fit_features(con, "train", {"n": "categorical", "flag": "categorical"})
-        con.register("frequencies", fitted.frequencies)
-        sql, params = feature_query(fitted, "test", "frequencies")
-        return con.execute(sql, params).df()
+        return features_of(con, fitted, "test")
 
     by_map = shares()
     assert by_map["n__freq"].tolist() == [0.25, 0.0, 0.25]
@@ -210,8 +218,7 @@ def test_quartile_bins_count_the_quartiles_exceeded_even_when_quartiles_tie():
     fitted = fit_features(con, "t", {"v": "numeric"})
     fit = fitted.numeric["v"]
     assert fit.quartiles is not None and fit.quartiles[0] == fit.quartiles[1] == 1.0
-    sql, params = feature_query(fitted, "t", "frequencies")
-    features = con.execute(sql, params).df()
+    features = features_of(con, fitted, "t")
     expected = [None if v is None else sum(v > q for q in fit.quartiles) for v in values]
     assert [None if pd.isna(b) else int(b) for b in features["v__qbin"]] == expected
     assert features["v__zscore"].tolist()[:7] == [(v - fit.mean) / fit.std for v in values[:7]]

@@ -2,8 +2,9 @@
 
 Fitting reads train alone (means, spreads, quartiles, category frequencies), so nothing about
 test rows can leak into the features a model learns from. The fitted values are plain data
-(`FittedFeatures`) and the transforms are one SQL select per split with those values passed as
-parameters, so a million rows are transformed inside DuckDB.
+(`FittedFeatures`), stored as two small tables (`fitted_parameters`, `fitted_frequencies`), and
+the transforms are one SQL select per split reading them (`feature_query`), so a million rows
+are transformed inside DuckDB and the store can keep the select as a view.
 
 Features per column type (new columns are named `<column>__<feature>`):
 
@@ -112,17 +113,18 @@ def fit_features(
     )
 
 
-def feature_query(fitted: FittedFeatures, table: str, frequencies: str) -> tuple[str, list[object]]:
-    """The select that turns `table` into its features, with its parameters.
+def feature_query(fitted: FittedFeatures, table: str, parameters: str, frequencies: str) -> str:
+    """The select that turns `table` into its features; it holds no value, only references.
 
-    `frequencies` is a SQL reference to `fitted.frequencies` in the same connection. Rows come
-    out in the table's order, so feature row n belongs to table row n.
+    `parameters` is a SQL reference to `fitted_parameters(fitted)` and `frequencies` one to
+    `fitted_frequencies(fitted)`, both in the same connection: the fitted values are read from
+    them, so the select can be a view that computes features when they are read, and no value
+    from the data is ever written into SQL. Rows come out in the table's order, so feature row
+    n belongs to table row n.
     """
-    columns, params = [f"t.{quote(c)}" for c in fitted.carried], []
-    for name, fit in fitted.numeric.items():
-        new, values = _numeric_features(name, fit)
-        columns += new
-        params += values
+    columns = [f"t.{quote(c)}" for c in fitted.carried]
+    for position, (name, fit) in enumerate(fitted.numeric.items()):
+        columns += _numeric_features(name, fit, f"p.{_parameter(position)}")
     for name in fitted.datetime:
         ts = f"CAST(t.{quote(name)} AS TIMESTAMP)"
         columns += [
@@ -140,35 +142,80 @@ def feature_query(fitted: FittedFeatures, table: str, frequencies: str) -> tuple
             f"CASE WHEN trim({q}) = '' THEN 0 ELSE len(string_split_regex(trim({q}), '\\s+')) END "
             f"AS {quote(name + '__words')}",
         ]
-    sizes = dict(zip(*pc.value_counts(fitted.frequencies["col"]).flatten(), strict=True))
-    joins, join_params = [], []
+    mapped = set(mapped_categories(fitted))
+    joins = []
     for position, name in enumerate(fitted.categorical):
         q = f"t.{quote(name)}"
-        if sizes.get(name, 0) <= MAP_LOOKUP_LIMIT:
+        if name in mapped:
             # A projection keeps the table's row order; a join would not, and needs a sort after it.
-            # The shares go in as a constant map: DuckDB then looks up each distinct value of a
-            # dictionary-compressed column once, where a map built by a subquery was looked up
-            # row by row (5 columns of 1M rows: 0.05 s against 0.29 s).
-            keys, shares, null_share = _shares(fitted.frequencies, name)
+            # The shares come as one map per column from the one-row parameters table, a constant
+            # to DuckDB, which then looks up each distinct value of a dictionary-compressed column
+            # once instead of row by row.
+            shares = f"p.{_parameter(len(fitted.numeric) + position)}"
             columns.append(
-                f"CASE WHEN {q} IS NULL THEN CAST(? AS DOUBLE) "
-                f"ELSE coalesce(map_extract_value(MAP(?::VARCHAR[], ?::DOUBLE[]), CAST({q} AS VARCHAR)), 0.0) "
+                f"CASE WHEN {q} IS NULL THEN {shares}.nulls "
+                f"ELSE coalesce(map_extract_value({shares}.shares, CAST({q} AS VARCHAR)), 0.0) "
                 f"END AS {quote(name + '__freq')}"
             )
-            params += [null_share, keys, shares]
             continue
         alias = f"f{position}"
         columns.append(f"coalesce({alias}.frequency, 0.0) AS {quote(name + '__freq')}")
         joins.append(
-            f"LEFT JOIN {frequencies} AS {alias} ON {alias}.col = ? "
+            f"LEFT JOIN {frequencies} AS {alias} ON {alias}.position = {position} "
             f"AND {alias}.value IS NOT DISTINCT FROM CAST({q} AS VARCHAR)"
         )
-        join_params.append(name)
     selected = ", ".join(columns) or "1 AS _empty"
+    fitted_values = f" CROSS JOIN {parameters} AS p" if fitted.numeric or mapped else ""
     if not joins:
-        return f"SELECT {selected} FROM {table} AS t", params
+        return f"SELECT {selected} FROM {table} AS t{fitted_values}"
     numbered = f"(SELECT *, row_number() OVER () AS _row FROM {table})"
-    return f"SELECT {selected} FROM {numbered} AS t {' '.join(joins)} ORDER BY t._row", params + join_params
+    return f"SELECT {selected} FROM {numbered} AS t{fitted_values} {' '.join(joins)} ORDER BY t._row"
+
+
+def mapped_categories(fitted: FittedFeatures) -> list[str]:
+    """Categorical columns whose shares are few enough to be looked up in a map; the others are joined."""
+    sizes = dict(zip(*pc.value_counts(fitted.frequencies["col"]).flatten(), strict=True))
+    return [c for c in fitted.categorical if sizes.get(c, 0) <= MAP_LOOKUP_LIMIT]
+
+
+def fitted_parameters(fitted: FittedFeatures) -> pa.Table:
+    """One row holding every fitted value the feature select reads, a struct column per input.
+
+    Numeric inputs get `mean`, `std` and the quartiles `q1`, `q2`, `q3`; categorical inputs
+    looked up by map get `shares` (value -> share of train rows) and `nulls` (the share of
+    empty values). Columns are named by position (`p0`, `p1`, ...), so no user column name can
+    clash or need care here. With nothing to hold, the row has a single empty column.
+    """
+    values: dict[str, pa.Array] = {}
+    for position, fit in enumerate(fitted.numeric.values()):
+        quartiles = fit.quartiles or (None, None, None)
+        figures = {
+            "mean": fit.mean,
+            "std": fit.std,
+            "q1": quartiles[0],
+            "q2": quartiles[1],
+            "q3": quartiles[2],
+        }
+        values[_parameter_name(position)] = pa.array(
+            [figures], pa.struct([(k, pa.float64()) for k in figures])
+        )
+    mapped = set(mapped_categories(fitted))
+    shares_type = pa.struct([("shares", pa.map_(pa.string(), pa.float64())), ("nulls", pa.float64())])
+    for position, name in enumerate(fitted.categorical):
+        if name in mapped:
+            keys, shares, null_share = _shares(fitted.frequencies, name)
+            entry = {"shares": list(zip(keys, shares, strict=True)), "nulls": null_share}
+            values[_parameter_name(len(fitted.numeric) + position)] = pa.array([entry], shares_type)
+    return pa.table(values or {"_empty": pa.array([None], pa.null())})
+
+
+def fitted_frequencies(fitted: FittedFeatures) -> pa.Table:
+    """The fitted shares as stored: `fitted.frequencies` with each column's `position` among the
+    categorical columns, which the feature select joins on (a join on the name would need the
+    name written into the SQL as a value)."""
+    positions = {name: position for position, name in enumerate(fitted.categorical)}
+    column = pa.array([positions[c] for c in fitted.frequencies["col"].to_pylist()], pa.int32())
+    return fitted.frequencies.add_column(1, "position", column)
 
 
 def plugin_path(folder: Path | None, dataset: str) -> Path | None:
@@ -242,16 +289,12 @@ def _numeric_from_stats(stats: dict[str, Any], columns: list[str]) -> dict[str, 
     return fits
 
 
-def _numeric_features(name: str, fit: NumericFit) -> tuple[list[str], list[object]]:
-    """Every fitted value goes in as `CAST(? AS DOUBLE)`: an untyped parameter left DuckDB
-    computing z-scores of 12 columns of 1M rows in 0.5-0.8 s instead of 0.11 s."""
+def _numeric_features(name: str, fit: NumericFit, fitted: str) -> list[str]:
+    """`fitted` is the struct holding the column's fitted values (see `fitted_parameters`)."""
     q = f"t.{quote(name)}"
-    columns, params = [], []
+    columns = []
     if fit.std:
-        columns.append(
-            f"(CAST({q} AS DOUBLE) - CAST(? AS DOUBLE)) / CAST(? AS DOUBLE) AS {quote(name + '__zscore')}"
-        )
-        params += [fit.mean, fit.std]
+        columns.append(f"(CAST({q} AS DOUBLE) - {fitted}.mean) / {fitted}.std AS {quote(name + '__zscore')}")
     else:  # no spread in train: every value is as far from the mean as any other
         columns.append(f"CASE WHEN {q} IS NOT NULL THEN 0.0 END AS {quote(name + '__zscore')}")
     if fit.minimum is not None and fit.minimum >= 0:
@@ -262,11 +305,18 @@ def _numeric_features(name: str, fit: NumericFit) -> tuple[list[str], list[objec
         # How many quartiles x exceeds; they are ordered, so the first one exceeded from the top
         # says it (a CASE took 0.32 s where a sum of three comparisons took 0.45-0.52 s).
         columns.append(
-            f"CASE WHEN {q} > CAST(? AS DOUBLE) THEN 3 WHEN {q} > CAST(? AS DOUBLE) THEN 2 "
-            f"WHEN {q} > CAST(? AS DOUBLE) THEN 1 WHEN {q} IS NOT NULL THEN 0 END AS {quote(name + '__qbin')}"
+            f"CASE WHEN {q} > {fitted}.q3 THEN 3 WHEN {q} > {fitted}.q2 THEN 2 "
+            f"WHEN {q} > {fitted}.q1 THEN 1 WHEN {q} IS NOT NULL THEN 0 END AS {quote(name + '__qbin')}"
         )
-        params += list(reversed(fit.quartiles))
-    return columns, params
+    return columns
+
+
+def _parameter_name(position: int) -> str:
+    return f"p{position}"
+
+
+def _parameter(position: int) -> str:
+    return quote(_parameter_name(position))
 
 
 def _fit_frequencies(con: duckdb.DuckDBPyConnection, train: str, columns: list[str]) -> pa.Table:

@@ -1,8 +1,10 @@
 """The dataset store: one DuckDB file, a schema per dataset holding its splits, their features and metadata.
 
 Layout of schema `<name>`: a table per split (`train`, `test`, `sample_submission`, extra
-tables), `features_<split>` for the splits features were built for, `_meta` (key, JSON value:
-statistics, fitted feature parameters) and `_frequencies` (fitted category shares).
+tables), `features_<split>` for the splits features were built for (views computing them from
+the split, or tables for a dataset with a feature plugin), `_meta` (key, JSON value:
+statistics, fitted feature parameters), `_parameters` and `_frequencies` (the fitted values
+the features read). Names starting with `_` are the store's own, never a split's.
 
 Writes happen in one transaction (`writing`): a failed registration rolls back and leaves the
 previous version, or nothing, behind. DuckDB allows one writing process per file; readers open
@@ -25,7 +27,6 @@ from dataplatform.datasets.sql import CATALOG, qualified, quote, schema_ref
 if TYPE_CHECKING:
     import pandas as pd
 
-META_TABLES = ("_meta", "_frequencies")
 SAMPLE_SEED = 42
 
 
@@ -132,7 +133,7 @@ class DatasetStore:
     def _select(
         self, con: duckdb.DuckDBPyConnection, name: str, table: str, columns: list[str] | None
     ) -> str:
-        available = [] if table in META_TABLES else _columns(con, qualified(name, table))
+        available = [] if table.startswith("_") else _columns(con, qualified(name, table))
         if not available:
             tables = ", ".join(_data_tables(con, name))
             raise DatasetError(f"dataset '{name}' has no table '{table}' (tables: {tables or 'none'})")
@@ -145,12 +146,20 @@ class DatasetStore:
         return f"SELECT {', '.join(quote(c) for c in chosen)} FROM {qualified(name, table)}"
 
 
-def _data_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+def relations(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    """Every table and view of a dataset's schema, by name: `TABLE` or `VIEW`."""
     listed = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY table_name",
-        [CATALOG, name],
+        "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = $catalog AND schema_name = $name "
+        "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE database_name = $catalog "
+        "AND schema_name = $name ORDER BY 1",
+        {"catalog": CATALOG, "name": name},
     ).fetchall()
-    return [table for (table,) in listed if table not in META_TABLES]
+    return dict(listed)
+
+
+def _data_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The splits and their features; the fitted values and metadata (`_`-named) left out."""
+    return [table for table in relations(con, name) if not table.startswith("_")]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
