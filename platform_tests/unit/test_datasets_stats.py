@@ -146,3 +146,18 @@ def test_a_csv_with_literal_nan_registers_and_its_figures_leave_nan_out_as_panda
     assert x["std"] == pytest.approx(finite.std())
     features = client.load("readings", features=True)
     assert features.filter(like="x").notna().any().all()  # features built, z-scores from finite values
+
+
+@pytest.mark.parametrize("spread", [10, 10**12], ids=["counted over their range", "sorted"])
+def test_integer_distinct_counts_and_quartiles_match_pandas_whether_counted_or_sorted(spread):
+    """Integers spanning few values per row are counted over their range, others sorted: the
+    figures are pandas' either way, negatives and nulls included."""
+    rng = np.random.default_rng(4)
+    values = pd.Series(rng.integers(-spread, spread, 999), dtype="Int64")
+    values[rng.choice(999, 50, replace=False)] = pd.NA
+    con = duckdb.connect()
+    con.register("t", pa.table({"v": pa.array(values, pa.int64())}))
+    got = numeric_figures(con, "t", ["v"])["v"]
+    assert got.distinct == values.nunique()
+    as_floats = values.astype(float)
+    assert got.quantiles == {str(q): as_floats.quantile(q) for q in (0.25, 0.5, 0.75)}
