@@ -9,18 +9,24 @@ import pytest
 
 from dataplatform.datasets.detect import Detection, Overrides, detect, is_id_name
 from dataplatform.datasets.errors import DatasetError
+from dataplatform.datasets.stats import table_stats
 
 RNG = np.random.default_rng(3)
 
 
 def run(train: dict, test: dict | None = None, submission: list[str] | None = None, **overrides) -> Detection:
+    """Detection by its own profile of train, checked to be the one made from train's statistics
+    (as registration does)."""
     con = duckdb.connect()
     con.register("train_t", pa.table(train))
     tables = {"train": "train_t"}
     if test is not None:
         con.register("test_t", pa.table(test))
         tables["test"] = "test_t"
-    return detect(con, tables, submission, Overrides(**overrides))
+    found = detect(con, tables, submission, Overrides(**overrides))
+    train_stats = table_stats(con, "train_t")
+    assert detect(con, tables, submission, Overrides(**overrides), train_stats=train_stats) == found
+    return found
 
 
 def titanic(n: int = 400) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
@@ -90,10 +91,13 @@ def detect(
     tables: dict[str, str],
     submission_columns: list[str] | None = None,
     overrides: Overrides | None = None,
+    train_stats: dict[str, Any] | None = None,
 ) -> Detection:
     """Detect from `tables` (split -> SQL table reference in `con`; `train` required).
 
     `submission_columns` are the columns of a Kaggle `sample_submission` file when there is one.
+    `train_stats`, train's statistics (`stats.table_stats`), already hold every count, distinct
+    count and range detection needs: passing them saves a pass over train (0.2 s of 1M rows).
     """
     overrides = overrides or Overrides()
     train = tables["train"]
@@ -103,7 +107,11 @@ def detect(
     names = list(kinds)
     submission = [c for c in submission_columns or [] if c in kinds]
     candidates = _distinct_candidates(names, submission, test_columns, overrides)
-    rows, columns = _profile(con, train, kinds, candidates)
+    if train_stats is None:
+        rows, columns = _profile(con, train, kinds, candidates)
+    else:
+        rows, columns = _profile_from_stats(train_stats, kinds)
+    _profile_strings(con, train, [c for c in columns.values() if c.kind == "string"])
     reasons: dict[str, str] = {}
 
     index = [c.name for c in columns.values() if _is_index(c, rows)]
@@ -213,8 +221,24 @@ def _profile(
             column.distinct = int(next(values))
         if name in candidates and column.kind in ("integer", "float"):
             column.low, column.high = next(values), next(values)
-    _profile_strings(con, table, [c for c in columns.values() if c.kind == "string"])
     return rows, columns
+
+
+def _profile_from_stats(stats: dict[str, Any], kinds: dict[str, str]) -> tuple[int, dict[str, _Column]]:
+    """The same profile read from the table's statistics, which count every column exactly."""
+    columns = {}
+    for name, kind in kinds.items():
+        figures = stats["column_stats"][name]
+        numeric = kind in ("integer", "float")
+        columns[name] = _Column(
+            name,
+            kind,
+            non_null=figures["count"],
+            distinct=figures["distinct"],
+            low=None if not numeric or figures["min"] is None else float(figures["min"]),
+            high=None if not numeric or figures["max"] is None else float(figures["max"]),
+        )
+    return stats["rows"], columns
 
 
 def _profile_strings(con: duckdb.DuckDBPyConnection, table: str, strings: list[_Column]) -> None:
@@ -231,7 +255,8 @@ def _profile_strings(con: duckdb.DuckDBPyConnection, table: str, strings: list[_
             f"count(DISTINCT {q})",
             f"count(TRY_CAST({q} AS TIMESTAMP)) FILTER (WHERE regexp_matches({q}, '\\d'))",
         ]
-    sample = f"(SELECT * FROM {table} USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7))"
+    projected = ", ".join(quote(c.name) for c in strings)
+    sample = f"(SELECT {projected} FROM {table} USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7))"
     values = iter(con.execute(f"SELECT {', '.join(parts)} FROM {sample}").fetchone() or ())
     for column in strings:
         column.avg_length = float(next(values) or 0.0)

@@ -32,7 +32,7 @@ from dataplatform.datasets.features import (
 from dataplatform.datasets.sources import SUBMISSION_SPLIT, SourceFile, reading_error
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
 from dataplatform.datasets.sql import qualified, quote, schema_ref
-from dataplatform.datasets.stats import table_stats
+from dataplatform.datasets.stats import table_stats, target_distribution
 from dataplatform.datasets.store import DatasetStore, relations
 
 SplitLoader = Callable[[duckdb.DuckDBPyConnection, str], None]
@@ -156,15 +156,24 @@ def describe_splits(
     """Detection, timestamp parsing, statistics and features of the splits already in the schema."""
     refs = {split: qualified(spec.name, split) for split in spec.splits}
     submission = column_kinds(con, refs[SUBMISSION_SPLIT]) if SUBMISSION_SPLIT in refs else None
+    report("computing statistics")
+    stats = {split: table_stats(con, ref) for split, ref in refs.items()}
     report("detecting ids, target and column types")
     detection = detect(
-        con, {s: r for s, r in refs.items() if s in ("train", "test")}, list(submission or []), overrides
+        con,
+        {s: r for s, r in refs.items() if s in ("train", "test")},
+        list(submission or []),
+        overrides,
+        train_stats=stats["train"],
     )
-    detection = _store_declared_types(con, refs, detection, overrides)
-    report("computing statistics")
-    stats = {}
-    for split, ref in refs.items():
-        stats[split] = table_stats(con, ref, detection.target)
+    detection, cast = _store_declared_types(con, refs, detection, overrides)
+    for split in cast:  # their columns changed type: figures of the stored values
+        stats[split] = table_stats(con, refs[split])
+    if detection.target is not None:
+        for split, ref in refs.items():
+            figures = stats[split]["column_stats"].get(detection.target)
+            if figures is not None:
+                stats[split]["target_distribution"] = target_distribution(con, ref, detection.target, figures)
     meta = {"stats": stats}
     if spec.features:
         report("building features")
@@ -193,8 +202,9 @@ CASTS = {"datetime": ("TIMESTAMP", ("temporal",)), "numeric": ("DOUBLE", ("integ
 
 def _store_declared_types(
     con: duckdb.DuckDBPyConnection, refs: dict[str, str], detection: Detection, overrides: Overrides
-) -> Detection:
-    """Store datetime and numeric columns held as text as real timestamps and numbers, in every split.
+) -> tuple[Detection, set[str]]:
+    """Store datetime and numeric columns held as text as real timestamps and numbers, in every
+    split; the detection as it stands then, and the splits whose columns were cast.
 
     A detected datetime column (judged on a sample) whose full data does not parse stays
     categorical; a column the user declared must parse entirely, or registration stops naming
@@ -202,6 +212,7 @@ def _store_declared_types(
     """
     types, reasons = dict(detection.column_types), dict(detection.reasons)
     kinds = {split: column_kinds(con, ref) for split, ref in refs.items()}
+    cast: set[str] = set()
     for column, declared in detection.column_types.items():
         if declared not in CASTS:
             continue
@@ -230,7 +241,8 @@ def _store_declared_types(
             con.execute(
                 f"ALTER TABLE {refs[split]} ALTER {q} SET DATA TYPE {sql_type} USING CAST({q} AS {sql_type})"
             )
-    return replace(detection, column_types=types, reasons=reasons)
+        cast.update(holders)
+    return replace(detection, column_types=types, reasons=reasons), cast
 
 
 def _unparsed(con: duckdb.DuckDBPyConnection, tables: list[str], column: str, sql_type: str) -> str | None:
