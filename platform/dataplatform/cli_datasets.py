@@ -322,8 +322,7 @@ def split(
 def _client() -> DatasetClient:
     from dataplatform.datasets.client import DatasetClient
 
-    settings = _settings()
-    return DatasetClient(settings.data_dir.resolve(), plugins_dir=settings.dataset_plugins)
+    return DatasetClient.for_settings(_settings())
 
 
 def _settings() -> Settings:

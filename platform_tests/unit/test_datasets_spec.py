@@ -37,6 +37,8 @@ def test_names_are_lower_case_with_underscores(raw, name):
         ("", "a dataset name is required"),
         ("_hidden", "must start with a letter or digit"),
         ("Main", "reserved by the dataset store"),
+        ("public", "reserved by the dataset store"),
+        ("pg-stats", "reserved by the dataset store"),
     ],
 )
 def test_bad_names_are_refused_with_a_clear_message(raw, message):

@@ -8,8 +8,9 @@
 
 Files live under `<data_dir>/datasets/`: `registry/<name>.yaml` (the specs, fit for git),
 `dataset_store.duckdb` (the data, features and statistics) and `plugins/<name>.py` (optional feature
-plugins; another folder can be given). Names are normalised by every method (`My-Data` is
-`my_data`).
+plugins; another folder can be given). Given a `postgres_url`, the data, features and statistics
+live in that PostgreSQL database instead, a schema per dataset (`DatasetClient.for_settings` does
+so under the `postgres` profile). Names are normalised by every method (`My-Data` is `my_data`).
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ from dataplatform.datasets.registration import (
 from dataplatform.datasets.search import Field, search
 from dataplatform.datasets.sources import locate_source
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
+from dataplatform.datasets.sql import store_backend
 from dataplatform.datasets.store import DatasetStore
 from dataplatform.datasets.timesplit import Fold, Mode, time_folds
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from dataplatform.settings import Settings
 
 SORT_KEYS = ("name", "registered_at", "problem_type", "source_kind")
 
@@ -62,13 +66,26 @@ class DatasetClient:
         data_dir: str | Path,
         plugins_dir: str | Path | None = None,
         source_root: str | Path | None = None,
+        postgres_url: str | None = None,
     ) -> None:
-        """`source_root`, when set, is the only folder files may be registered from."""
+        """`source_root`, when set, is the only folder files may be registered from; `postgres_url`,
+        when set, is the database holding the data (the specs stay in the folder)."""
         root = Path(data_dir) / "datasets"
         self.registry = SpecRegistry(root / "registry")
-        self.store = DatasetStore(root)
+        self.store = DatasetStore(root, postgres_url)
         self.plugins_dir = Path(plugins_dir) if plugins_dir is not None else root / "plugins"
         self.source_root = None if source_root is None else Path(source_root)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> DatasetClient:
+        """The client the settings describe: the one place the storage profile picks the store
+        (PostgreSQL at `DATAPLATFORM_POSTGRES_URL` under the `postgres` profile, else DuckDB)."""
+        url = settings.postgres_url if store_backend(settings.profile) == "postgres" else None
+        return cls(
+            settings.data_dir.resolve(),
+            plugins_dir=settings.dataset_plugins,
+            postgres_url=None if url is None else url.get_secret_value(),
+        )
 
     def register(
         self,
@@ -227,9 +244,9 @@ class DatasetClient:
         if not spec_file.is_file():
             raise DatasetError(f"no dataset named '{normalised}'")
         if dry_run:
-            tables = list(self.store.tables(normalised)) if self.store.path.exists() else []
+            tables = list(self.store.tables(normalised)) if self.store.exists() else []
             return Removal(normalised, spec_file, tables, done=False)
-        tables = self.store.drop(normalised) if self.store.path.exists() else []
+        tables = self.store.drop(normalised) if self.store.exists() else []
         self.registry.remove(normalised)
         return Removal(normalised, spec_file, tables, done=True)
 

@@ -84,7 +84,7 @@ def register(
             tags=list(request.tags),
             features=request.features,
         )
-        spec = describe_splits(con, spec, request.overrides, plugins, report)
+        spec = describe_splits(con, spec, request.overrides, plugins, report, store.feature_views)
         report("saving the spec")
         registry.save(spec, force=True)
     return spec
@@ -102,7 +102,7 @@ def rebuild(
         for table, kind in relations(con, spec.name).items():
             if table.startswith(("features_", "_")):
                 con.execute(f"DROP {kind} {qualified(spec.name, table)}")
-        spec = describe_splits(con, spec, overrides, plugins, lambda _step: None)
+        spec = describe_splits(con, spec, overrides, plugins, lambda _step: None, store.feature_views)
         registry.save(spec, force=True)
     return spec
 
@@ -152,8 +152,10 @@ def describe_splits(
     overrides: Overrides,
     plugins: Path | None,
     report: Progress,
+    feature_views: bool = True,
 ) -> DatasetSpec:
-    """Detection, timestamp parsing, statistics and features of the splits already in the schema."""
+    """Statistics, detection, timestamp parsing and features of the splits already in the schema;
+    `feature_views` false stores features as tables (a store that cannot keep DuckDB views)."""
     refs = {split: qualified(spec.name, split) for split in spec.splits}
     submission = column_kinds(con, refs[SUBMISSION_SPLIT]) if SUBMISSION_SPLIT in refs else None
     report("computing statistics")
@@ -177,7 +179,9 @@ def describe_splits(
     meta = {"stats": stats}
     if spec.features:
         report("building features")
-        meta["features"] = _build_features(con, spec.name, refs, detection, stats["train"], plugins)
+        meta["features"] = _build_features(
+            con, spec.name, refs, detection, stats["train"], plugins, feature_views
+        )
     con.execute(f"CREATE TABLE {qualified(spec.name, '_meta')} (key VARCHAR, value VARCHAR)")
     con.executemany(
         f"INSERT INTO {qualified(spec.name, '_meta')} VALUES (?, ?)",
@@ -263,21 +267,29 @@ def _build_features(
     detection: Detection,
     train_stats: dict[str, Any],
     plugins: Path | None,
+    views: bool,
 ) -> dict[str, object]:
     """`features_<split>` for train and every split that has train's feature inputs (test, usually).
 
     Only the fitted values are stored (`_parameters`, `_frequencies`); each `features_<split>`
     is a view computing the features from its split when read. Writing them as tables took
     longer than everything else in a registration (1M rows x 41 columns: 1.7 s of 4.2 s), and
-    reading the view costs about what computing them did. A dataset with a feature plugin gets
-    tables instead: its plugin's columns exist only as Python's answer.
+    reading the view costs about what computing them did. Tables are written instead for a
+    dataset with a feature plugin (its plugin's columns exist only as Python's answer) and when
+    `views` is false; the parameters (maps and structs) are then only read while writing them.
     """
     fitted = fit_features(con, refs["train"], detection.column_types, detection.target, train_stats)
-    parameters, frequencies = qualified(name, "_parameters"), qualified(name, "_frequencies")
-    _store_arrow(con, parameters, fitted_parameters(fitted))
+    frequencies = qualified(name, "_frequencies")
     _store_arrow(con, frequencies, fitted_frequencies(fitted))
-    inputs = set(fitted.numeric) | set(fitted.datetime) | set(fitted.text) | set(fitted.categorical)
     plugin = plugin_path(plugins, name)
+    views = views and plugin is None
+    if views:
+        parameters = qualified(name, "_parameters")
+        _store_arrow(con, parameters, fitted_parameters(fitted))
+    else:
+        parameters = "_fitted_parameters"
+        con.register(parameters, fitted_parameters(fitted))
+    inputs = set(fitted.numeric) | set(fitted.datetime) | set(fitted.text) | set(fitted.categorical)
     built = []
     for split, ref in refs.items():
         present = column_kinds(con, ref)
@@ -286,11 +298,15 @@ def _build_features(
         carry = [c for c in fitted.carried if c in present]
         sql = feature_query(replace(fitted, carried=carry), ref, parameters, frequencies)
         target = qualified(name, f"features_{split}")
-        if plugin is None:
+        if views:
             con.execute(f"CREATE VIEW {target} AS {sql}")
+        elif plugin is None:
+            con.execute(f"CREATE TABLE {target} AS {sql}")
         else:
             _store_with_plugin_columns(con, plugin, name, ref, sql, target)
         built.append(split)
+    if not views:
+        con.unregister(parameters)
     return {"splits": built, "plugin": None if plugin is None else str(plugin), **fitted.to_dict()}
 
 

@@ -31,8 +31,10 @@ PROBLEM_TYPES: tuple[str, ...] = ("binary", "multiclass", "regression")
 COLUMN_TYPES: tuple[str, ...] = ("numeric", "categorical", "datetime", "text", "id", "index")
 MAX_NAME_LENGTH = 63  # PostgreSQL's identifier limit: the name is also a schema name
 _NAME = re.compile(r"[a-z0-9_-]+")
-# Schemas every DuckDB catalog has: a dataset's schema cannot take their names.
-RESERVED = frozenset({"main", "information_schema", "pg_catalog"})
+# Schemas every DuckDB catalog or PostgreSQL database has (PostgreSQL keeps `pg_*` for itself): a
+# dataset's schema cannot take their names, in either store, so a dataset can move between them.
+RESERVED = frozenset({"main", "public", "information_schema"})
+RESERVED_PREFIX = "pg_"
 
 
 def normalise_name(raw: str) -> str:
@@ -58,7 +60,7 @@ def normalise_name(raw: str) -> str:
         raise DatasetError(f"dataset name {raw!r} is longer than {MAX_NAME_LENGTH} characters")
     if name.startswith("_"):
         raise DatasetError(f"dataset name {raw!r} must start with a letter or digit")
-    if name in RESERVED:
+    if name in RESERVED or name.startswith(RESERVED_PREFIX):
         raise DatasetError(f"dataset name {raw!r} is reserved by the dataset store; choose another name")
     return name
 

@@ -7,6 +7,12 @@ from __future__ import annotations
 CATALOG = "dataset_store"
 
 
+def store_backend(profile: str) -> str:
+    """Which database holds the dataset store under a storage profile (`Settings.profile`): the
+    `postgres` profile puts it in PostgreSQL, every other one in the DuckDB file."""
+    return "postgres" if profile == "postgres" else "duckdb"
+
+
 def quote(name: str) -> str:
     """A DuckDB identifier for any column, table or schema name, whatever characters it holds."""
     return '"' + name.replace('"', '""') + '"'

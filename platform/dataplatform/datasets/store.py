@@ -1,4 +1,9 @@
-"""The dataset store: one DuckDB file, a schema per dataset holding its splits, their features and metadata.
+"""The dataset store: a schema per dataset holding its splits, their features and metadata.
+
+It is one DuckDB file by default, or a PostgreSQL database under the `postgres` profile. Both
+are reached through DuckDB, which attaches the PostgreSQL database (its postgres extension) under
+the same catalog name, so every query, the transaction and the quoting are the same for both.
+PostgreSQL cannot run DuckDB's SQL in a view, so there features are stored as tables.
 
 Layout of schema `<name>`: a table per split (`train`, `test`, `sample_submission`, extra
 tables), `features_<split>` for the splits features were built for (views computing them from
@@ -6,9 +11,9 @@ the split, or tables for a dataset with a feature plugin), `_meta` (key, JSON va
 statistics, fitted feature parameters), `_parameters` and `_frequencies` (the fitted values
 the features read). Names starting with `_` are the store's own, never a split's.
 
-Writes happen in one transaction (`writing`): a failed registration rolls back and leaves the
-previous version, or nothing, behind. DuckDB allows one writing process per file; readers open
-the file read-only.
+Writes happen in one transaction (`writing`), a PostgreSQL transaction on that backend: a failed
+registration rolls back and leaves the previous version, or nothing, behind. DuckDB allows one
+writing process per file; readers open the file read-only.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -31,15 +37,40 @@ SAMPLE_SEED = 42
 
 
 class DatasetStore:
-    def __init__(self, folder: Path) -> None:
-        """The store is `<folder>/dataset_store.duckdb`: DuckDB names the file's catalog after it,
-        and every table is named through that catalog (see `sql.CATALOG`)."""
+    def __init__(self, folder: Path, postgres_url: str | None = None) -> None:
+        """The store is `<folder>/dataset_store.duckdb`, or the PostgreSQL database at `postgres_url`
+        when given. DuckDB names the file's catalog after the file and attaches PostgreSQL under
+        that name, and every table is named through that catalog (see `sql.CATALOG`)."""
         self.path = Path(folder) / f"{CATALOG}.duckdb"
+        self._postgres_url = None if postgres_url is None else _libpq_url(postgres_url)
+
+    @property
+    def backend(self) -> str:
+        return "duckdb" if self._postgres_url is None else "postgres"
+
+    @property
+    def feature_views(self) -> bool:
+        """Whether features can be views: DuckDB keeps a view's SQL, PostgreSQL would have to run it."""
+        return self._postgres_url is None
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, for people and metadata: the file, or the server and database
+        without user or password."""
+        if self._postgres_url is None:
+            return str(self.path)
+        url = urlsplit(self._postgres_url)
+        return f"postgresql://{url.hostname or 'localhost'}:{url.port or 5432}{url.path or '/'}"
+
+    def exists(self) -> bool:
+        """Whether anything can have been stored: the file exists (a database always does)."""
+        return self._postgres_url is not None or self.path.exists()
 
     @contextmanager
     def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside a transaction: committed when the block ends, rolled back if it raises."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._postgres_url is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._connect(read_only=False)
         try:
             con.execute("BEGIN TRANSACTION")
@@ -54,7 +85,7 @@ class DatasetStore:
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        if not self.path.exists():
+        if not self.exists():
             raise DatasetError(f"no dataset has been stored yet ({self.path} does not exist)")
         con = self._connect(read_only=True)
         try:
@@ -63,16 +94,40 @@ class DatasetStore:
             con.close()
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        try:
-            con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as error:
-            raise DatasetError(
-                f"the dataset store {self.path} is in use by another process; retry when it has finished "
-                f"({str(error).splitlines()[0]})"
-            ) from error
+        if self._postgres_url is not None:
+            con = self._attach_postgres(self._postgres_url, read_only)
+        else:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as error:
+                raise DatasetError(
+                    f"the dataset store {self.path} is in use by another process; retry when it has finished "
+                    f"({str(error).splitlines()[0]})"
+                ) from error
         # Timestamps with a time zone become local times in features: UTC makes them the same everywhere.
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
+        return con
+
+    def _attach_postgres(self, url: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB with the database attached as the store's catalog. ATTACH takes no
+        parameters, so the URL goes in as a quoted literal; it never reaches an error message."""
+        from dataplatform.storage.duckdb_extensions import load_extension, string_literal
+
+        con = duckdb.connect()
+        try:
+            load_extension(con, "postgres_scanner")
+            options = "TYPE postgres, READ_ONLY" if read_only else "TYPE postgres"
+            con.execute(f"ATTACH {string_literal(url)} AS {quote(CATALOG)} ({options})")
+        except Exception as error:
+            con.close()
+            reason = str(error).strip().splitlines()[0].replace(url, "<DATAPLATFORM_POSTGRES_URL>")
+            password = urlsplit(url).password
+            if password:
+                reason = reason.replace(password, "***")
+            raise DatasetError(
+                f"cannot open the dataset store in PostgreSQL at {self.location}: {reason}"
+            ) from None
         return con
 
     def tables(self, name: str) -> dict[str, int]:
@@ -170,6 +225,12 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         return [column[0] for column in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
     except duckdb.CatalogException:
         return []
+
+
+def _libpq_url(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+psycopg://...`) as libpq, which DuckDB's extension speaks, takes it."""
+    scheme, separator, rest = url.partition("://")
+    return f"{scheme.split('+')[0]}{separator}{rest}"
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -8,7 +8,7 @@ folder, or the platform asset it came from) and registers it again through `Data
 the user's stated overrides kept, then runs the dataset checks of `datasets.checks`. A dataset
 registered from a platform asset depends on that asset, so it sits in the same lineage graph.
 
-Only the spec module (YAML) is imported here; DuckDB, Arrow and pandas are imported when an
+Only the spec module (YAML) and the SQL naming rules are imported here; DuckDB, Arrow and pandas are imported when an
 asset runs, so the code location loads fast.
 """
 
@@ -16,6 +16,7 @@ import dagster as dg
 
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry
+from dataplatform.datasets.sql import store_backend
 from dataplatform.settings import Settings
 
 GROUP = "datasets"
@@ -103,7 +104,7 @@ def dataset_asset(spec: DatasetSpec, settings: Settings) -> dg.AssetsDefinition:
             + (f": {spec.description}" if spec.description else "."),
             metadata=described,
             group_name=GROUP,
-            kinds={"duckdb"},
+            kinds={store_backend(settings.profile)},
             tags={t: "" for t in spec.tags if _is_tag_key(t)},  # shown and filterable in the UI
             skippable=True,  # a split the source no longer has is not written
         )
@@ -117,7 +118,7 @@ def dataset_asset(spec: DatasetSpec, settings: Settings) -> dg.AssetsDefinition:
             description=f"Generic features of {name}/{split} fitted on train only (and the dataset's "
             "feature plugin, if it has one).",
             group_name=GROUP,
-            kinds={"duckdb"},
+            kinds={store_backend(settings.profile)},
             skippable=True,  # registration builds test features only when test has train's inputs
         )
         for split in feature_splits
@@ -204,7 +205,7 @@ def register_again(client, name: str, settings: Settings, log=None) -> DatasetSp
 def _client(settings: Settings):
     from dataplatform.datasets.client import DatasetClient
 
-    return DatasetClient(settings.data_dir.resolve(), plugins_dir=settings.dataset_plugins)
+    return DatasetClient.for_settings(settings)
 
 
 def _tables_metadata(client, name: str, stored: dict[str, int]) -> dict[str, dict[str, object]]:
@@ -222,8 +223,8 @@ def _tables_metadata(client, name: str, stored: dict[str, int]) -> dict[str, dic
                 "dagster/row_count": dg.MetadataValue.int(rows),
                 "dagster/column_schema": dg.TableSchema(columns=columns),
                 "preview": dg.MetadataValue.md(head.to_pandas().to_markdown(index=False)),
-                "storage_backend": "duckdb",
-                "storage_location": dg.MetadataValue.path(f"{client.store.path}#{name}.{table}"),
+                "storage_backend": client.store.backend,
+                "storage_location": dg.MetadataValue.path(f"{client.store.location}#{name}.{table}"),
                 "spec_file": dg.MetadataValue.path(str(client.registry.path_for(name))),
             }
     return found
