@@ -34,7 +34,6 @@ console = Console()
 errors = Console(stderr=True)  # progress and errors, so stdout holds only results
 
 Format = Annotated[str, typer.Option("--format", help="table or json")]
-ASSET_LAYERS = ("landing", "bronze", "silver", "gold", "reference")
 
 
 @app.command()
@@ -48,7 +47,10 @@ def register(
     ] = None,
     from_asset: Annotated[
         str | None,
-        typer.Option("--from-asset", help="A platform asset instead, e.g. gold/ecommerce/customer_value."),
+        typer.Option(
+            "--from-asset",
+            help="A platform asset instead, e.g. gold/ecommerce/customer_value or reference/currency_rates.",
+        ),
     ] = None,
     target: Annotated[str | None, typer.Option(help="The target column (default: detected).")] = None,
     id_column: Annotated[
@@ -69,7 +71,7 @@ def register(
 ) -> None:
     """Register a dataset and materialise it at once: data, detection, statistics and features."""
     if (source is None) == (from_asset is None):
-        _fail("give a file or folder, or --from-asset layer/domain/table (one of them)")
+        _fail("give a file or folder, or --from-asset layer/domain/table or reference/<table> (one of them)")
     options: dict[str, Any] = {
         "target": target,
         "id_columns": _listed(id_column),
@@ -347,20 +349,22 @@ def _failing_cleanly() -> Iterator[None]:
 
 
 def _asset_table(key: str):
-    """`layer/domain/table` read through its layer's store, as Arrow; the key normalised."""
-    from dataplatform.storage import StorageError, TableName, store_for_layer
+    """A platform asset (`layer/domain/table` or `reference/<table>`) read through its layer's
+    store, as Arrow; the key normalised."""
+    from dataplatform.datasets.errors import DatasetError
+    from dataplatform.datasets.sources import asset_table
+    from dataplatform.storage import store_for_layer
 
-    parts = key.strip("/").split("/")
-    if len(parts) != 3 or parts[0] not in ASSET_LAYERS:
-        _fail(f"--from-asset {key!r} is not layer/domain/table, e.g. gold/ecommerce/customer_value")
     try:
-        name = TableName(*parts)
-    except StorageError as error:
-        _fail(f"--from-asset {key!r}: {error}")
+        normalised, name = asset_table(key)
+    except DatasetError as error:
+        _fail(f"--from-asset: {error}")
     store = store_for_layer(_settings(), name.layer)
     if not store.exists(name):
-        _fail(f"asset {key} has not been materialised yet; run its job first (e.g. `dataplatform run`)")
-    return "/".join(parts), store.read(name)
+        _fail(
+            f"asset {normalised} has not been materialised yet; run its job first (e.g. `dataplatform run`)"
+        )
+    return normalised, store.read(name)
 
 
 def _steps(splits: int, features: bool, output: str):

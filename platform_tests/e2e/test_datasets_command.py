@@ -171,6 +171,40 @@ def test_register_from_a_platform_asset_reads_it_through_its_layers_store(user_e
     assert spec["rows"] == {"train": 100}  # --no-features: no feature table
 
 
+def test_register_from_a_drop_folder_reference_table(user_env):
+    """`reference/<table>` is the asset key of a drop-folder table, stored in Delta as reference/files/<table>."""
+    from dataplatform.ingest.service import reference_table
+    from dataplatform.storage import open_store
+
+    data_dir = Path(user_env["DATAPLATFORM_DATA_DIR"])
+    rates = pa.table(
+        {
+            "currency": pa.array(["EUR", "GBP", "JPY", "CHF"] * 10),
+            "day": pa.array(list(range(40)), pa.int64()),
+            "rate": pa.array([1.0 + i / 100 for i in range(40)]),
+        }
+    )
+    open_store("delta", data_dir).write(reference_table("currency_rates"), rates)
+    result = datasets(
+        user_env,
+        "register",
+        "--from-asset",
+        "reference/currency_rates/",
+        "--target",
+        "rate",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    spec = json.loads(result.stdout)
+    assert (spec["name"], spec["source_kind"], spec["source"]) == (
+        "currency_rates",
+        "asset",
+        "reference/currency_rates",
+    )
+    assert spec["problem_type"] == "regression" and spec["rows"]["train"] == 40
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -181,6 +215,12 @@ def test_register_from_a_platform_asset_reads_it_through_its_layers_store(user_e
         (["{csv}", "--target", "nope"], "target 'nope' is not a column"),
         (["{folder}/empty.csv"], "the file has a header but no rows"),
         (["--from-asset", "gold/ecommerce/customer_value"], "has not been materialised yet"),
+        (
+            ["--from-asset", "reference/currency_rates"],
+            "asset reference/currency_rates has not been materialised",
+        ),
+        (["--from-asset", "reference/files/currency_rates"], "nor reference/<table>"),
+        (["--from-asset", "gold/customer_value"], "is neither layer/domain/table"),
     ],
 )
 def test_a_mistake_is_one_line_and_registers_nothing(user_env, tmp_path, arguments, message):

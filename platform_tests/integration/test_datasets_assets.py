@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from dataplatform.datasets.client import DatasetClient
@@ -159,3 +160,28 @@ def test_materialising_again_rereads_the_source_and_keeps_the_users_choices(regi
     assert (spec.target, spec.reasons["target"], spec.tags) == ("Survived", "given by the user", ["kaggle"])
     event = platform.instance.get_latest_materialization_event(dg.AssetKey(["datasets", "titanic", "train"]))
     assert event.asset_materialization.metadata["dagster/row_count"].value == 260
+
+
+def test_a_dataset_from_a_reference_table_depends_on_it_and_rereads_it(tmp_path):
+    """A drop-folder table (asset reference/<table>, stored as reference/files/<table>) is a
+    source like gold: the dataset's assets depend on it and materialising reads it again."""
+    from dataplatform.defs.datasets import dataset_asset, register_again
+    from dataplatform.ingest.service import reference_table
+
+    settings = small_settings(tmp_path)
+    store = store_for_layer(settings, "reference")
+    rates = pa.table({"currency": ["EUR", "GBP", "JPY"] * 10, "rate": np.linspace(0.5, 2.0, 30)})
+    store.write(reference_table("currency_rates"), rates)
+    client = DatasetClient(settings.data_dir)
+    client.register_table(
+        store.read(reference_table("currency_rates")),
+        "currency_rates",
+        source_asset="reference/currency_rates",
+        target="rate",
+    )
+    asset = dataset_asset(client.spec("currency_rates"), settings)
+    train = dg.AssetKey(["datasets", "currency_rates", "train"])
+    assert asset.asset_deps[train] == {dg.AssetKey(["reference", "currency_rates"])}
+    store.write(reference_table("currency_rates"), pa.concat_tables([rates, rates]))  # a new delivery
+    spec = register_again(client, "currency_rates", settings)
+    assert (spec.target, client.info("currency_rates")["rows"]["train"]) == ("rate", 60)

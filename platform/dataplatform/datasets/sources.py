@@ -12,11 +12,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from dataplatform.datasets.errors import DatasetError
+
+if TYPE_CHECKING:
+    from dataplatform.storage.contract import TableName
 
 # suffix (after an optional .gz) -> reader format
 FORMATS: dict[str, str] = {
@@ -30,6 +34,7 @@ FORMATS: dict[str, str] = {
 }
 SUBMISSION_SPLIT = "sample_submission"
 MIB = 1024 * 1024
+MEDALLION_LAYERS = ("landing", "bronze", "silver", "gold")
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,26 @@ def csv_buffer_size(path: Path) -> int:
     """
     per_thread = path.stat().st_size // (os.cpu_count() or 1) + MIB
     return min(max(per_thread, 32 * MIB), 128 * MIB)
+
+
+def asset_table(key: str) -> tuple[str, TableName]:
+    """A platform asset's key, normalised, and the stored table it names: `layer/domain/table` of
+    the medallion layers, or `reference/<table>`, a drop-folder table (kept as reference/files)."""
+    from dataplatform.ingest.service import reference_table
+    from dataplatform.storage.contract import StorageError, TableName
+
+    parts = key.strip().strip("/").split("/")
+    try:
+        if len(parts) == 2 and parts[0] == "reference":
+            return "/".join(parts), reference_table(parts[1])
+        if len(parts) == 3 and parts[0] in MEDALLION_LAYERS:
+            return "/".join(parts), TableName(*parts)
+    except StorageError as error:
+        raise DatasetError(f"asset {key!r}: {error}") from error
+    raise DatasetError(
+        f"asset {key!r} is neither layer/domain/table ({', '.join(MEDALLION_LAYERS)}) nor reference/<table>, "
+        "e.g. gold/ecommerce/customer_value or reference/currency_rates"
+    )
 
 
 def locate_source(path: str | Path, root: str | Path | None = None) -> Source:

@@ -194,9 +194,10 @@ def register_again(client, name: str, settings: Settings, log=None) -> DatasetSp
         "progress": log,
     }
     if spec.source_kind == "asset":
-        from dataplatform.storage import TableName, store_for_layer
+        from dataplatform.datasets.sources import asset_table
+        from dataplatform.storage import store_for_layer
 
-        table = TableName(*spec.source.split("/"))
+        _, table = asset_table(spec.source)
         data = store_for_layer(settings, table.layer).read(table)
         return client.register_table(data, name, source_asset=spec.source, **options)
     return client.register(spec.source, name=name, **options)
