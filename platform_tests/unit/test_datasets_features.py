@@ -181,16 +181,6 @@ def test_many_categories_are_joined_and_keep_the_row_order(monkeypatch):
     pd.testing.assert_frame_equal(by_map, by_join)
 
 
-def test_fitting_from_the_tables_statistics_gives_the_same_parameters():
-    from dataplatform.datasets.stats import table_stats
-
-    con = duckdb.connect()
-    con.register("train", train_table())
-    fitted = fit_features(con, "train", TYPES, target="y")
-    from_stats = fit_features(con, "train", TYPES, target="y", train_stats=table_stats(con, "train"))
-    assert from_stats.numeric == fitted.numeric
-
-
 def test_categories_that_are_not_text_get_their_shares_by_map_and_by_join_alike(monkeypatch):
     """Integer and true/false categories are looked up by their text, nulls by their own share."""
     from dataplatform.datasets import features

@@ -161,3 +161,33 @@ def test_integer_distinct_counts_and_quartiles_match_pandas_whether_counted_or_s
     assert got.distinct == values.nunique()
     as_floats = values.astype(float)
     assert got.quantiles == {str(q): as_floats.quantile(q) for q in (0.25, 0.5, 0.75)}
+
+
+def test_counts_ranges_means_and_spreads_are_duckdbs_aggregates_on_awkward_values():
+    """Numeric columns are summed up by numpy beside their sort, with DuckDB's meaning: NaN the
+    largest value, infinities in the range, mean and spread of finite values only, a lone value
+    without a spread; floats of 4 bytes summed as doubles."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES "
+        "(1.5, 'nan'::DOUBLE, 7, 2.5::FLOAT, NULL::DOUBLE, 1.0::DOUBLE), (2.5, 3.0, NULL, 0.1::FLOAT, NULL, NULL), "
+        "('inf'::DOUBLE, NULL, -4, 1e30::FLOAT, NULL, NULL), ('-inf'::DOUBLE, 'nan'::DOUBLE, 9, NULL, NULL, NULL), "
+        "(NULL, -2.0, 7, 3.25::FLOAT, NULL, NULL)) AS v(x, n, i, f, empty, lone)"
+    )
+    columns = ["x", "n", "i", "f", "empty", "lone"]
+    got = table_stats(con, "t")["column_stats"]
+    for column in columns:
+        q = f'"{column}"'
+        finite = f"CASE WHEN isfinite({q}::DOUBLE) THEN {q} END"
+        expected = con.execute(
+            f"SELECT count({q}), min({q}), max({q}), avg({finite}), stddev_samp({finite}) FROM t"
+        ).fetchone()
+        figures = got[column]
+        actual = (figures["count"], figures["min"], figures["max"], figures["mean"], figures["std"])
+        for have, want in zip(actual, expected, strict=True):
+            if want is None:
+                assert have is None, (column, actual, expected)
+            elif isinstance(want, float) and np.isnan(want):
+                assert isinstance(have, float) and np.isnan(have), (column, actual, expected)
+            else:
+                assert have == pytest.approx(want, rel=1e-12), (column, actual, expected)

@@ -42,8 +42,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataplatform.datasets.errors import DatasetError
-from dataplatform.datasets.sql import finite, quote
-from dataplatform.datasets.stats import numeric_figures
+from dataplatform.datasets.sql import quote
+from dataplatform.datasets.stats import table_stats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,8 +94,8 @@ def fit_features(
 ) -> FittedFeatures:
     """Learn every generic transform's parameters from `train` (a SQL reference in `con`).
 
-    `train_stats`, the statistics of that same table (`stats.table_stats`), already hold the
-    means, spreads, minimums and quartiles: passing them saves a pass over the table.
+    The means, spreads, minimums and quartiles are those of train's statistics
+    (`stats.table_stats`): pass them as `train_stats` when they are at hand, or they are computed.
     """
     carried = [c for c, kind in column_types.items() if kind in CARRIED or c == target]
     chosen = {c: kind for c, kind in column_types.items() if c not in carried}
@@ -103,9 +103,7 @@ def fit_features(
     categorical = [c for c, kind in chosen.items() if kind == "categorical"]
     return FittedFeatures(
         carried=carried,
-        numeric=_numeric_from_stats(train_stats, numeric)
-        if train_stats
-        else _fit_numeric(con, train, numeric),
+        numeric=_numeric_from_stats(train_stats or table_stats(con, train), numeric),
         datetime=[c for c, kind in chosen.items() if kind == "datetime"],
         text=[c for c, kind in chosen.items() if kind == "text"],
         categorical=categorical,
@@ -252,27 +250,6 @@ def run_plugin(path: Path, dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
     if len(result) != len(frame):
         raise failed(f"features(frame) returned {len(result)} rows for {len(frame)}")
     return result.reset_index(drop=True)
-
-
-def _fit_numeric(con: duckdb.DuckDBPyConnection, train: str, columns: list[str]) -> dict[str, NumericFit]:
-    if not columns:
-        return {}
-    parts = [
-        f"avg({finite(quote(c))}), stddev_samp({finite(quote(c))}), min({quote(c)})::DOUBLE" for c in columns
-    ]
-    values = iter(con.execute(f"SELECT {', '.join(parts)} FROM {train}").fetchone() or ())
-    sorted_figures = numeric_figures(con, train, columns)
-    fits = {}
-    for name in columns:
-        mean, std, minimum = next(values), next(values), next(values)
-        found = sorted_figures[name].quantiles
-        fits[name] = NumericFit(
-            mean=mean,
-            std=std,
-            minimum=minimum,
-            quartiles=None if found is None else (found["0.25"], found["0.5"], found["0.75"]),
-        )
-    return fits
 
 
 def _numeric_from_stats(stats: dict[str, Any], columns: list[str]) -> dict[str, NumericFit]:

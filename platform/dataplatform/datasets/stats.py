@@ -37,12 +37,16 @@ def table_stats(con: duckdb.DuckDBPyConnection, table: str, target: str | None =
     """Figures of one table (a SQL reference in `con`); `target` adds its distribution."""
     kinds = column_kinds(con, table)
     numeric = [n for n, k in kinds.items() if k in ("integer", "float")]
-    sorted_figures = numeric_figures(con, table, numeric)
+    counted = numeric_figures(con, table, numeric)
+    # what numpy summed up already stays out of the aggregate query (14 columns of 1M rows: 0.24 s)
+    summed = {name: figures.summary for name, figures in counted.items() if figures.summary is not None}
     parts = ["count(*)"]
     for name, kind in kinds.items():
+        if name in summed:
+            continue
         q = quote(name)
         # no distinct count for nested values, nor where the sort already counted exactly
-        skip_distinct = kind == "other" or sorted_figures.get(name, _UNSORTED).distinct is not None
+        skip_distinct = kind == "other" or (name in counted and counted[name].distinct is not None)
         parts += [f"count({q})", "NULL" if skip_distinct else f"count(DISTINCT {q})"]
         ordered = kind in ("integer", "float", "temporal", "string", "boolean")
         parts += [f"min({q})", f"max({q})"] if ordered else ["NULL", "NULL"]
@@ -52,9 +56,13 @@ def table_stats(con: duckdb.DuckDBPyConnection, table: str, target: str | None =
     rows = int(next(values))
     columns: dict[str, dict[str, Any]] = {}
     for name, kind in kinds.items():
-        count, distinct, low, high = next(values), next(values), next(values), next(values)
-        if name in sorted_figures and sorted_figures[name].distinct is not None:
-            distinct = sorted_figures[name].distinct
+        if name in summed:
+            summary = summed[name]
+            count, distinct, low, high = summary.count, counted[name].distinct, summary.low, summary.high
+        else:
+            count, distinct, low, high = next(values), next(values), next(values), next(values)
+        if name in counted and counted[name].distinct is not None:
+            distinct = counted[name].distinct
         figures: dict[str, Any] = {
             "type": kind,
             "count": int(count),
@@ -64,9 +72,10 @@ def table_stats(con: duckdb.DuckDBPyConnection, table: str, target: str | None =
             "max": _plain(high),
         }
         if kind in ("integer", "float"):
-            figures.update(
-                mean=_plain(next(values)), std=_plain(next(values)), quantiles=sorted_figures[name].quantiles
+            mean, std = (
+                (summed[name].mean, summed[name].std) if name in summed else (next(values), next(values))
             )
+            figures.update(mean=_plain(mean), std=_plain(std), quantiles=counted[name].quantiles)
         columns[name] = figures
     repeating = [
         n for n, f in columns.items() if f["distinct"] is not None and 0 < f["distinct"] < f["count"]
@@ -98,18 +107,30 @@ def target_distribution(
 
 
 @dataclass(frozen=True)
-class SortedFigures:
-    """What one sort of a numeric column gives: its exact distinct count and its quartiles.
+class Summary:
+    """Count, range, mean and spread of a column's values, as DuckDB's aggregates give them:
+    NaN is the largest value (so the maximum once there is one), mean and spread are taken over
+    finite values only (see `sql.finite`)."""
 
-    `distinct` is None for a column that was not sorted natively (decimals: see
-    `numeric_figures`); the table's aggregate query counts those instead.
+    count: int
+    low: int | float | None
+    high: int | float | None
+    mean: float | None
+    std: float | None
+
+
+@dataclass(frozen=True)
+class SortedFigures:
+    """What ordering a numeric column gives: its exact distinct count and its quartiles, and for
+    integers and floats its `Summary` too.
+
+    `distinct` and `summary` are None for decimals (see `numeric_figures`); the table's aggregate
+    query counts and sums those instead.
     """
 
     distinct: int | None
     quantiles: dict[str, float] | None
-
-
-_UNSORTED = SortedFigures(None, None)
+    summary: Summary | None = None
 
 
 def numeric_figures(
@@ -141,7 +162,7 @@ def _sorted_figures(column: pa.ChunkedArray) -> SortedFigures:
     if values.dtype.kind in "iu" and len(values):
         low, high = values.min(), values.max()
         if int(high) - int(low) <= COUNTED_RANGE * len(values):
-            return _counted_figures(values, low, high)
+            return _counted_figures(values, int(low), int(high))
     nans = 0
     if values.dtype.kind == "f":
         missing = np.isnan(values)
@@ -152,6 +173,11 @@ def _sorted_figures(column: pa.ChunkedArray) -> SortedFigures:
     return SortedFigures(
         distinct=distinct + (nans > 0) if native else None,
         quantiles=_quantiles(values) if len(values) else None,
+        summary=_summary(
+            values, nans, values[0] if len(values) else None, values[-1] if len(values) else None
+        )
+        if native
+        else None,
     )
 
 
@@ -159,11 +185,30 @@ def _counted_figures(values: np.ndarray, low: int, high: int) -> SortedFigures:
     """Integers spanning a range of few values per row (counts, codes, labels, row numbers): each
     value is counted in an array over the range and only the quartiles' ranks are put in place,
     both linear where a sort is not (a million counts: 12 ms against 36-49 ms for the sort)."""
-    seen = np.bincount((values - low).astype(np.intp), minlength=int(high) - int(low) + 1)
+    seen = np.bincount((values - low).astype(np.intp), minlength=high - low + 1)
     ranks = sorted({rank for q in QUANTILES for rank in _ranks(len(values), q)})
     return SortedFigures(
         distinct=int(np.count_nonzero(seen)),
         quantiles=_quantiles(np.partition(values, ranks)),
+        summary=_summary(values, 0, low, high),
+    )
+
+
+def _summary(values: np.ndarray, nans: int, low: Any, high: Any) -> Summary:
+    """`values` are the column's present values without NaN (`nans` of them were left out), `low`
+    and `high` their extremes."""
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    if values.dtype.kind == "f":
+        low = float(low) if low is not None else (float("nan") if nans else None)
+        high = float("nan") if nans else (None if high is None else float(high))
+    else:
+        low, high = int(low), int(high)
+    return Summary(
+        count=len(values) + nans,
+        low=low,
+        high=high,
+        mean=float(finite.mean(dtype=np.float64)) if len(finite) else None,
+        std=float(finite.std(ddof=1, dtype=np.float64)) if len(finite) > 1 else None,
     )
 
 
