@@ -5,20 +5,22 @@ Two days are run, each against its own anchor (`--domains` picks them): an e-com
 bars and quotes for `--rows` / 2,000 symbols (default 2,500: ~1.0M one-minute bars and ~3.1M
 quotes), defects included in both. What is compared, on the same landing Parquet files:
 
-* platform: the `ecommerce_daily` job for 2026-11-20, run with `execute_in_process` on an
-  ephemeral instance, `orders_per_day` set so the day holds ~`--rows` orders (the generator
-  scales it by a weekday factor, 1.05 on a Friday). Setup, not timed: the `ecommerce_master`
-  job (100,000 customers, 5,000 products) in the same fresh data directory. The market day is
-  the `market_daily` job (after `market_master`, untimed) with `symbols` set. Every repetition
-  re-runs the same partition in that directory, which replaces the partition in each layer (the first run creates the tables,
-  later runs overwrite the slice; the files are identical each time because generation is
-  seeded). The whole job is timed, and the run's STEP_SUCCESS events give each step's
-  duration, so the table also shows the job without the landing step (generating the day and
-  writing it as Parquet) and without landing and the steps that only run asset checks (checks
-  evaluated inside an asset's own step, such as declarative table checks, stay in that step).
+* platform: the `ecommerce_daily` job for 2026-11-20 from its landing files on (bronze, silver,
+  gold and every asset check), run with `execute_in_process` on an ephemeral instance,
+  `orders_per_day` set so the day holds ~`--rows` orders (the generator scales it by a weekday
+  factor, 1.05 on a Friday). Setup, in a process of its own and not part of the subject: the
+  `ecommerce_master` job (100,000 customers, 5,000 products) and the job's landing step
+  (generating the day and writing it as Parquet, timed for information), so the platform starts
+  from the same landing files as the anchor and its peak memory is that of the medallion work.
+  The market day is the `market_daily` job (after `market_master` and its landing step) with
+  `symbols` set. Every repetition re-runs the same partition in that directory, which replaces
+  the partition in each layer (the first run creates the tables, later runs replace the slice
+  or the batch). The run's STEP_SUCCESS events give each step's duration, so the table also
+  shows the job without the steps that only run asset checks (checks evaluated inside an
+  asset's own step, such as declarative table checks, stay in that step).
 * anchor: the same transformation written directly in SQL on one DuckDB connection, reading the
   landing Parquet the platform wrote: bronze (every landing column plus `_checksum` = md5 of the
-  row as JSON, `_batch_id` = md5 of the sorted checksums, `_ingested_at`, `_source`), silver with
+  row as JSON, `_batch_id` = md5 of the checksums' count and sums, `_ingested_at`, `_source`), silver with
   the platform's rules (TRY_CAST to TIMESTAMPTZ and DECIMAL(12,2), trim/lower/upper, the
   `_quality_flags`, drops for unparseable or missing required fields, unknown status or
   currency, non-positive quantity, out-of-range price, and dedup on the key keeping the latest
@@ -31,8 +33,7 @@ quotes), defects included in both. What is compared, on the same landing Parquet
   enforced, a negative volume voided and flagged, crossed quotes dropped, missing sizes flagged,
   dedup on (symbol, ts)), and gold `daily_bars` and `quote_liquidity` replaced for the day.
 
-The subject is the platform without the landing step, since the anchor starts from landing
-files. `rows` counts the landing orders plus order items (what bronze takes in), the same for
+Both start from the landing files. `rows` counts the landing orders plus order items (what bronze takes in), the same for
 both. Afterwards the script checks that both produced the same gold (e-commerce: row count, total
 revenue, every row; market: every (symbol, day) row, counts exactly and DOUBLEs within a
 relative 1e-9, since parallel float sums depend on the order of addition) and the same silver
@@ -42,7 +43,7 @@ they agree.
 Memory is also set against the size of the day: the `nbytes` of the day's landing tables
 (facts and defects) read back as Arrow. The goal is a platform peak RSS within 2x of it; the
 report gives peak / Arrow size for both contenders, and (peak - base) / Arrow size for the
-platform (base: the interpreter, Dagster and the master data, before the first run).
+platform (base: the interpreter, Dagster and the definitions, before the first run).
 
 Why: the SQL is the floor for this work on this machine (one engine, no orchestration, no
 table format); the ratio says what the platform's orchestration, storage and checks cost on
@@ -90,10 +91,6 @@ class DomainBench:
     facts: tuple[str, ...]
 
     @property
-    def landing_step(self) -> str:
-        return f"landing_{self.name}_daily"
-
-    @property
     def landing_tables(self) -> tuple[str, ...]:
         return (*self.facts, "defects")
 
@@ -106,10 +103,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 # -- the platform --------------------------------------------------------------------------
 
 
-def prepare_platform(data_dir: str, domain: str, size: int) -> Workload:
-    """The `<domain>_daily` job for DAY, after its master job (untimed) in a fresh data folder.
-
-    `size` is the e-commerce day's orders, or the market's listed symbols."""
+def _definitions(data_dir: str, domain: str, size: int):
+    """The platform's definitions for a fresh data folder; `size` is the e-commerce day's
+    orders, or the market's listed symbols."""
     import dagster as dg
 
     from dataplatform.defs import build_definitions
@@ -137,21 +133,65 @@ def prepare_platform(data_dir: str, domain: str, size: int) -> Workload:
         defect_rate=DEFECT_RATE,
         **volumes,
     )
-    defs = build_definitions(settings)
+    return build_definitions(settings)
+
+
+def _daily(data_dir: str, domain: str, size: int, landing: bool):
+    """A run of the `<domain>_daily` job for DAY: only its landing step, or everything but it."""
+    import dagster as dg
+
+    defs = _definitions(data_dir, domain, size)
+    daily = defs.resolve_job_def(f"{domain}_daily")
+    keys = daily.asset_layer.selected_asset_keys
+    selected = [k for k in keys if (k.path[0] == "landing") == landing]
+
+    def run() -> dg.ExecuteInProcessResult:
+        result = daily.execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(),
+            partition_key=PARTITION,
+            run_config=QUIET,
+            asset_selection=selected,
+        )
+        if not result.success:
+            raise RuntimeError(f"{domain}_daily failed in steps {result.get_failed_step_keys()}")
+        return result
+
+    return defs, run
+
+
+def prepare_delivery(data_dir: str, domain: str, size: int) -> Workload:
+    """Setup of the platform's side, in a process of its own: the master job, then the landing
+    step of DAY (the generator's day written as Parquet), timed for information."""
+    import dagster as dg
+
+    defs, run = _daily(data_dir, domain, size, landing=True)
     master = defs.resolve_job_def(f"{domain}_master")
     if not master.execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=QUIET).success:
         raise RuntimeError(f"{domain}_master failed")
-    daily = defs.resolve_job_def(f"{domain}_daily")
     landed_keys = {("landing", domain, table) for table in DOMAINS[domain].facts}
 
-    def run() -> Outcome:
-        started = time.perf_counter()
-        result = daily.execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), partition_key=PARTITION, run_config=QUIET
+    def deliver() -> Outcome:
+        result = run()
+        landed = sum(
+            e.materialization.metadata["dagster/row_count"].value
+            for e in result.get_asset_materialization_events()
+            if e.asset_key and tuple(e.asset_key.path) in landed_keys
         )
+        return Outcome(landed)
+
+    return deliver
+
+
+def prepare_platform(data_dir: str, domain: str, size: int) -> Workload:
+    """The `<domain>_daily` job for DAY from its landing files on (bronze, silver, gold and every
+    check), in the data folder `prepare_delivery` filled."""
+    _, run = _daily(data_dir, domain, size, landing=False)
+    bronze_keys = {("bronze", domain, table) for table in DOMAINS[domain].facts}
+
+    def timed() -> Outcome:
+        started = time.perf_counter()
+        result = run()
         seconds = time.perf_counter() - started
-        if not result.success:
-            raise RuntimeError(f"{domain}_daily failed in steps {result.get_failed_step_keys()}")
         # steps of asset checks alone; checks evaluated inside an asset's own step (declarative
         # table checks) count as that asset's time
         check_steps = {
@@ -165,13 +205,14 @@ def prepare_platform(data_dir: str, domain: str, size: int) -> Workload:
                 if event.step_key in check_steps:
                     parts["checks"] += step_seconds
         parts["outside steps"] = seconds - sum(v for k, v in parts.items() if k.startswith("step "))
-        landed = 0
-        for event in result.get_asset_materialization_events():
-            if event.asset_key and tuple(event.asset_key.path) in landed_keys:
-                landed += event.materialization.metadata["dagster/row_count"].value
-        return Outcome(landed, parts)
+        stamped = sum(
+            e.materialization.metadata["dagster/row_count"].value
+            for e in result.get_asset_materialization_events()
+            if e.asset_key and tuple(e.asset_key.path) in bronze_keys
+        )
+        return Outcome(stamped, parts)
 
-    return run
+    return timed
 
 
 # -- the anchor: the same transformation as direct SQL ---------------------------------------
@@ -182,7 +223,8 @@ CREATE OR REPLACE TEMP TABLE stamped AS
     FROM read_parquet({landing}, hive_partitioning = true, hive_types = {{'partition_date': DATE}}) AS landing;
 CREATE OR REPLACE TEMP TABLE bronze_{table} AS
     SELECT * EXCLUDE (_checksum),
-           (SELECT left(md5(coalesce(string_agg(_checksum, '' ORDER BY _checksum), '')), 16) FROM stamped)
+           (SELECT left(md5(count(*) || ':' || coalesce(sum(md5_number_lower(_checksum)::HUGEINT), 0) || ':'
+                            || coalesce(sum(md5_number_upper(_checksum)::HUGEINT), 0)), 16) FROM stamped)
                AS _batch_id,
            now() AS _ingested_at,
            'generator:{domain}/{table}' AS _source,
@@ -849,6 +891,7 @@ class DomainRun:
 
     domain: str
     size: int
+    delivery: Trial
     platform: Trial
     anchor: Trial
     agreement: Agreement | MarketAgreement
@@ -856,20 +899,19 @@ class DomainRun:
 
     def figures(self) -> list[Figure]:
         domain, platform, anchor = self.domain, self.platform, self.anchor
-        landing = f"step {DOMAINS[domain].landing_step}"
         return [
-            Figure.of(f"{domain}: platform {domain}_daily, whole job", platform, group=domain),
             Figure.of(
-                f"{domain}: platform, excl. landing generation",
-                platform,
-                "subject",
-                seconds=_minus(platform, landing),
+                f"{domain}: landing step (setup: generate the day, write Parquet)",
+                self.delivery,
                 group=domain,
             ),
             Figure.of(
-                f"{domain}: platform, excl. landing and checks",
+                f"{domain}: platform {domain}_daily from landing on", platform, "subject", group=domain
+            ),
+            Figure.of(
+                f"{domain}: platform, excl. check-only steps",
                 platform,
-                seconds=_minus(platform, landing, "checks"),
+                seconds=_minus(platform, "checks"),
                 group=domain,
             ),
             Figure.of(f"{domain}: direct DuckDB SQL, one connection", anchor, "anchor", group=domain),
@@ -877,9 +919,8 @@ class DomainRun:
 
     @property
     def ratio(self) -> float:
-        """How many times as long the platform (excl. landing) takes as the SQL."""
-        subject = statistics.median(_minus(self.platform, f"step {DOMAINS[self.domain].landing_step}"))
-        return subject / statistics.median(self.anchor.seconds)
+        """How many times as long the platform takes as the SQL, on the same landing files."""
+        return statistics.median(self.platform.seconds) / statistics.median(self.anchor.seconds)
 
     def memory(self) -> dict[str, float]:
         arrow = self.arrow_bytes
@@ -897,7 +938,7 @@ class DomainRun:
         return [
             *_breakdown(self.domain, self.platform, self.anchor),
             *self.agreement.lines(),
-            f"{self.domain}: platform (excl. landing) takes {self.ratio:.2f}x as long as the direct SQL "
+            f"{self.domain}: platform (from landing on) takes {self.ratio:.2f}x as long as the direct SQL "
             f"(goal: 1.3x)",
             f"{self.domain}: the day's landing tables are {m['arrow_mib']:,.0f} MiB as Arrow; platform peak RSS "
             f"{m['platform_peak_mib']:,.0f} MiB = {m['platform_peak_over_arrow']:.2f}x that (goal: 2x; "
@@ -910,6 +951,7 @@ def run_domain(domain: str, size: int, work: Path, repeat: int) -> DomainRun:
     platform_dir, anchor_dir = work / domain / "platform", work / domain / "anchor"
     lake = platform_dir / "data" / "lake" / "parquet"
     landing = lake / "landing" / domain
+    delivery = run_isolated(prepare_delivery, str(platform_dir), domain, size, repeat=1)
     platform = run_isolated(prepare_platform, str(platform_dir), domain, size, repeat=repeat)
     if domain == "ecommerce":
         anchor = run_isolated(prepare_anchor, str(landing), str(anchor_dir), repeat=repeat)
@@ -921,7 +963,9 @@ def run_domain(domain: str, size: int, work: Path, repeat: int) -> DomainRun:
         raise SystemExit(
             f"{domain}: the contenders read different inputs: {platform.rows} vs {anchor.rows} rows"
         )
-    return DomainRun(domain, size, platform, anchor, agreement, arrow_size(platform_dir / "data", domain))
+    return DomainRun(
+        domain, size, delivery, platform, anchor, agreement, arrow_size(platform_dir / "data", domain)
+    )
 
 
 def main() -> None:

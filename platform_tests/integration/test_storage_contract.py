@@ -18,11 +18,9 @@ import pyarrow.compute as pc
 import pytest
 
 from dataplatform.storage import Slice, StorageError, TableName, open_store
-from dataplatform.storage.recent import RECENT
 from dataplatform.storage.schema import SchemaMismatch
 
-# "delta (files)" is Delta with nothing kept from writes, so every read decodes the files.
-BACKENDS = ["parquet", "delta", "delta (files)", "duckdb", "postgres"]
+BACKENDS = ["parquet", "delta", "duckdb", "postgres"]
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
 T1, T2 = (datetime(2026, 3, d, tzinfo=UTC) for d in (10, 11))
 
@@ -35,9 +33,6 @@ def backend(request) -> str:
 @pytest.fixture
 def store(backend, tmp_path, request, monkeypatch):
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
-    if backend == "delta (files)":
-        monkeypatch.setattr(RECENT, "budget", 0)
-        backend = "delta"
     store = open_store(backend, tmp_path, url)
     yield store
     if backend == "postgres":
@@ -275,6 +270,43 @@ def test_rows_outside_the_slice_are_refused_and_nothing_is_written(store, domain
     assert ids(store, table) == [2]
 
 
+def _reader(*tables: pa.Table) -> pa.RecordBatchReader:
+    return pa.RecordBatchReader.from_batches(tables[0].schema, (b for t in tables for b in t.to_batches()))
+
+
+def test_a_stream_replaces_its_slice_like_a_write_and_leaves_others(store, domain):
+    table = TableName("silver", domain, "orders")
+    store.write(table, every_type(D2, [9]), Slice("partition_date", (D2,)))
+    day = every_type(D1, [1, 2, 3])
+    written = store.write_stream(
+        table, _reader(day.slice(0, 2), day.slice(2)), Slice("partition_date", (D1,))
+    )
+    assert written == 3
+    assert store.read(table, where=Slice("partition_date", (D1,))).sort_by("id").equals(day)
+    store.write_stream(table, _reader(every_type(D1, [4])), Slice("partition_date", (D1,)))
+    assert ids(store, table) == [4, 9]
+
+
+def test_a_stream_with_rows_outside_its_slice_writes_nothing(store, domain):
+    table = TableName("silver", domain, "orders")
+    store.write(table, every_type(D2, [2]), Slice("partition_date", (D2,)))
+    with pytest.raises(StorageError, match="outside"):
+        store.write_stream(
+            table, _reader(every_type(D1, [1]), every_type(D2, [3])), Slice("partition_date", (D1,))
+        )
+    assert ids(store, table) == [2]
+
+
+def test_a_scan_holds_the_rows_of_read(store, domain):
+    from dataplatform.transform.sql import query
+
+    table = TableName("silver", domain, "orders")
+    store.write(table, pa.concat_tables([every_type(D1, [1, 2]), every_type(D2, [3])]))
+    day = Slice("partition_date", (D1,))
+    scanned = query("SELECT * FROM t ORDER BY id", t=store.scan(table, where=day))
+    assert scanned.equals(store.read(table, where=day).sort_by("id"))
+
+
 WRITER = """
 import sys, pyarrow as pa
 from pathlib import Path
@@ -342,22 +374,6 @@ def test_delta_keeps_history_for_time_travel_and_maintenance(tmp_path):
     assert ids(store, table) == [3]
 
 
-def _from_files(store, table, **read) -> pa.Table:
-    RECENT.forget(store.location(table))
-    return store.read(table, **read)
-
-
-def test_delta_reads_answered_from_the_last_write_equal_the_files(tmp_path):
-    store = open_store("delta", tmp_path)
-    silver = TableName("silver", "ecommerce", "orders")
-    store.write(silver, every_type(D1, [1, 2]), Slice("partition_date", (D1,)))
-    store.write(silver, every_type(D2, [3, 4, 5]), Slice("partition_date", (D2,)))
-    for read in ({}, {"where": Slice("partition_date", (D2,))}, {"columns": ["flags", "id"]}):
-        kept = store.read(silver, **read)
-        assert kept.equals(_from_files(store, silver, **read))
-    assert ids(store, silver, Slice("partition_date", (D1, D2))) == [1, 2, 3, 4, 5]
-
-
 def test_delta_bronze_reads_by_day_never_miss_another_batch_of_that_day(tmp_path):
     store = open_store("delta", tmp_path)
     bronze = TableName("bronze", "ecommerce", "orders")
@@ -368,7 +384,6 @@ def test_delta_bronze_reads_by_day_never_miss_another_batch_of_that_day(tmp_path
     store.write(bronze, batch(D1, "a", [1]), Slice("_batch_id", ("a",)))
     store.write(bronze, batch(D2, "b", [2, 3]), Slice("_batch_id", ("b",)))
     day2 = Slice("partition_date", (D2,))
-    assert store.read(bronze, where=day2).equals(_from_files(store, bronze, where=day2))
     store.write(bronze, batch(D2, "c", [4]), Slice("_batch_id", ("c",)))
     assert ids(store, bronze, day2) == [2, 3, 4]  # batch b's file holds rows of that day too
     store.write(bronze, batch(D2, "c", [5]), Slice("_batch_id", ("c",)))

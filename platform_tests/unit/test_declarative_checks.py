@@ -21,6 +21,7 @@ from dataplatform.quality.specs import (
     RowCountAnomaly,
     TableChecks,
     Unique,
+    columns_read,
 )
 
 DAY = date(2026, 3, 10)
@@ -98,6 +99,29 @@ def test_schema_check_names_each_difference():
     assert not outcome.passed
     assert outcome.description == "gone: missing; id: int32, not int64; amount: unexpected (double)"
     assert evaluate(ColumnsMatch(columns={"id": "int64"}), clean().select(["id"])).passed
+
+
+def test_a_schema_check_compares_list_types_whatever_their_items_are_called():
+    flags = pa.table({"flags": pa.array([["a"]], pa.list_(pa.field("element", pa.string())))})
+    assert evaluate(ColumnsMatch(columns={"flags": "list<l: string>"}), flags).passed
+    assert not evaluate(ColumnsMatch(columns={"flags": "list<l: int64>"}), flags).passed
+
+
+def test_checks_of_a_table_read_column_by_column_see_the_whole_schema():
+    """A streamed asset's checks read only the columns they look at; the schema check still
+    judges every column of the table as stored."""
+    specs = (
+        ColumnsMatch(columns={"id": "int64", "status": "string", "amount": "double"}),
+        NotNull(columns=("id",)),
+        InRange(column="amount", min=0),
+    )
+    assert columns_read(specs) == ["id", "amount"]
+    table = pa.table({"id": [1, 2], "status": ["a", None], "amount": [1.0, 2.0]})
+    read = table.select(columns_read(specs))
+    outcomes = evaluate_all(specs, read, CheckContext(schema=table.schema))
+    assert all(o.passed for o in outcomes.values())
+    wrong = CheckContext(schema=table.schema.set(1, pa.field("status", pa.int32())))
+    assert evaluate_all(specs, read, wrong)["schema"].description == "status: int32, not string"
 
 
 def history(counts: list[int], mean: float = 10.0, sd: float = 1.0) -> pa.Table:

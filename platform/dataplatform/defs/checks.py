@@ -38,7 +38,7 @@ def _cross(pipeline: DomainPipeline, cross: CrossCheck, daily) -> dg.AssetChecks
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         keys = [context.partition_key] if partitioned else []
         tables = {
-            name: context.resources.lakehouse.read(
+            name: context.resources.lakehouse.scan(
                 dg.AssetKey(["silver", domain, name]), pipeline.silver[name].partition_column, keys
             )
             for name in cross.inputs
@@ -76,8 +76,12 @@ def _scorecard(pipeline: DomainPipeline, table: str, daily, min_recall: float) -
         from dataplatform.quality.scorecard import score
 
         keys = [context.partition_key] if column else []
+        lakehouse = context.resources.lakehouse
         # landing defects are partitioned by the same column as the daily tables they describe
-        tables = {name: context.resources.lakehouse.read(key, column, keys) for name, key in sources.items()}
+        tables = {
+            name: lakehouse.scan(key, column, keys) for name, key in sources.items() if name != "defects"
+        }
+        tables["defects"] = lakehouse.read(sources["defects"], column, keys)
         card = score(table, spec.key, not_scored=spec.passes_on, **tables)
         return _result(card.outcome(min_recall), keys, card.metadata)
 

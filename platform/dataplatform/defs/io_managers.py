@@ -4,16 +4,19 @@ Partitioned assets write and read exactly their partitions' slice (asset metadat
 `partition_column`); a consumer asking for every partition gets the whole table. With
 `replace_on`, a write replaces only the batches it carries and keeps every other one, which
 is how bronze stays append-only: a re-delivered batch replaces itself, a changed one is added.
-Input metadata `columns` reads only those columns. Every write records row count, column
-schema, a preview and where the data is (never a credential).
+An asset may hand over an Arrow table, a `pa.RecordBatchReader` or a `Streamed`; streams are
+written a batch at a time. Input metadata `columns` reads only those columns; `scan` hands the
+asset a lazily scanned slice (an Arrow dataset where the backend allows it) that DuckDB reads
+without the whole table ever being in memory. Every write records row count, column schema, a
+preview and where the data is (never a credential).
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from dataplatform.defs.metadata import table_metadata
-from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, daily_slice, table_for
+from dataplatform.defs.metadata import PREVIEW_ROWS, table_metadata
+from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed, daily_slice, table_for
 from dataplatform.storage import Slice, TableStore, open_store
 
 
@@ -24,28 +27,43 @@ class TableIOManager(dg.ConfigurableIOManager):
         raise NotImplementedError
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         store = self.store()
         table = table_for(context.asset_key)
         metadata = context.definition_metadata or {}
+        if isinstance(obj, pa.RecordBatchReader):
+            obj = Streamed(obj)
         replace = None
         if REPLACE_ON in metadata:
-            batches = tuple(pc.unique(obj.column(metadata[REPLACE_ON])).to_pylist())
+            if isinstance(obj, Streamed):
+                batches = obj.batches
+            else:
+                batches = tuple(pc.unique(obj.column(metadata[REPLACE_ON])).to_pylist())
             if batches:
                 replace = Slice(metadata[REPLACE_ON], batches)
             elif store.exists(table):  # an empty delivery adds nothing to history
-                context.add_output_metadata(table_metadata(obj, store.backend, store.location(table)))
+                empty = obj.reader.read_all() if isinstance(obj, Streamed) else obj
+                context.add_output_metadata(table_metadata(empty, store.backend, store.location(table)))
                 return
         elif context.has_asset_partitions:
             replace = daily_slice(metadata[PARTITION_COLUMN], context.asset_partition_keys)
+        if isinstance(obj, Streamed):
+            schema = obj.reader.schema
+            rows = store.write_stream(table, obj.reader, replace)
+            preview = store.read(table, where=replace, limit=PREVIEW_ROWS)
+            context.add_output_metadata(
+                table_metadata(preview, store.backend, store.location(table), rows=rows, schema=schema)
+            )
+            return
         store.write(table, obj, replace)
         context.add_output_metadata(table_metadata(obj, store.backend, store.location(table)))
 
     def load_input(self, context: dg.InputContext):
         store = self.store()
         table = table_for(context.asset_key)
-        columns = (context.definition_metadata or {}).get("columns")
+        metadata = context.definition_metadata or {}
         where = None
         if context.has_asset_partitions:
             keys = context.asset_partition_keys
@@ -53,7 +71,9 @@ class TableIOManager(dg.ConfigurableIOManager):
             if len(keys) < context.asset_partitions_def.get_num_partitions():
                 column = context.upstream_output.definition_metadata[PARTITION_COLUMN]
                 where = daily_slice(column, keys)
-        return store.read(table, columns=columns, where=where)
+        if metadata.get(SCAN):
+            return store.scan(table, where=where)
+        return store.read(table, columns=metadata.get("columns"), where=where)
 
 
 class ParquetIOManager(TableIOManager):

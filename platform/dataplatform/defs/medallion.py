@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from dataplatform.defs.metadata import metrics_metadata
-from dataplatform.defs.quality import check_specs, reference_partitions, run_checks
+from dataplatform.defs.quality import check_specs, check_stored, reference_partitions, run_checks
 from dataplatform.defs.resources import io_manager_key
-from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON
+from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed
 from dataplatform.generate import Domain
 from dataplatform.quality.specs import NotNull
 from dataplatform.settings import Settings
@@ -128,22 +128,25 @@ def _bronze(domain, table, settings, partitions) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=["bronze", domain, table],
-        ins={"landing": dg.AssetIn(key=["landing", domain, table])},
+        ins={"landing": dg.AssetIn(key=["landing", domain, table], metadata={SCAN: True})},
         partitions_def=partitions,
         metadata={**_partition_metadata(partitions), REPLACE_ON: "_batch_id"},
         description=f"Append-only history of {domain} {table} with _batch_id, _ingested_at, _source, _checksum.",
         **asset_options("bronze", domain, settings),
     )
     def bronze(context: dg.AssetExecutionContext, landing):
-        from dataplatform.transform.bronze import with_batch_metadata
+        from dataplatform.transform.bronze import stamped
 
         started = time.perf_counter()
-        stamped = with_batch_metadata(landing, source, datetime.now(UTC))
-        seconds = time.perf_counter() - started
-        batch_id = stamped.column("_batch_id")[0].as_py() if stamped.num_rows else None
-        metrics = {"rows_in": landing.num_rows, "rows_out": stamped.num_rows, "duration_s": round(seconds, 4)}
-        metrics["rows_per_s"] = round(landing.num_rows / seconds) if seconds else 0
-        return dg.Output(stamped, metadata={**metrics_metadata(metrics), "batch_id": batch_id})
+        with stamped(landing, source, datetime.now(UTC)) as delivery:
+            seconds = time.perf_counter() - started
+            metrics = {"rows_in": delivery.rows, "rows_out": delivery.rows, "duration_s": round(seconds, 4)}
+            metrics["rows_per_s"] = round(delivery.rows / seconds) if seconds else 0
+            batches = (delivery.batch_id,) if delivery.batch_id else ()
+            yield dg.Output(
+                Streamed(delivery.reader, batches),
+                metadata={**metrics_metadata(metrics), "batch_id": delivery.batch_id},
+            )
 
     return bronze
 
@@ -181,7 +184,7 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
     @dg.multi_asset(
         name=f"silver_{domain}_{table}",
         outs=outs,
-        ins={"bronze": dg.AssetIn(key=["bronze", domain, table])},
+        ins={"bronze": dg.AssetIn(key=["bronze", domain, table], metadata={SCAN: True})},
         partitions_def=partitions,
         can_subset=False,
         pool=options.get("pool"),
@@ -190,19 +193,19 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         deps=[dg.AssetKey(target.split("/")) for target in targets],  # referenced tables come first
     )
     def silver(context: dg.AssetExecutionContext, bronze):
-        from dataplatform.transform.silver import clean
+        from dataplatform.transform.silver import judged
 
-        result = clean(bronze, spec)
-        batches = result.table.column("_batch_id").unique().to_pylist() if result.table.num_rows else []
-        metadata = {**metrics_metadata(result.metrics), "batch_id": ",".join(sorted(batches))}
-        yield dg.Output(result.table, output_name="silver", metadata=metadata)
-        yield dg.Output(result.quarantine, output_name="quarantine")
-        yield from run_checks(
-            context, silver_key, result.table, specs, spec.partition_column, settings, targets
-        )
-        yield from run_checks(
-            context, quarantine_key, result.quarantine, quarantine_specs, spec.partition_column, settings, {}
-        )
+        with judged(bronze, spec) as result:
+            yield dg.Output(
+                result.kept,
+                output_name="silver",
+                metadata={**metrics_metadata(result.metrics), "batch_id": ",".join(result.batches)},
+            )
+            yield dg.Output(result.quarantine, output_name="quarantine")
+        # checked as stored, read back once DuckDB has let go of the day
+        keys, column = context.partition_keys if partitions else (), spec.partition_column
+        yield from check_stored(context, silver_key, keys, specs, column, settings, targets)
+        yield from check_stored(context, quarantine_key, keys, quarantine_specs, column, settings, {})
 
     return silver
 
@@ -218,17 +221,22 @@ def _gold(pipeline: DomainPipeline, gold: GoldTable, settings, partitions) -> dg
         automation_condition=gated(),
         check_specs=check_specs(gold_key, specs),
         required_resource_keys={"lakehouse"},
-        ins={name: dg.AssetIn(key=list(path)) for name, path in gold.sources(domain).items()},
+        ins={
+            name: dg.AssetIn(key=list(path), metadata={SCAN: True})
+            for name, path in gold.sources(domain).items()
+        },
         partitions_def=partitions,
         metadata=_partition_metadata(partitions, gold.partition_column or DAILY_COLUMN),
         description=gold.description,
         **asset_options("gold", domain, settings),
     )
     def gold_asset(context: dg.AssetExecutionContext, **inputs):
+        from dataplatform.transform.sql import rows_of
+
         started = time.perf_counter()
         table = gold.build(**inputs)
         seconds = time.perf_counter() - started
-        rows_in = sum(t.num_rows for t in inputs.values())
+        rows_in = sum(rows_of(t) for t in inputs.values())
         metrics = {
             "rows_in": rows_in,
             "rows_out": table.num_rows,

@@ -7,12 +7,15 @@ import dagster as dg
 PREVIEW_ROWS = 5
 
 
-def table_metadata(table, backend: str, location: str) -> dict[str, object]:
-    """Row count, column schema (enables schema-change checks), a preview and the location."""
-    columns = [dg.TableColumn(field.name, str(field.type)) for field in table.schema]
+def table_metadata(
+    table, backend: str, location: str, rows: int | None = None, schema=None
+) -> dict[str, object]:
+    """Row count, column schema (enables schema-change checks), a preview and the location.
+    A streamed write passes its `rows` and `schema`, and `table` holds only its first rows."""
+    columns = [dg.TableColumn(field.name, str(field.type)) for field in (schema or table.schema)]
     preview = table.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False)
     return {
-        "dagster/row_count": dg.MetadataValue.int(table.num_rows),
+        "dagster/row_count": dg.MetadataValue.int(table.num_rows if rows is None else rows),
         "dagster/column_schema": dg.TableSchema(columns=columns),
         "preview": dg.MetadataValue.md(preview),
         "storage_backend": backend,

@@ -35,7 +35,10 @@ def run_checks(
     partition_column: str | None,
     settings: Settings,
     target_partitions: dict[str, str | None],
+    schema=None,
 ) -> Iterator[dg.AssetCheckResult]:
+    """`table` may hold only the columns the checks read (see `check_stored`) when `schema` is
+    the whole table's."""
     from dataplatform.quality.evaluate import CheckContext, evaluate_all
     from dataplatform.quality.report import write_report
 
@@ -46,6 +49,7 @@ def run_checks(
         partition_column=partition_column,
         trailing=_trailing(lakehouse, asset_key, specs, partition_column, partition),
         targets=_targets(lakehouse, specs, context, target_partitions),
+        schema=schema,
     )
     outcomes = {}
     if settings.quality_engine == "great_expectations":
@@ -88,6 +92,33 @@ def run_checks(
             severity=dg.AssetCheckSeverity.ERROR if spec.severity == "ERROR" else dg.AssetCheckSeverity.WARN,
             metadata=metadata,
         )
+
+
+def check_stored(
+    context: dg.AssetExecutionContext,
+    asset_key: dg.AssetKey,
+    partition_keys: Sequence[str],
+    specs: Sequence[CheckSpec],
+    partition_column: str | None,
+    settings: Settings,
+    target_partitions: dict[str, str | None],
+) -> Iterator[dg.AssetCheckResult]:
+    """`run_checks` on a table as stored, for an asset that streamed it out: only the columns
+    the checks read come back into memory, never the whole day."""
+    from dataplatform.quality.specs import columns_read
+
+    lakehouse = context.resources.lakehouse
+    table = lakehouse.read(asset_key, partition_column, partition_keys, columns=columns_read(specs) or None)
+    yield from run_checks(
+        context,
+        asset_key,
+        table,
+        specs,
+        partition_column,
+        settings,
+        target_partitions,
+        lakehouse.schema(asset_key),
+    )
 
 
 def _by_ge(spec: CheckSpec, settings: Settings) -> bool:

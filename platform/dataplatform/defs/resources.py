@@ -36,11 +36,21 @@ class Lakehouse(dg.ConfigurableResource):
         partition_keys: Sequence[str] = (),
         columns: Sequence[str] | None = None,
     ):
+        where = daily_slice(partition_column, partition_keys) if partition_column else None
+        return self._store(key).read(table_for(key), columns=columns, where=where)
+
+    def scan(self, key: dg.AssetKey, partition_column: str | None = None, partition_keys: Sequence[str] = ()):
+        """The rows `read` gives, scanned lazily where the backend allows (see `TableStore.scan`)."""
+        where = daily_slice(partition_column, partition_keys) if partition_column else None
+        return self._store(key).scan(table_for(key), where=where)
+
+    def schema(self, key: dg.AssetKey):
+        return self._store(key).schema(table_for(key))
+
+    def _store(self, key: dg.AssetKey):
         from dataplatform.storage import open_store
 
-        store = open_store(getattr(self, key.path[0]), self.data_dir, self.postgres_url)
-        where = daily_slice(partition_column, partition_keys) if partition_column else None
-        return store.read(table_for(key), columns=columns, where=where)
+        return open_store(getattr(self, key.path[0]), self.data_dir, self.postgres_url)
 
 
 class LocalDropZone(dg.ConfigurableResource):

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from dataplatform.storage.contract import Slice, TableName
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 PARTITION_COLUMN = "partition_column"  # asset metadata: daily partitions live in this column
 REPLACE_ON = "replace_on"  # asset metadata: unpartitioned writes replace the batches they carry
+
+
+SCAN = "scan"  # input metadata: hand the asset a lazily scanned slice instead of a table in memory
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """An asset's rows as a stream, written a batch at a time by the IO manager. An asset that
+    replaces by batch (`REPLACE_ON`) names the batches it carries: the slice to replace must be
+    known before the first row is read."""
+
+    reader: pa.RecordBatchReader
+    batches: tuple[str, ...] = ()
 
 
 REFERENCE_DOMAIN = "files"  # reference/<table> is stored as reference/files/<table>

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dataplatform.transform.sql import query, quote
+from dataplatform.transform.sql import query, quote, rows_of
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
 SAMPLE_ROWS = 5
 
@@ -93,8 +94,8 @@ def not_null(table: pa.Table, columns: Sequence[str]) -> CheckOutcome:
 
 
 def totals_match(
-    parents: pa.Table,
-    children: pa.Table,
+    parents: pa.Table | ds.Dataset,
+    children: pa.Table | ds.Dataset,
     *,
     key: str,
     total: str,
@@ -116,13 +117,13 @@ def totals_match(
         WHERE s.n = p.{c} AND abs(p.{t} - s.summed) > ?
         """,
         [tolerance],
-        parents=parents.select([key, total, count]),
-        children=children.select([key, amount]),
+        parents=parents,
+        children=children,
     )
     return CheckOutcome(
         passed=compared.num_rows == 0,
         failing_rows=compared.num_rows,
-        total_rows=parents.num_rows,
+        total_rows=rows_of(parents),
         description=f"{compared.num_rows} {total} values differ from the sum of {amount}",
         sample=sample_rows(compared),
     )

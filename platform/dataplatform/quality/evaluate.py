@@ -13,6 +13,7 @@ and Dagster.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -49,6 +50,7 @@ class CheckContext:
         default_factory=dict
     )  # References.target -> its table, None if absent
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    schema: pa.Schema | None = None  # the table's schema when the table holds only the columns read
 
 
 def evaluate(spec: CheckSpec, table: pa.Table, context: CheckContext | None = None) -> CheckOutcome:
@@ -71,6 +73,7 @@ def evaluate_all(
         return {spec.name: run.outcome(spec) for spec in specs}
 
 
+_LIST_ITEM = re.compile(r"list<[A-Za-z_]\w*: ")
 _KINDS = (
     NotNull,
     Unique,
@@ -199,7 +202,7 @@ class _Run:
         if isinstance(spec, Unique):
             return replace(self.unique(spec), expected=spec.description)
         if isinstance(spec, ColumnsMatch):
-            return _columns_match(spec, self.table)
+            return _columns_match(spec, self.context.schema or self.table.schema)
         if isinstance(spec, AcceptedValues):
             return self.rows_failing(spec, f"{spec.column} outside the accepted values")
         if isinstance(spec, InRange):
@@ -351,11 +354,19 @@ class _Run:
         )
 
 
-def _columns_match(spec: ColumnsMatch, table: pa.Table) -> CheckOutcome:
-    actual = {f.name: str(f.type) for f in table.schema}
+def _type_text(type_text: str) -> str:
+    """A type as text without the names of list items, which differ by writer (`l`, `item`,
+    `element`) while the type is the same."""
+    return _LIST_ITEM.sub("list<", type_text)
+
+
+def _columns_match(spec: ColumnsMatch, schema: pa.Schema) -> CheckOutcome:
+    actual = {f.name: str(f.type) for f in schema}
     problems = [f"{c}: missing" for c in spec.columns if c not in actual]
     problems += [
-        f"{c}: {actual[c]}, not {t}" for c, t in spec.columns.items() if c in actual and actual[c] != t
+        f"{c}: {actual[c]}, not {t}"
+        for c, t in spec.columns.items()
+        if c in actual and _type_text(actual[c]) != _type_text(t)
     ]
     problems += [f"{c}: unexpected ({t})" for c, t in actual.items() if c not in spec.columns]
     return CheckOutcome(

@@ -71,33 +71,36 @@ def score(
     table: str,
     key: tuple[str, ...],
     defects: pa.Table,
-    bronze: pa.Table,
-    silver: pa.Table,
-    quarantine: pa.Table,
+    bronze,
+    silver,
+    quarantine,
     not_scored: tuple[str, ...] = (),
 ) -> Scorecard:
     """Score silver's handling of `table`: each of `defects` (the generator's log) against what
-    became of the rows with its key. Kinds in `not_scored` are left to other layers."""
-    import pyarrow.compute as pc
-
+    became of the rows with its key. Kinds in `not_scored` are left to other layers. Bronze,
+    silver and quarantine may be Arrow tables or lazily scanned datasets: DuckDB reads only the
+    columns and rows the score needs."""
     from dataplatform.generate.defects import key_text
-    from dataplatform.transform.sql import query
+    from dataplatform.transform.sql import connect, query, quote
 
+    columns = ", ".join(quote(c) for c in key)
     # Only rows silver questioned need their delivered key: a few percent of the table, so
     # keys are written out for those alone, not for every delivered row.
-    flags = silver.column("_quality_flags")
-    flagged = pc.unique(
-        silver.column("_checksum").filter(pc.fill_null(pc.greater(pc.list_value_length(flags), 0), False))
-    )
-    bronze = bronze.filter(
-        pc.and_(
-            _equals(bronze, "_batch_id", _latest_batch(bronze)), pc.is_in(bronze.column("_checksum"), flagged)
-        )
-    )
-    quarantine = quarantine.filter(_not_superseded(quarantine))
+    with connect(bronze=bronze, silver=silver, quarantine=quarantine) as con:
+        repaired = con.execute(
+            f"""
+            SELECT {columns} FROM bronze
+            WHERE _batch_id IS NOT DISTINCT FROM (
+                      SELECT _batch_id FROM bronze ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)
+              AND _checksum IN (SELECT _checksum FROM silver WHERE len(_quality_flags) > 0)
+            """
+        ).to_arrow_table()
+        quarantined = con.execute(
+            f"SELECT {columns} FROM quarantine WHERE _drop_reason IS DISTINCT FROM 'superseded'"
+        ).to_arrow_table()
     keyed = {
-        "repaired": _with_key(bronze, key, key_text).select(["_key"]),
-        "dropped": _with_key(quarantine, key, key_text).select(["_key"]),
+        "repaired": _with_key(repaired, key, key_text).select(["_key"]),
+        "dropped": _with_key(quarantined, key, key_text).select(["_key"]),
         "injected": defects.filter(_equals(defects, "table", table)).select(["kind", "key"]),
     }
     rows = query(
@@ -134,26 +137,10 @@ def score(
     return Scorecard(kinds, false_alarms, dropped, not_scored, samples)
 
 
-def _latest_batch(bronze: pa.Table) -> str | None:
-    if not bronze.num_rows:
-        return None
-    import pyarrow.compute as pc
-
-    latest = pc.max(bronze.column("_ingested_at"))
-    at_latest = bronze.filter(pc.equal(bronze.column("_ingested_at"), latest))
-    return pc.max(at_latest.column("_batch_id")).as_py()
-
-
 def _equals(table: pa.Table, column: str, value):
     import pyarrow.compute as pc
 
     return pc.fill_null(pc.equal(table.column(column), value), False)
-
-
-def _not_superseded(quarantine: pa.Table):
-    import pyarrow.compute as pc
-
-    return pc.fill_null(pc.not_equal(quarantine.column("_drop_reason"), "superseded"), True)
 
 
 def _with_key(table: pa.Table, key: tuple[str, ...], key_text) -> pa.Table:

@@ -29,6 +29,14 @@ class CheckSpec:
     def blocking(self) -> bool:
         return self.severity == "ERROR"
 
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The columns of its table the check looks at, so a stored table is read for its checks
+        column by column instead of whole."""
+        columns = getattr(self, "columns", ())
+        column = getattr(self, "column", None)
+        return (*columns, *((column,) if column else ()))
+
 
 @dataclass(frozen=True, kw_only=True)
 class ColumnsMatch(CheckSpec):
@@ -39,6 +47,10 @@ class ColumnsMatch(CheckSpec):
     @property
     def name(self) -> str:
         return "schema"
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return ()  # the table's schema, not its rows
 
     @property
     def description(self) -> str:
@@ -195,6 +207,11 @@ class Freshness(CheckSpec):
     @property
     def description(self) -> str:
         return f"The newest {self.column} is at most {self.max_age_hours:g} hours before the partition's end (or now)."
+
+
+def columns_read(specs) -> list[str]:
+    """Every column some of `specs` read, each once, in the order they first appear."""
+    return list(dict.fromkeys(c for spec in specs for c in spec.reads))
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,17 @@ class Slice:
         return pc.is_in(column, value_set=pa.array(self.values, column.type))
 
 
+@dataclass(frozen=True)
+class SqlScan:
+    """Rows DuckDB reads by itself: `sql` is a SELECT over a table function of the DuckDB
+    `extension` (such as `delta_scan`), so the rows never pass through Python or Arrow's memory
+    and DuckDB reads them in parallel within its own memory limit. Paths and slice values reach
+    `sql` as validated literals only."""
+
+    sql: str
+    extension: str
+
+
 class TableStore(Protocol):
     """Where a layer's tables live. Implementations: parquet, delta, duckdb, postgres."""
 
@@ -125,6 +136,17 @@ class TableStore(Protocol):
     ) -> Iterator[pa.RecordBatch]:
         """The same rows as `read`, a batch at a time, for tables larger than memory."""
 
+    def write_stream(
+        self, table: TableName, batches: pa.RecordBatchReader, replace: Slice | None = None
+    ) -> int:
+        """`write` from a stream of batches, all or nothing; returns the rows written. Backends
+        that can hold one batch at a time do; the others collect the stream first."""
+
+    def scan(self, table: TableName, where: Slice | None = None):
+        """The rows of `read` as something DuckDB scans lazily (an Arrow dataset) where the
+        backend allows it, so a consumer reads only the columns and row groups it needs;
+        otherwise the table itself."""
+
     def exists(self, table: TableName) -> bool: ...
 
     def schema(self, table: TableName) -> pa.Schema: ...
@@ -139,6 +161,21 @@ class TableStore(Protocol):
 
     def location(self, table: TableName) -> str:
         """Where a person finds the table: a folder, or a database plus a qualified table name."""
+
+
+class WholeTables:
+    """`write_stream` and `scan` for backends that write and read whole tables: a stream is
+    collected before it is written, and a scan is the table read."""
+
+    def write_stream(
+        self, table: TableName, batches: pa.RecordBatchReader, replace: Slice | None = None
+    ) -> int:
+        data = batches.read_all()
+        self.write(table, data, replace)  # type: ignore[attr-defined]
+        return data.num_rows
+
+    def scan(self, table: TableName, where: Slice | None = None) -> pa.Table:
+        return self.read(table, where=where)  # type: ignore[attr-defined]
 
 
 class TableFolders:

@@ -19,7 +19,7 @@ atexit.register(gc.collect)
 
 
 class DatasetReads:
-    """`read`, `read_batches` and `row_count` over the dataset a subclass's `dataset` opens."""
+    """`read`, `scan`, `read_batches` and `row_count` over the dataset a subclass's `dataset` opens."""
 
     def dataset(self, table: TableName) -> ds.Dataset:
         raise NotImplementedError
@@ -36,6 +36,10 @@ class DatasetReads:
         if limit is not None:
             return dataset.head(limit, columns=selected, filter=filter_)
         return dataset.to_table(columns=selected, filter=filter_)
+
+    def scan(self, table: TableName, where: Slice | None = None) -> ds.Dataset:
+        dataset = self.dataset(table)
+        return dataset if where is None else dataset.filter(slice_filter(dataset.schema, where))
 
     def read_batches(
         self,

@@ -21,6 +21,7 @@ from dataplatform.storage.contract import (
     Slice,
     StorageError,
     TableName,
+    WholeTables,
     check_slice_covers,
     missing,
     quote_identifier,
@@ -31,7 +32,7 @@ from dataplatform.storage.schema import WritePlan
 LOCK_WAIT_SECONDS = 300
 
 
-class DuckDBStore:
+class DuckDBStore(WholeTables):
     backend = "duckdb"
 
     def __init__(self, path: Path) -> None:

@@ -27,6 +27,7 @@ from dataplatform.storage.contract import (
     StorageError,
     TableFolders,
     TableName,
+    WholeTables,
     check_slice_covers,
     missing,
     slice_value_text,
@@ -39,7 +40,7 @@ _PARTITION_KEY = b"dataplatform.partition_column"
 _RETIRED = ".retired-"
 
 
-class ParquetStore(TableFolders, DatasetReads):
+class ParquetStore(TableFolders, DatasetReads, WholeTables):
     backend = "parquet"
 
     def exists(self, table: TableName) -> bool:

@@ -26,6 +26,7 @@ from dataplatform.storage.contract import (
     Slice,
     StorageError,
     TableName,
+    WholeTables,
     check_slice_covers,
     missing,
     quote_identifier,
@@ -42,7 +43,7 @@ _LIST_SEPARATOR = "\x1f"  # unit separator: joins text[] elements on the way out
 _CSV_BLOCK = 8 << 20
 
 
-class PostgresStore:
+class PostgresStore(WholeTables):
     backend = "postgres"
 
     def __init__(self, url: str) -> None:

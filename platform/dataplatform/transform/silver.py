@@ -15,10 +15,12 @@ delivered (the defect scorecard traces keys this way).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from dataplatform.transform.sql import connect, quote
+from dataplatform.transform.sql import connect, quote, stream
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -68,57 +70,98 @@ class SilverResult:
 
     @property
     def metrics(self) -> dict[str, float | int]:
-        """Pipeline metrics for the materialisation: in, out, dropped by reason, speed."""
-        out = {
-            "rows_in": self.rows_in,
-            "rows_out": self.table.num_rows,
-            "rows_dropped": sum(self.dropped.values()),
-            "duration_s": round(self.seconds, 4),
-            "rows_per_s": round(self.rows_in / self.seconds) if self.seconds else 0,
-        }
-        out.update({f"dropped_{reason}": n for reason, n in sorted(self.dropped.items())})
-        return out
+        return _metrics(self.rows_in, self.table.num_rows, self.dropped, self.seconds)
 
 
-def clean(bronze: pa.Table, spec: SilverSpec) -> SilverResult:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
+@dataclass(frozen=True)
+class Judged:
+    """A judged delivery: counts known, silver rows and quarantined rows to be streamed out."""
 
+    rows_in: int
+    dropped: dict[str, int]
+    batches: tuple[str, ...]  # the bronze batches the kept rows come from
+    seconds: float
+    kept: pa.RecordBatchReader
+    quarantine: pa.RecordBatchReader
+
+    @property
+    def rows_out(self) -> int:
+        return self.rows_in - sum(self.dropped.values())
+
+    @property
+    def metrics(self) -> dict[str, float | int]:
+        return _metrics(self.rows_in, self.rows_out, self.dropped, self.seconds)
+
+
+def _metrics(rows_in: int, rows_out: int, dropped: dict[str, int], seconds: float) -> dict[str, float | int]:
+    """Pipeline metrics for the materialisation: in, out, dropped by reason, speed."""
+    out = {
+        "rows_in": rows_in,
+        "rows_out": rows_out,
+        "rows_dropped": sum(dropped.values()),
+        "duration_s": round(seconds, 4),
+        "rows_per_s": round(rows_in / seconds) if seconds else 0,
+    }
+    out.update({f"dropped_{reason}": n for reason, n in sorted(dropped.items())})
+    return out
+
+
+def clean(bronze, spec: SilverSpec) -> SilverResult:
+    """Silver and quarantine of `bronze` as whole tables (see `judged` to stream them)."""
+    with judged(bronze, spec) as result:
+        table, quarantine = result.kept.read_all(), result.quarantine.read_all()
+        return SilverResult(table, quarantine, result.rows_in, result.dropped, result.seconds)
+
+
+@contextmanager
+def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
+    """Judge every row of `bronze` (an Arrow table or dataset); while the block is open, the
+    kept rows and the dropped rows (as delivered, with `_drop_reason`) stream out of DuckDB.
+
+    The delivery is first copied into a DuckDB temporary table (spilling beyond the memory
+    limit): its row ids tie each judged row to the row as delivered, so the quarantine takes
+    dropped rows from there and the judging query never carries a copy of every delivered row."""
     started = time.perf_counter()
-    # Rows are judged by their position in bronze: the quarantine takes dropped rows from bronze
-    # as they are, so the judging query never carries (and sorts) a copy of every delivered row.
-    numbered = bronze.append_column(ROW, pa.array(np.arange(bronze.num_rows, dtype=np.int64)))
-    with connect(bronze=numbered) as con:
-        delivered = con.execute("SELECT * EXCLUDE (" + quote(ROW) + ") FROM bronze LIMIT 0").to_arrow_table()
+    with connect(delivered=bronze) as con:
+        con.execute("CREATE TEMP TABLE bronze AS SELECT * FROM delivered")
+        con.execute(
+            "SET VARIABLE latest = (SELECT _batch_id FROM bronze ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)"
+        )
         con.execute(f"CREATE TEMP TABLE judged AS {_judge_sql(spec)}")
+        con.execute(_duplicates_sql(spec))
+        rows_in = con.execute("SELECT count(*) FROM bronze").fetchone()[0]
+        dropped = dict(
+            con.execute(
+                "SELECT _drop_reason, count(*) FROM judged WHERE _drop_reason IS NOT NULL GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        )
+        batches = con.execute(
+            "SELECT DISTINCT _batch_id FROM judged WHERE _drop_reason IS NULL AND _batch_id IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        seconds = time.perf_counter() - started
         columns = ", ".join(quote(c) for c in spec.columns)
-        table = con.execute(
-            f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at, _checksum FROM judged "
-            "WHERE _drop_reason IS NULL"
-        ).to_arrow_table()
-        dropped_rows = con.execute(
-            f"SELECT {quote(ROW)}, _drop_reason FROM judged WHERE _drop_reason IS NOT NULL ORDER BY 1"
-        ).to_arrow_table()
-    quarantine = _as_delivered(bronze.take(dropped_rows.column(0)), delivered.schema).append_column(
-        "_drop_reason", dropped_rows.column(1)
-    )
-    counts = pc.value_counts(dropped_rows.column(1)).to_pylist() if dropped_rows.num_rows else []
-    dropped = {c["values"]: c["counts"] for c in counts}
-    return SilverResult(table, quarantine, bronze.num_rows, dropped, time.perf_counter() - started)
-
-
-def _as_delivered(rows: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Bronze rows with the types DuckDB gives them, as the quarantine has always held them."""
-    if rows.schema.equals(schema):
-        return rows
-    import pyarrow as pa
-
-    return pa.Table.from_arrays([rows.column(f.name).cast(f.type) for f in schema], schema=schema)
+        row = quote(ROW)
+        yield Judged(
+            rows_in,
+            dropped,
+            tuple(b for (b,) in batches),
+            seconds,
+            kept=stream(
+                con,
+                f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at, _checksum FROM judged "
+                "WHERE _drop_reason IS NULL",
+            ),
+            quarantine=stream(
+                con,
+                f"SELECT b.*, j._drop_reason FROM bronze AS b JOIN judged AS j ON b.rowid = j.{row} "
+                f"WHERE j._drop_reason IS NOT NULL ORDER BY j.{row}",
+            ),
+        )
 
 
 def _judge_sql(spec: SilverSpec) -> str:
-    """Three steps: clean each column; apply rules and pick a drop reason; rank by key."""
+    """Clean each column, apply the rules and pick a drop reason; rows of an older batch than the
+    latest are `superseded` (see `_duplicates_sql` for copies of a key)."""
     cleaned, raw_flags = [], []
     for name, column in spec.columns.items():
         raw = f"b.{quote(name)}"
@@ -151,31 +194,39 @@ def _judge_sql(spec: SilverSpec) -> str:
     reasons += [f"WHEN {quote(c)} IS NULL THEN 'missing_{c}'" for c in spec.required]
     reasons += [f"WHEN NOT coalesce({r.valid}, false) THEN '{r.name}'" for r in spec.rules if not r.nullify]
     reason_expr = f"CASE {' '.join(reasons)} END" if reasons else "NULL::VARCHAR"
-    key = ", ".join(quote(k) for k in spec.key)
     row = quote(ROW)
     return f"""
         WITH cleaned AS (
             SELECT {", ".join(cleaned)},
                    [{", ".join(raw_flags) or "NULL::VARCHAR"}] AS _raw_flags,
-                   b._batch_id, b._ingested_at, b._checksum, b.{row}
+                   b._batch_id, b._ingested_at, b._checksum, b.rowid AS {row}
             FROM bronze AS b
-        ), ruled AS (
-            SELECT {", ".join(outputs)}, list_filter({flags}, f -> f IS NOT NULL) AS _quality_flags,
-                   {reason_expr} AS _drop_reason,
-                   _batch_id, _ingested_at, _checksum, {row}
-            FROM cleaned
         )
-        SELECT * EXCLUDE (_drop_reason, _rank, _latest),
-               CASE WHEN NOT _latest THEN 'superseded'
-                    ELSE coalesce(_drop_reason, CASE WHEN _rank > 1 THEN 'duplicate' END) END AS _drop_reason
+        SELECT {", ".join(outputs)}, list_filter({flags}, f -> f IS NOT NULL) AS _quality_flags,
+               CASE WHEN _batch_id IS DISTINCT FROM getvariable('latest') THEN 'superseded'
+                    ELSE {reason_expr} END AS _drop_reason,
+               _batch_id, _ingested_at, _checksum, {row}
+        FROM cleaned
+    """
+
+
+def _duplicates_sql(spec: SilverSpec) -> str:
+    """Copies of a key in the latest batch beyond the first become `duplicate`: a valid copy
+    first, then the smallest checksum. Only keys with copies are ranked (an aggregate over the
+    key, not a sort of every row with all its columns); a copy dropped for a rule keeps its reason."""
+    key = ", ".join(quote(k) for k in spec.key)
+    same = " AND ".join(f"j.{quote(k)} IS NOT DISTINCT FROM g.{quote(k)}" for k in spec.key)
+    row = quote(ROW)
+    return f"""
+        UPDATE judged SET _drop_reason = 'duplicate'
         FROM (
-            SELECT *,
-                   _batch_id IS NOT DISTINCT FROM (
-                       SELECT _batch_id FROM ruled ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1
-                   ) AS _latest,
-                   row_number() OVER (
-                       PARTITION BY _batch_id, {key} ORDER BY _drop_reason IS NOT NULL, _checksum
-                   ) AS _rank
-            FROM ruled
-        )
+            SELECT j.{row} FROM judged AS j
+            JOIN (
+                SELECT {key}, arg_min({row}, (_drop_reason IS NOT NULL, _checksum)) AS winner
+                FROM judged WHERE _batch_id IS NOT DISTINCT FROM getvariable('latest')
+                GROUP BY ALL HAVING count(*) > 1
+            ) AS g ON {same}
+            WHERE j._batch_id IS NOT DISTINCT FROM getvariable('latest') AND j.{row} <> g.winner
+        ) AS losers
+        WHERE judged.{row} = losers.{row} AND judged._drop_reason IS NULL
     """

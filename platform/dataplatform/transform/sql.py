@@ -1,28 +1,80 @@
-"""Run DuckDB SQL over in-memory Arrow tables: the engine of every transform."""
+"""Run DuckDB SQL over Arrow data: the engine of every transform.
+
+Inputs may be Arrow tables, Arrow datasets or a `storage.contract.SqlScan` (a lazily scanned
+slice of a stored table): DuckDB scans each without a copy. Each connection has a memory limit and spills to a temporary folder
+beyond it, so a transform over a day larger than memory slows down instead of failing or
+swapping; `DATAPLATFORM_DUCKDB_MEMORY_LIMIT` sets it (DuckDB's size syntax, e.g. `4GB`).
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
+MEMORY_LIMIT = "DATAPLATFORM_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
+STREAM_BATCH_ROWS = 262_144
 
-def query(sql: str, params: list | None = None, **tables: pa.Table) -> pa.Table:
+
+def query(sql: str, params: list | None = None, **tables) -> pa.Table:
     """Execute `sql` with each keyword table visible under its name; return an Arrow table."""
     with connect(**tables) as con:
         return con.execute(sql, params or []).to_arrow_table()
 
 
-def connect(**tables: pa.Table):
-    """An in-memory DuckDB connection in UTC with `tables` registered (zero-copy)."""
+def connect(**tables) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection in UTC, memory-limited, with `tables` registered (zero-copy):
+    Arrow tables and datasets are scanned where they are, a `SqlScan` becomes a view."""
     import duckdb
 
-    con = duckdb.connect()
+    from dataplatform.storage.contract import SqlScan
+
+    con = duckdb.connect(
+        config={
+            "memory_limit": os.environ.get(MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT),
+            "temp_directory": os.path.join(tempfile.gettempdir(), f"dataplatform-duckdb-{os.getpid()}"),
+        }
+    )
     con.execute("SET TimeZone = 'UTC'")
     for name, table in tables.items():
-        con.register(name, table)
+        if isinstance(table, SqlScan):
+            from dataplatform.storage.duckdb_extensions import load_extension
+
+            load_extension(con, table.extension)
+            con.execute(f"CREATE TEMP VIEW {quote(name)} AS {table.sql}")
+        else:
+            con.register(name, table)
     return con
+
+
+def stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
+    """The result of `sql` a batch at a time. The query runs when the first batch is asked for,
+    so several streams can be prepared on one connection and read one after the other (a
+    connection has one open result at a time)."""
+    import pyarrow as pa
+
+    schema = con.execute(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield from con.execute(sql).to_arrow_reader(STREAM_BATCH_ROWS)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def rows_of(data) -> int:
+    """Rows of an Arrow table, an Arrow dataset or a `SqlScan`."""
+    if hasattr(data, "num_rows"):
+        return data.num_rows
+    if hasattr(data, "count_rows"):
+        return data.count_rows()
+    with connect(t=data) as con:
+        return con.execute("SELECT count(*) FROM t").fetchone()[0]
 
 
 def quote(identifier: str) -> str:
