@@ -127,8 +127,13 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
         con.execute(
             "SET VARIABLE latest = (SELECT _batch_id FROM bronze ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)"
         )
-        con.execute(f"CREATE TEMP TABLE judged AS {_judge_sql(spec)}")
-        con.execute(_duplicates_sql(spec))
+        con.execute(f"CREATE TEMP TABLE ruled AS {_judge_sql(spec)}")
+        con.execute(f"CREATE TEMP TABLE losers AS {_losers_sql(spec)}")
+        con.execute(
+            "CREATE TEMP VIEW judged AS SELECT r.* REPLACE (coalesce(r._drop_reason, "
+            f"CASE WHEN l.{quote(ROW)} IS NOT NULL THEN 'duplicate' END) AS _drop_reason) "
+            f"FROM ruled AS r LEFT JOIN losers AS l USING ({quote(ROW)})"
+        )
         rows_in = con.execute("SELECT count(*) FROM bronze").fetchone()[0]
         dropped = dict(
             con.execute(
@@ -161,7 +166,7 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
 
 def _judge_sql(spec: SilverSpec) -> str:
     """Clean each column, apply the rules and pick a drop reason; rows of an older batch than the
-    latest are `superseded` (see `_duplicates_sql` for copies of a key)."""
+    latest are `superseded` (see `_losers_sql` for copies of a key)."""
     cleaned, raw_flags = [], []
     for name, column in spec.columns.items():
         raw = f"b.{quote(name)}"
@@ -210,23 +215,25 @@ def _judge_sql(spec: SilverSpec) -> str:
     """
 
 
-def _duplicates_sql(spec: SilverSpec) -> str:
-    """Copies of a key in the latest batch beyond the first become `duplicate`: a valid copy
-    first, then the smallest checksum. Only keys with copies are ranked (an aggregate over the
-    key, not a sort of every row with all its columns); a copy dropped for a rule keeps its reason."""
+def _losers_sql(spec: SilverSpec) -> str:
+    """Copies of a key in the latest batch beyond the first, which become `duplicate`: a valid
+    copy wins, then the smallest checksum. Only keys with copies are ranked (a count over the
+    key finds them, instead of a sort of every row with all its columns); a copy dropped for a
+    rule keeps its reason, so only copies without one are returned."""
     key = ", ".join(quote(k) for k in spec.key)
-    same = " AND ".join(f"j.{quote(k)} IS NOT DISTINCT FROM g.{quote(k)}" for k in spec.key)
+    same = " AND ".join(f"r.{quote(k)} IS NOT DISTINCT FROM d.{quote(k)}" for k in spec.key)
+    latest = "_batch_id IS NOT DISTINCT FROM getvariable('latest')"
     row = quote(ROW)
     return f"""
-        UPDATE judged SET _drop_reason = 'duplicate'
-        FROM (
-            SELECT j.{row} FROM judged AS j
-            JOIN (
-                SELECT {key}, arg_min({row}, (_drop_reason IS NOT NULL, _checksum)) AS winner
-                FROM judged WHERE _batch_id IS NOT DISTINCT FROM getvariable('latest')
-                GROUP BY ALL HAVING count(*) > 1
-            ) AS g ON {same}
-            WHERE j._batch_id IS NOT DISTINCT FROM getvariable('latest') AND j.{row} <> g.winner
-        ) AS losers
-        WHERE judged.{row} = losers.{row} AND judged._drop_reason IS NULL
+        WITH copied AS (
+            SELECT {key} FROM ruled WHERE {latest} GROUP BY ALL HAVING count(*) > 1
+        ), copies AS (
+            SELECT r.* FROM ruled AS r JOIN copied AS d ON {same} WHERE r.{latest}
+        )
+        SELECT {row} FROM (
+            SELECT {row}, _drop_reason,
+                   row_number() OVER (PARTITION BY {key} ORDER BY _drop_reason IS NOT NULL, _checksum) AS _rank
+            FROM copies
+        )
+        WHERE _rank > 1 AND _drop_reason IS NULL
     """
