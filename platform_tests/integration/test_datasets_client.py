@@ -197,9 +197,10 @@ def test_export_round_trips(client, titanic_folder, tmp_path, fmt, compression, 
 
 
 def test_features_are_computed_on_read_in_the_splits_row_order(client, tmp_path):
-    """Features are a view over the split: on 300,000 rows read by several threads, row n of the
-    features is row n of the split, with train's fitted values and a category joined rather than
-    looked up (more distinct values than a map holds)."""
+    """Features are a view over the split, itself a view over its Parquet file: on 300,000 rows
+    read by several threads, row n of the features is row n of the split and of the file, with
+    train's fitted values and a category joined rather than looked up (more distinct values than a
+    map holds)."""
     n = 300_000
     frame = pd.DataFrame(
         {
@@ -218,7 +219,8 @@ def test_features_are_computed_on_read_in_the_splits_row_order(client, tmp_path)
                 "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'many'"
             ).fetchall()
         )
-    assert kinds["features_train"] == "VIEW" and kinds["train"] == "BASE TABLE"
+    assert kinds["features_train"] == "VIEW" and kinds["train"] == "VIEW"
+    assert client.load("many")["row_id"].tolist() == list(range(n))
     features = client.load("many", features=True)
     assert features["row_id"].tolist() == list(range(n))
     zscores = (frame["amount"] - frame["amount"].mean()) / frame["amount"].std()

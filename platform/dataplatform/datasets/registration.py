@@ -2,7 +2,8 @@
 
 Everything happens inside one store transaction, and the spec file is written inside it too:
 any failure (a bad file, a target that does not exist, a failing plugin) rolls the store back
-and puts the previous spec file back, so a dataset is never half-registered. The same steps
+(the split files it wrote are removed, see `store`) and puts the previous spec file back, so a
+dataset is never half-registered. The same steps
 (`describe_splits`) also rebuild a registered dataset when its target or ids change.
 """
 
@@ -13,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,9 @@ from dataplatform.datasets.sql import qualified, quote, schema_ref
 from dataplatform.datasets.stats import table_stats, target_distribution
 from dataplatform.datasets.store import DatasetStore, relations
 
-SplitLoader = Callable[[duckdb.DuckDBPyConnection, str], None]
+# Stores the rows of a select (with its parameters) as the split being loaded; their number.
+SplitWriter = Callable[[str, list[object]], int]
+SplitLoader = Callable[[duckdb.DuckDBPyConnection, SplitWriter], None]
 Progress = Callable[[str], None]
 USER = "given by the user"
 
@@ -69,12 +73,12 @@ def register(
             f"dataset '{name}' is already registered; pass force to replace it (CLI: --force) or choose another name"
         )
     report = progress or (lambda _step: None)
-    with _spec_restored_on_failure(registry, name), store.writing() as con:
+    with _spec_restored_on_failure(registry, name), store.writing(name) as con:
         con.execute(f"DROP SCHEMA IF EXISTS {schema_ref(name)} CASCADE")
         con.execute(f"CREATE SCHEMA {schema_ref(name)}")
         for split, load in loaders.items():
             report(f"reading {split}")
-            load(con, qualified(name, split))
+            load(con, partial(store.write_split, con, name, split))
         spec = DatasetSpec(
             name=name,
             source_kind=request.source_kind,  # type: ignore[arg-type]
@@ -84,7 +88,7 @@ def register(
             tags=list(request.tags),
             features=request.features,
         )
-        spec = describe_splits(con, spec, request.overrides, plugins, report, store.feature_views)
+        spec = describe_splits(con, store, spec, request.overrides, plugins, report)
         report("saving the spec")
         registry.save(spec, force=True)
     return spec
@@ -98,11 +102,11 @@ def rebuild(
     plugins: Path | None = None,
 ) -> DatasetSpec:
     """Detect, describe and featurise a registered dataset again from its stored splits, with new overrides."""
-    with _spec_restored_on_failure(registry, spec.name), store.writing() as con:
+    with _spec_restored_on_failure(registry, spec.name), store.writing(spec.name) as con:
         for table, kind in relations(con, spec.name).items():
-            if table.startswith(("features_", "_")):
+            if table.startswith(("features_", "_")) and table != "_files":  # `_files` names the splits' files
                 con.execute(f"DROP {kind} {qualified(spec.name, table)}")
-        spec = describe_splits(con, spec, overrides, plugins, lambda _step: None, store.feature_views)
+        spec = describe_splits(con, store, spec, overrides, plugins, lambda _step: None)
         registry.save(spec, force=True)
     return spec
 
@@ -121,15 +125,15 @@ def user_overrides(spec: DatasetSpec) -> Overrides:
 
 
 def file_loader(file: SourceFile) -> SplitLoader:
-    """Read a file straight into its table: the data never passes through Python."""
+    """Read a file straight into the store: the data never passes through Python."""
 
-    def load(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    def load(con: duckdb.DuckDBPyConnection, write: SplitWriter) -> None:
         sql, params = file.reader()
         try:
-            con.execute(f"CREATE TABLE {table} AS {sql}", params)
+            rows = write(sql, params)
         except duckdb.Error as error:
             raise reading_error(file, error) from error
-        if _rows(con, table) == 0:
+        if rows == 0:
             raise DatasetError(f"{file.path}: the file has a header but no rows")
 
     return load
@@ -138,24 +142,28 @@ def file_loader(file: SourceFile) -> SplitLoader:
 def arrow_loader(data: pa.Table, origin: str) -> SplitLoader:
     """Store an Arrow table handed in by the caller (a platform asset, a frame the user built)."""
 
-    def load(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    def load(con: duckdb.DuckDBPyConnection, write: SplitWriter) -> None:
         if data.num_rows == 0:
             raise DatasetError(f"{origin}: the table has no rows")
-        _store_arrow(con, table, data)
+        con.register("_incoming", data)
+        try:
+            write("SELECT * FROM _incoming", [])
+        finally:
+            con.unregister("_incoming")
 
     return load
 
 
 def describe_splits(
     con: duckdb.DuckDBPyConnection,
+    store: DatasetStore,
     spec: DatasetSpec,
     overrides: Overrides,
     plugins: Path | None,
     report: Progress,
-    feature_views: bool = True,
 ) -> DatasetSpec:
-    """Statistics, detection, timestamp parsing and features of the splits already in the schema;
-    `feature_views` false stores features as tables (a store that cannot keep DuckDB views)."""
+    """Statistics, detection, timestamp parsing and features of the splits already in the schema
+    (features are tables in a store that cannot keep DuckDB views)."""
     refs = {split: qualified(spec.name, split) for split in spec.splits}
     submission = column_kinds(con, refs[SUBMISSION_SPLIT]) if SUBMISSION_SPLIT in refs else None
     report("computing statistics")
@@ -168,7 +176,7 @@ def describe_splits(
         overrides,
         train_stats=stats["train"],
     )
-    detection, cast = _store_declared_types(con, refs, detection, overrides)
+    detection, cast = _store_declared_types(con, store, spec.name, refs, detection, overrides)
     for split in cast:  # their columns changed type: figures of the stored values
         stats[split] = table_stats(con, refs[split])
     if detection.target is not None:
@@ -180,7 +188,7 @@ def describe_splits(
     if spec.features:
         report("building features")
         meta["features"] = _build_features(
-            con, spec.name, refs, detection, stats["train"], plugins, feature_views
+            con, spec.name, refs, detection, stats["train"], plugins, store.feature_views
         )
     con.execute(f"CREATE TABLE {qualified(spec.name, '_meta')} (key VARCHAR, value VARCHAR)")
     con.executemany(
@@ -205,7 +213,12 @@ CASTS = {"datetime": ("TIMESTAMP", ("temporal",)), "numeric": ("DOUBLE", ("integ
 
 
 def _store_declared_types(
-    con: duckdb.DuckDBPyConnection, refs: dict[str, str], detection: Detection, overrides: Overrides
+    con: duckdb.DuckDBPyConnection,
+    store: DatasetStore,
+    name: str,
+    refs: dict[str, str],
+    detection: Detection,
+    overrides: Overrides,
 ) -> tuple[Detection, set[str]]:
     """Store datetime and numeric columns held as text as real timestamps and numbers, in every
     split; the detection as it stands then, and the splits whose columns were cast.
@@ -216,7 +229,7 @@ def _store_declared_types(
     """
     types, reasons = dict(detection.column_types), dict(detection.reasons)
     kinds = {split: column_kinds(con, ref) for split, ref in refs.items()}
-    cast: set[str] = set()
+    casts: dict[str, dict[str, str]] = {}  # split -> column -> type, so a split is stored again once
     for column, declared in detection.column_types.items():
         if declared not in CASTS:
             continue
@@ -240,13 +253,11 @@ def _store_declared_types(
                 f"categorical: looked like {declared} values, but {bad!r} is not one"
             )
             continue
-        q = quote(column)
         for split in holders:
-            con.execute(
-                f"ALTER TABLE {refs[split]} ALTER {q} SET DATA TYPE {sql_type} USING CAST({q} AS {sql_type})"
-            )
-        cast.update(holders)
-    return replace(detection, column_types=types, reasons=reasons), cast
+            casts.setdefault(split, {})[column] = sql_type
+    for split, columns in casts.items():
+        store.cast_split(con, name, split, columns)
+    return replace(detection, column_types=types, reasons=reasons), set(casts)
 
 
 def _unparsed(con: duckdb.DuckDBPyConnection, tables: list[str], column: str, sql_type: str) -> str | None:
@@ -334,10 +345,6 @@ def _store_with_plugin_columns(
     for column in extra.column_names:
         features = features.append_column(str(column), extra[column])
     _store_arrow(con, target, features)
-
-
-def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int((con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,))[0])
 
 
 @contextmanager
