@@ -104,7 +104,13 @@ class SqlScan:
     `sql` as validated literals only."""
 
     sql: str
-    extension: str
+    extension: str | None = None  # None: DuckDB reads it with what it has built in
+
+
+def slice_predicate(where: Slice) -> str:
+    """The slice as a SQL condition (values are validated literals; see `slice_value_text`)."""
+    literals = ", ".join(f"'{slice_value_text(v)}'" for v in where.values)
+    return f"{quote_identifier(where.column)} IN ({literals})"
 
 
 class TableStore(Protocol):

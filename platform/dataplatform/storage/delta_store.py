@@ -24,7 +24,7 @@ from dataplatform.storage.contract import (
     TableName,
     check_slice_covers,
     missing,
-    slice_value_text,
+    slice_predicate,
 )
 from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.schema import WritePlan, conform, evolve, normalise
@@ -60,7 +60,7 @@ class DeltaStore(TableFolders, DatasetReads):
         check_slice_covers(table, plan.data, replace)
         if not exists:
             self._create(table, plan.schema, partition_by=[replace.column])
-        write_deltalake(path, plan.data, mode="overwrite", predicate=_predicate(replace), **options)
+        write_deltalake(path, plan.data, mode="overwrite", predicate=slice_predicate(replace), **options)
 
     def append(
         self, table: TableName, data: pa.Table, commit_metadata: Mapping[str, str] | None = None
@@ -114,7 +114,7 @@ class DeltaStore(TableFolders, DatasetReads):
         options = {"schema_mode": "merge"} if added else {}
         options |= _commit_properties(commit_metadata)
         if replace is not None:
-            options["predicate"] = _predicate(replace)
+            options["predicate"] = slice_predicate(replace)
         try:
             write_deltalake(
                 self.folder(table),
@@ -136,7 +136,7 @@ class DeltaStore(TableFolders, DatasetReads):
         if not self.exists(table):
             raise missing(table, str(self.root))
         sql = f"SELECT * FROM delta_scan({string_literal(str(self.folder(table).resolve()))})"
-        return SqlScan(sql if where is None else f"{sql} WHERE {_predicate(where)}", "delta")
+        return SqlScan(sql if where is None else f"{sql} WHERE {slice_predicate(where)}", "delta")
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:
         return self.table_folders(layer, "_delta_log")
@@ -198,8 +198,3 @@ def _commit_properties(metadata: Mapping[str, str] | None) -> dict:
     from deltalake import CommitProperties
 
     return {"commit_properties": CommitProperties(custom_metadata=dict(metadata))}
-
-
-def _predicate(replace: Slice) -> str:
-    literals = ", ".join(f"'{slice_value_text(v)}'" for v in replace.values)
-    return f'"{replace.column}" IN ({literals})'

@@ -24,15 +24,19 @@ import pyarrow.parquet as pq
 
 from dataplatform.storage.contract import (
     Slice,
+    SqlScan,
     StorageError,
     TableFolders,
     TableName,
     WholeTables,
     check_slice_covers,
     missing,
+    quote_identifier,
+    slice_predicate,
     slice_value_text,
 )
 from dataplatform.storage.dataset_reads import DatasetReads
+from dataplatform.storage.duckdb_extensions import string_literal
 from dataplatform.storage.schema import WritePlan
 
 _SCHEMA_FILE = "_common_metadata"
@@ -112,13 +116,47 @@ class ParquetStore(TableFolders, DatasetReads, WholeTables):
         if self.folder(table).exists():
             _swap(None, self.folder(table))
 
+    def scan(self, table: TableName, where: Slice | None = None) -> SqlScan | ds.Dataset:
+        """DuckDB's own Parquet reader over the slice's files when every file holds every column
+        (else the Arrow dataset, which fills columns added later with nulls): DuckDB reads in
+        parallel within its memory limit, where an Arrow scan reads ahead outside it."""
+        self._require(table)
+        folder = self.folder(table)
+        schema = _read_schema(folder).remove_metadata()
+        column = _partition_column(_read_schema(folder))
+        folders = (
+            [folder / f"{column}={slice_value_text(v)}" for v in where.values]
+            if where is not None and where.column == column
+            else [folder]
+        )
+        files = [str(f) for d in folders for f in _files(d, folder)]
+        stored = [f for f in schema.names if f != column]
+        hive_type = _DUCKDB_TYPES.get(str(schema.field(column).type)) if column else None
+        if (
+            not files
+            or (column and hive_type is None)
+            or any(pq.read_schema(f).names != stored for f in files)
+        ):
+            return super().scan(table, where)
+        options = (
+            f", hive_partitioning = true, hive_types = {{{string_literal(column)}: {hive_type}}}"
+            if column
+            else ""
+        )
+        listed = ", ".join(string_literal(f) for f in files)
+        selected = ", ".join(quote_identifier(n) for n in schema.names)
+        sql = f"SELECT {selected} FROM read_parquet([{listed}]{options})"
+        return SqlScan(
+            sql if where is None or where.column == column else f"{sql} WHERE {slice_predicate(where)}"
+        )
+
     def dataset(self, table: TableName) -> ds.Dataset:
         self._require(table)
         folder = self.folder(table)
         schema = _read_schema(folder)
         column = _partition_column(schema)
         partitioning = ds.partitioning(pa.schema([schema.field(column)]), flavor="hive") if column else None
-        files = sorted(str(p) for p in folder.glob("**/*.parquet") if not _hidden(p.relative_to(folder)))
+        files = [str(p) for p in _files(folder, folder)]
         return ds.dataset(
             files,
             format="parquet",
@@ -134,6 +172,15 @@ class ParquetStore(TableFolders, DatasetReads, WholeTables):
 
 def _equals(data: pa.Table, column: str, value) -> pa.ChunkedArray:
     return pc.equal(data.column(column), pa.scalar(value, data.schema.field(column).type))
+
+
+def _files(folder: Path, table_folder: Path) -> list[Path]:
+    """The table's data files under `folder`, in a stable order."""
+    return sorted(p for p in folder.glob("**/*.parquet") if not _hidden(p.relative_to(table_folder)))
+
+
+# partition columns' Arrow types as DuckDB reads their folder names
+_DUCKDB_TYPES = {"date32[day]": "DATE", "string": "VARCHAR", "int64": "BIGINT", "int32": "INTEGER"}
 
 
 def _hidden(relative: Path) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dataplatform.transform.sql import connect, stream
+from dataplatform.transform.sql import connect, make_room, stream
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -54,6 +54,7 @@ def stamped(landing, source: str, ingested_at: datetime) -> Iterator[Stamped]:
         con.execute("SET VARIABLE batch_id = ?", [batch])
         con.execute("SET VARIABLE ingested_at = ?::TIMESTAMPTZ", [ingested_at])
         con.execute("SET VARIABLE source = ?", [source])
+        make_room(con)
         yield Stamped(
             batch if rows else None,
             rows,

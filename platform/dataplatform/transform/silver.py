@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from dataplatform.transform.sql import connect, quote, stream
+from dataplatform.transform.sql import connect, make_room, quote, stream
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -144,6 +144,7 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
             "SELECT DISTINCT _batch_id FROM judged WHERE _drop_reason IS NULL AND _batch_id IS NOT NULL ORDER BY 1"
         ).fetchall()
         seconds = time.perf_counter() - started
+        make_room(con)
         columns = ", ".join(quote(c) for c in spec.columns)
         row = quote(ROW)
         yield Judged(

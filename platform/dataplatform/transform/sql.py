@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 MEMORY_LIMIT = "DATAPLATFORM_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
 STREAM_BATCH_ROWS = 262_144
+STREAMING_MEMORY_LIMIT = "256MB"
 
 
 def query(sql: str, params: list | None = None, **tables) -> pa.Table:
@@ -46,7 +47,8 @@ def connect(**tables) -> duckdb.DuckDBPyConnection:
         if isinstance(table, SqlScan):
             from dataplatform.storage.duckdb_extensions import load_extension
 
-            load_extension(con, table.extension)
+            if table.extension:
+                load_extension(con, table.extension)
             con.execute(f"CREATE TEMP VIEW {quote(name)} AS {table.sql}")
         else:
             con.register(name, table)
@@ -65,6 +67,14 @@ def stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
         yield from con.execute(sql).to_arrow_reader(STREAM_BATCH_ROWS)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def make_room(con: duckdb.DuckDBPyConnection) -> None:
+    """Lower the connection's memory limit once its heavy work is done and only streams remain:
+    DuckDB writes what it holds beyond the new limit to its temporary folder, so the writer
+    consuming the streams (delta-rs, with buffers of its own) does not need memory on top of
+    everything DuckDB kept."""
+    con.execute(f"SET memory_limit = '{STREAMING_MEMORY_LIMIT}'")
 
 
 def rows_of(data) -> int:
