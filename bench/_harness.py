@@ -120,6 +120,32 @@ def run_isolated(prepare: Callable[..., Workload], *args: object, repeat: int) -
         return pool.submit(_trial, prepare, args, repeat).result()
 
 
+def in_turns(
+    contenders: Sequence[tuple[Callable[..., Workload], tuple[object, ...]]], repeat: int
+) -> list[Trial]:
+    """Each contender's `prepare(*args)` once per round, each run in a fresh process, so a change
+    in the load of the shared machine falls on every contender alike; one trial per contender."""
+    runs: list[list[Trial]] = [[] for _ in contenders]
+    for round_number in range(1, repeat + 1):
+        for (prepare, args), trials in zip(contenders, runs, strict=True):
+            load = os.getloadavg()[0]
+            trials.append(run_isolated(prepare, *args, repeat=1))
+            print(
+                f"round {round_number}: {prepare.__name__.removeprefix('prepare_')} "
+                f"{trials[-1].seconds[0]:.2f} s (load average before: {load:.2f})",
+                flush=True,
+            )
+    return [
+        Trial(
+            seconds=tuple(s for t in trials for s in t.seconds),
+            outcomes=tuple(o for t in trials for o in t.outcomes),
+            base_rss=max(t.base_rss for t in trials),
+            peak_rss=max(t.peak_rss for t in trials),
+        )
+        for trials in runs
+    ]
+
+
 def _trial(prepare: Callable[..., Workload], args: tuple[object, ...], repeat: int) -> Trial:
     workload = prepare(*args)
     gc.collect()

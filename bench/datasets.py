@@ -51,10 +51,9 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from _harness import Figure, Outcome, Trial, Workload, parse_args, report, run_isolated
+from _harness import Figure, Outcome, Workload, in_turns, parse_args, report, run_isolated
 
 SEED = 42
 SAMPLE_ROWS = 10_000
@@ -181,31 +180,6 @@ def prepare_features(csv: Path, work: Path) -> Workload:
     return lambda: Outcome(rows=len(client.load("bench", features=True)))
 
 
-def in_turns(
-    prepares: tuple[Callable[..., Workload], ...], csv: Path, work: Path, repeat: int
-) -> list[Trial]:
-    """Every contender once per round, each run in a fresh process; one trial per contender."""
-    runs: list[list[Trial]] = [[] for _ in prepares]
-    for round_number in range(1, repeat + 1):
-        for prepare, trials in zip(prepares, runs, strict=True):
-            load = os.getloadavg()[0]
-            trials.append(run_isolated(prepare, csv, work, repeat=1))
-            print(
-                f"round {round_number}: {prepare.__name__.removeprefix('prepare_')} "
-                f"{trials[-1].seconds[0]:.2f} s (load average before: {load:.2f})",
-                flush=True,
-            )
-    return [
-        Trial(
-            seconds=tuple(s for t in trials for s in t.seconds),
-            outcomes=tuple(o for t in trials for o in t.outcomes),
-            base_rss=max(t.base_rss for t in trials),
-            peak_rss=max(t.peak_rss for t in trials),
-        )
-        for trials in runs
-    ]
-
-
 def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", type=Path, default=None, help="keep the input and stores here")
 
@@ -220,7 +194,9 @@ def main() -> None:
         print(
             f"registering a {args.rows:,}-row, 20-column CSV ({csv.stat().st_size / 1e6:,.0f} MB); {args.repeat} runs"
         )
-        platform, legacy = in_turns((prepare_platform, prepare_legacy), csv, work, args.repeat)
+        platform, legacy = in_turns(
+            ((prepare_platform, (csv, work)), (prepare_legacy, (csv, work))), args.repeat
+        )
         print(f"load(sample={SAMPLE_ROWS:_}): load average {os.getloadavg()[0]:.2f}", flush=True)
         sample = run_isolated(prepare_sample, csv, work, repeat=max(5, args.repeat))
         features = run_isolated(prepare_features, csv, work, repeat=args.repeat)

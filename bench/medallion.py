@@ -49,7 +49,9 @@ Why: the SQL is the floor for this work on this machine (one engine, no orchestr
 table format); the ratio says what the platform's orchestration, storage and checks cost on
 top of it.
 
-Timing and memory (peak RSS of a fresh spawned process per contender): see `_harness.py`.
+The contenders take turns, one repetition each in its own fresh process (platform, SQL,
+platform, ...), so a change in the load of the shared machine falls on both alike. Timing and
+memory (peak RSS of each spawned process, the largest over the repetitions): see `_harness.py`.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from _harness import MIB, Figure, Outcome, Trial, Workload, parse_args, report, run_isolated
+from _harness import MIB, Figure, Outcome, Trial, Workload, in_turns, parse_args, report, run_isolated
 
 DAY = date(2026, 11, 20)
 PARTITION = DAY.isoformat()
@@ -952,12 +954,14 @@ def run_domain(domain: str, size: int, work: Path, repeat: int) -> DomainRun:
     lake = platform_dir / "data" / "lake" / "parquet"
     landing = lake / "landing" / domain
     delivery = run_isolated(prepare_delivery, str(platform_dir), domain, size, repeat=1)
-    platform = run_isolated(prepare_platform, str(platform_dir), domain, size, repeat=repeat)
+    prepare = prepare_anchor if domain == "ecommerce" else prepare_market_anchor
+    platform, anchor = in_turns(
+        ((prepare_platform, (str(platform_dir), domain, size)), (prepare, (str(landing), str(anchor_dir)))),
+        repeat,
+    )
     if domain == "ecommerce":
-        anchor = run_isolated(prepare_anchor, str(landing), str(anchor_dir), repeat=repeat)
         agreement: Agreement | MarketAgreement = compare(platform_dir / "data", anchor_dir)
     else:
-        anchor = run_isolated(prepare_market_anchor, str(landing), str(anchor_dir), repeat=repeat)
         agreement = compare_market(platform_dir / "data", anchor_dir)
     if platform.rows != anchor.rows:
         raise SystemExit(
