@@ -115,6 +115,19 @@ def test_near_duplicates_collapse_after_normalisation():
     assert result.dropped == {"duplicate": 1}
 
 
+def test_the_quarantine_holds_dropped_copies_as_delivered_and_in_delivery_order():
+    rows = [order(2, status="Paid  ", _checksum="c9"), order(1, customer_id=None), order(2), order(3)]
+    result = clean(bronze(rows), ORDERS)
+    assert sorted(by_id(result.table)) == [2, 3]
+    assert result.quarantine.column_names == [*bronze(rows).column_names, "_drop_reason"]
+    quarantined = result.quarantine.to_pylist()
+    assert [(r["order_id"], r["_drop_reason"]) for r in quarantined] == [
+        (2, "duplicate"),
+        (1, "missing_customer_id"),
+    ]
+    assert quarantined[0]["status"] == "Paid  "  # the losing copy (larger checksum), untouched
+
+
 def test_missing_required_and_unparseable_values_are_quarantined_with_reasons():
     rows = [order(1, customer_id=None), order(2, order_ts="N/A"), order(3, order_ts=None), order(4)]
     result = clean(bronze(rows), ORDERS)

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Normalise = Literal["trim", "lower", "upper"]
-ROW = "__bronze_row"  # a bronze row's position while silver judges it; never stored
+ROW = "__row"  # a judged row's position while silver judges it; never stored
+DELIVERED = "__delivered"  # a row as delivered, kept while silver judges it for the quarantine
 
 
 @dataclass(frozen=True)
@@ -115,26 +116,31 @@ def clean(bronze, spec: SilverSpec) -> SilverResult:
 
 @contextmanager
 def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
-    """Judge every row of `bronze` (an Arrow table or dataset); while the block is open, the
-    kept rows and the dropped rows (as delivered, with `_drop_reason`) stream out of DuckDB.
+    """Judge every row of `bronze` (an Arrow table or dataset, or a `SqlScan`); while the block is
+    open, the kept rows and the dropped rows (as delivered, with `_drop_reason`) stream out of
+    DuckDB.
 
-    The delivery is first copied into a DuckDB temporary table (spilling beyond the memory
-    limit): its row ids tie each judged row to the row as delivered, so the quarantine takes
-    dropped rows from there and the judging query never carries a copy of every delivered row."""
+    One pass over the delivery finds the keys with copies (an aggregate over the cleaned keys),
+    a second cleans and rules every row into a temporary table (spilling beyond the memory
+    limit). A row keeps its delivered form (a struct) only when the quarantine may need it:
+    dropped by a rule, superseded, or one of several copies. So the delivery is never copied
+    whole, and the copies of a key are ranked among themselves, not by a sort of every row."""
     started = time.perf_counter()
     with connect(delivered=bronze) as con:
-        con.execute("CREATE TEMP TABLE bronze AS SELECT * FROM delivered")
         con.execute(
-            "SET VARIABLE latest = (SELECT _batch_id FROM bronze ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)"
+            "SET VARIABLE latest = "
+            "(SELECT _batch_id FROM delivered ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)"
         )
+        con.execute(f"CREATE TEMP TABLE copied AS {_copied_sql(spec)}")
         con.execute(f"CREATE TEMP TABLE ruled AS {_judge_sql(spec)}")
         con.execute(f"CREATE TEMP TABLE losers AS {_losers_sql(spec)}")
+        row = quote(ROW)
         con.execute(
-            "CREATE TEMP VIEW judged AS SELECT r.* REPLACE (coalesce(r._drop_reason, "
-            f"CASE WHEN l.{quote(ROW)} IS NOT NULL THEN 'duplicate' END) AS _drop_reason) "
-            f"FROM ruled AS r LEFT JOIN losers AS l USING ({quote(ROW)})"
+            "CREATE TEMP VIEW judged AS SELECT r.* EXCLUDE (__copied) REPLACE (coalesce(r._drop_reason, "
+            f"CASE WHEN l.{row} IS NOT NULL THEN 'duplicate' END) AS _drop_reason), r.rowid AS {row} "
+            f"FROM ruled AS r LEFT JOIN losers AS l ON r.rowid = l.{row}"
         )
-        rows_in = con.execute("SELECT count(*) FROM bronze").fetchone()[0]
+        rows_in = con.execute("SELECT count(*) FROM ruled").fetchone()[0]
         dropped = dict(
             con.execute(
                 "SELECT _drop_reason, count(*) FROM judged WHERE _drop_reason IS NOT NULL GROUP BY 1 ORDER BY 1"
@@ -146,7 +152,6 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
         seconds = time.perf_counter() - started
         make_room(con)
         columns = ", ".join(quote(c) for c in spec.columns)
-        row = quote(ROW)
         yield Judged(
             rows_in,
             dropped,
@@ -159,10 +164,30 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
             ),
             quarantine=stream(
                 con,
-                f"SELECT b.*, j._drop_reason FROM bronze AS b JOIN judged AS j ON b.rowid = j.{row} "
-                f"WHERE j._drop_reason IS NOT NULL ORDER BY j.{row}",
+                f"SELECT {DELIVERED}.*, _drop_reason FROM judged WHERE _drop_reason IS NOT NULL ORDER BY {row}",
             ),
         )
+
+
+def _cleaned(name: str, column: Column) -> tuple[str, str]:
+    """A column's delivered value (from the delivery aliased `b`) and its cleaned value."""
+    raw = f"b.{quote(name)}"
+    normalised = raw
+    if column.normalise == "trim":
+        normalised = f"trim({raw})"
+    elif column.normalise in ("lower", "upper"):
+        normalised = f"{column.normalise}(trim({raw}))"
+    return normalised, f"TRY_CAST({normalised} AS {column.type})"
+
+
+def _copied_sql(spec: SilverSpec) -> str:
+    """Cleaned keys delivered more than once in the latest batch (usually a few percent)."""
+    keys = ", ".join(f"{_cleaned(k, spec.columns[k])[1]} AS {quote(k)}" for k in spec.key)
+    return f"""
+        SELECT {keys}, true AS __copied FROM delivered AS b
+        WHERE b._batch_id IS NOT DISTINCT FROM getvariable('latest')
+        GROUP BY ALL HAVING count(*) > 1
+    """
 
 
 def _judge_sql(spec: SilverSpec) -> str:
@@ -171,12 +196,7 @@ def _judge_sql(spec: SilverSpec) -> str:
     cleaned, raw_flags = [], []
     for name, column in spec.columns.items():
         raw = f"b.{quote(name)}"
-        expr = raw
-        if column.normalise == "trim":
-            expr = f"trim({raw})"
-        elif column.normalise in ("lower", "upper"):
-            expr = f"{column.normalise}(trim({raw}))"
-        typed = f"TRY_CAST({expr} AS {column.type})"
+        expr, typed = _cleaned(name, column)
         cleaned.append(f"{typed} AS {quote(name)}")
         if column.normalise:
             raw_flags.append(f"CASE WHEN {expr} IS DISTINCT FROM {raw} THEN 'normalised_{name}' END")
@@ -200,41 +220,37 @@ def _judge_sql(spec: SilverSpec) -> str:
     reasons += [f"WHEN {quote(c)} IS NULL THEN 'missing_{c}'" for c in spec.required]
     reasons += [f"WHEN NOT coalesce({r.valid}, false) THEN '{r.name}'" for r in spec.rules if not r.nullify]
     reason_expr = f"CASE {' '.join(reasons)} END" if reasons else "NULL::VARCHAR"
-    row = quote(ROW)
+    same = " AND ".join(f"r.{quote(k)} IS NOT DISTINCT FROM c.{quote(k)}" for k in spec.key)
     return f"""
         WITH cleaned AS (
             SELECT {", ".join(cleaned)},
                    [{", ".join(raw_flags) or "NULL::VARCHAR"}] AS _raw_flags,
-                   b._batch_id, b._ingested_at, b._checksum, b.rowid AS {row}
-            FROM bronze AS b
+                   b._batch_id, b._ingested_at, b._checksum, b AS {DELIVERED}
+            FROM delivered AS b
+        ), ruled AS (
+            SELECT {", ".join(outputs)}, list_filter({flags}, f -> f IS NOT NULL) AS _quality_flags,
+                   CASE WHEN _batch_id IS DISTINCT FROM getvariable('latest') THEN 'superseded'
+                        ELSE {reason_expr} END AS _drop_reason,
+                   _batch_id, _ingested_at, _checksum, {DELIVERED}
+            FROM cleaned
         )
-        SELECT {", ".join(outputs)}, list_filter({flags}, f -> f IS NOT NULL) AS _quality_flags,
-               CASE WHEN _batch_id IS DISTINCT FROM getvariable('latest') THEN 'superseded'
-                    ELSE {reason_expr} END AS _drop_reason,
-               _batch_id, _ingested_at, _checksum, {row}
-        FROM cleaned
+        SELECT r.* EXCLUDE ({DELIVERED}), coalesce(c.__copied, false) AS __copied,
+               CASE WHEN r._drop_reason IS NOT NULL OR c.__copied THEN r.{DELIVERED} END AS {DELIVERED}
+        FROM ruled AS r LEFT JOIN copied AS c ON {same}
     """
 
 
 def _losers_sql(spec: SilverSpec) -> str:
     """Copies of a key in the latest batch beyond the first, which become `duplicate`: a valid
-    copy wins, then the smallest checksum. Only keys with copies are ranked (a count over the
-    key finds them, instead of a sort of every row with all its columns); a copy dropped for a
-    rule keeps its reason, so only copies without one are returned."""
+    copy wins, then the smallest checksum. A copy dropped for a rule keeps its reason, so only
+    copies without one are returned."""
     key = ", ".join(quote(k) for k in spec.key)
-    same = " AND ".join(f"r.{quote(k)} IS NOT DISTINCT FROM d.{quote(k)}" for k in spec.key)
-    latest = "_batch_id IS NOT DISTINCT FROM getvariable('latest')"
     row = quote(ROW)
     return f"""
-        WITH copied AS (
-            SELECT {key} FROM ruled WHERE {latest} GROUP BY ALL HAVING count(*) > 1
-        ), copies AS (
-            SELECT r.* FROM ruled AS r JOIN copied AS d ON {same} WHERE r.{latest}
-        )
         SELECT {row} FROM (
-            SELECT {row}, _drop_reason,
+            SELECT rowid AS {row}, _drop_reason,
                    row_number() OVER (PARTITION BY {key} ORDER BY _drop_reason IS NOT NULL, _checksum) AS _rank
-            FROM copies
+            FROM ruled WHERE __copied AND _batch_id IS NOT DISTINCT FROM getvariable('latest')
         )
         WHERE _rank > 1 AND _drop_reason IS NULL
     """
