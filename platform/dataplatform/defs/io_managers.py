@@ -6,8 +6,8 @@ Partitioned assets write and read exactly their partitions' slice (asset metadat
 is how bronze stays append-only: a re-delivered batch replaces itself, a changed one is added.
 An asset may hand over an Arrow table, a `pa.RecordBatchReader` or a `Streamed`; streams are
 written a batch at a time. Input metadata `columns` reads only those columns; `scan` hands the
-asset a lazily scanned slice (an Arrow dataset where the backend allows it) that DuckDB reads
-without the whole table ever being in memory. Every write records row count, column schema, a
+asset the slice as `TableStore.scan` gives it (DuckDB's own Delta or Parquet reader where the
+backend allows), so a DuckDB transform reads it without the whole table ever being in memory. Every write records row count, column schema, a
 preview and where the data is (never a credential).
 """
 

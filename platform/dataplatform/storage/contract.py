@@ -149,9 +149,9 @@ class TableStore(Protocol):
         that can hold one batch at a time do; the others collect the stream first."""
 
     def scan(self, table: TableName, where: Slice | None = None):
-        """The rows of `read` as something DuckDB scans lazily (an Arrow dataset) where the
-        backend allows it, so a consumer reads only the columns and row groups it needs;
-        otherwise the table itself."""
+        """The rows of `read` as something DuckDB scans lazily where the backend allows it (a
+        `SqlScan` through DuckDB's own reader, or an Arrow dataset), so a consumer reads only
+        the columns and row groups it needs; otherwise the table itself."""
 
     def exists(self, table: TableName) -> bool: ...
 
