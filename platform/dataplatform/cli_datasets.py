@@ -97,11 +97,7 @@ def register(
             with _steps(splits, not no_features, output) as report:
                 spec = client.register(source, name=name, progress=report, **options)
         info = client.info(spec.name)
-    if output == "json":
-        typer.echo(json.dumps(info, default=str))
-        return
-    console.print(f"registered [bold]{spec.name}[/] from {spec.source_kind} {spec.source}")
-    _show_info(info)
+    _print_info(info, output, f"registered [bold]{spec.name}[/] from {spec.source_kind} {spec.source}")
 
 
 @app.command("list")
@@ -137,10 +133,7 @@ def info(name: Annotated[str, typer.Argument(help="Dataset name.")], output: For
     client = _client()
     with _failing_cleanly():
         found = client.info(name)
-    if output == "json":
-        typer.echo(json.dumps(found, default=str))
-        return
-    _show_info(found)
+    _print_info(found, output)
 
 
 @app.command()
@@ -236,11 +229,7 @@ def update(
     with _failing_cleanly():
         spec = client.update(name, description, _listed(tag), target, _listed(id_column), problem_type)
         found = client.info(spec.name)
-    if output == "json":
-        typer.echo(json.dumps(found, default=str))
-        return
-    console.print(f"updated [bold]{spec.name}[/]")
-    _show_info(found)
+    _print_info(found, output, f"updated [bold]{spec.name}[/]")
 
 
 @app.command()
@@ -460,6 +449,16 @@ def _show_summaries(rows: list[dict[str, Any]], title: str | None) -> None:
             ", ".join(row["tags"]),
         )
     console.print(view)
+
+
+def _print_info(found: dict[str, Any], output: str, headline: str | None = None) -> None:
+    """A dataset's info as JSON, or as a table under `headline`: how register, update and info end."""
+    if output == "json":
+        typer.echo(json.dumps(found, default=str))
+        return
+    if headline:
+        console.print(headline)
+    _show_info(found)
 
 
 def _show_info(found: dict[str, Any]) -> None:
