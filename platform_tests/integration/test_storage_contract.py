@@ -305,6 +305,50 @@ def test_a_stream_with_rows_outside_its_slice_writes_nothing(store, domain):
     assert ids(store, table) == [2]
 
 
+def _files(store) -> set:
+    """Every data file under a folder-based store (nothing for a database)."""
+    root = getattr(store, "root", None)
+    return set(root.rglob("*.parquet")) if root is not None else set()
+
+
+@pytest.mark.parametrize("sliced", [True, False])
+def test_a_querys_rows_are_written_like_the_same_table(store, domain, sliced):
+    """Rows a DuckDB query produces (which Delta lets DuckDB write as its files) read back as the
+    table the query returns, and replace only their slice."""
+    from dataplatform.transform.sql import connect, stream
+
+    table = TableName("silver", domain, "orders")
+    replace = Slice("partition_date", (D1,)) if sliced else None
+    store.write(table, every_type(D2, [9]), Slice("partition_date", (D2,)))
+    day = every_type(D1, [1, 2, 3])
+    with connect(incoming=day) as con:
+        assert store.write_stream(table, stream(con, "SELECT * FROM incoming"), replace) == 3
+        again = stream(con, "SELECT * FROM incoming WHERE id = 3")
+        assert store.write_stream(table, again, replace) == 1
+    assert ids(store, table) == ([3, 9] if sliced else [3])
+    assert store.read(table, where=Slice("id", (3,))).equals(day.filter(pc.equal(day["id"], 3)))
+
+
+def test_a_querys_rows_outside_the_slice_or_failing_half_way_leave_nothing(store, domain):
+    from dataplatform.transform.sql import connect, stream
+
+    table = TableName("silver", domain, "orders")
+    store.write(table, every_type(D1, [1]), Slice("partition_date", (D1,)))
+    before = _files(store)
+    both_days = pa.concat_tables([every_type(D1, [2]), every_type(D2, [3])])
+    many = every_type(D1, list(range(10, 300_010)))
+    with connect(two_days=both_days, many=many) as con:
+        with pytest.raises(StorageError, match="1 rows have partition_date outside"):
+            store.write_stream(table, stream(con, "SELECT * FROM two_days"), Slice("partition_date", (D1,)))
+        failing = (
+            "SELECT * REPLACE (CASE WHEN id < 300_000 THEN id ELSE error('bad row') END AS id) FROM many"
+        )
+        with pytest.raises(Exception, match="bad row"):
+            store.write_stream(table, stream(con, failing), Slice("partition_date", (D1,)))
+    assert ids(store, table) == [1]
+    assert _files(store) == before
+
+
 @pytest.mark.parametrize("sliced", [False, True])
 def test_a_scan_holds_the_rows_of_read(store, domain, sliced):
     from dataplatform.transform.sql import query

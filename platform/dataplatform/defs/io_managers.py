@@ -4,11 +4,13 @@ Partitioned assets write and read exactly their partitions' slice (asset metadat
 `partition_column`); a consumer asking for every partition gets the whole table. With
 `replace_on`, a write replaces only the batches it carries and keeps every other one, which
 is how bronze stays append-only: a re-delivered batch replaces itself, a changed one is added.
-An asset may hand over an Arrow table, a `pa.RecordBatchReader` or a `Streamed`; streams are
-written a batch at a time. Input metadata `columns` reads only those columns; `scan` hands the
-asset the slice as `TableStore.scan` gives it (DuckDB's own Delta or Parquet reader where the
-backend allows), so a DuckDB transform reads it without the whole table ever being in memory. Every write records row count, column schema, a
-preview and where the data is (never a credential).
+An asset may hand over an Arrow table, a `pa.RecordBatchReader`, a DuckDB query's `SqlRows`
+or a `Streamed`; streams are written a batch at a time, and a query's rows as the store does
+best (Delta lets DuckDB write its files). Input metadata `columns` reads only those columns;
+`scan` hands the asset the slice as `TableStore.scan` gives it (DuckDB's own Delta or Parquet
+reader where the backend allows), so a DuckDB transform reads it without the whole table ever
+being in memory. Every write records row count, column schema, a preview and where the data is
+(never a credential).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import dagster as dg
 from dataplatform.defs.metadata import PREVIEW_ROWS, table_metadata
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed, daily_slice, table_for
 from dataplatform.storage import Slice, TableStore, open_store
+from dataplatform.storage.contract import SqlRows, as_reader
 
 
 class TableIOManager(dg.ConfigurableIOManager):
@@ -33,7 +36,7 @@ class TableIOManager(dg.ConfigurableIOManager):
         store = self.store()
         table = table_for(context.asset_key)
         metadata = context.definition_metadata or {}
-        if isinstance(obj, pa.RecordBatchReader):
+        if isinstance(obj, (pa.RecordBatchReader, SqlRows)):
             obj = Streamed(obj)
         replace = None
         if REPLACE_ON in metadata:
@@ -44,17 +47,15 @@ class TableIOManager(dg.ConfigurableIOManager):
             if batches:
                 replace = Slice(metadata[REPLACE_ON], batches)
             elif store.exists(table):  # an empty delivery adds nothing to history
-                empty = obj.reader.read_all() if isinstance(obj, Streamed) else obj
+                empty = as_reader(obj.reader).read_all() if isinstance(obj, Streamed) else obj
                 context.add_output_metadata(table_metadata(empty, store.backend, store.location(table)))
                 return
         elif context.has_asset_partitions:
             replace = daily_slice(metadata[PARTITION_COLUMN], context.asset_partition_keys)
         if isinstance(obj, Streamed):
-            reader, head = _first_rows(obj.reader, PREVIEW_ROWS)
-            rows = store.write_stream(table, reader, replace)
-            preview = head[0] if head else reader.schema.empty_table()
+            rows, preview = _write_streamed(store, table, obj.reader, replace)
             context.add_output_metadata(
-                table_metadata(preview, store.backend, store.location(table), rows=rows, schema=reader.schema)
+                table_metadata(preview, store.backend, store.location(table), rows=rows)
             )
             return
         store.write(table, obj, replace)
@@ -74,6 +75,16 @@ class TableIOManager(dg.ConfigurableIOManager):
         if metadata.get(SCAN):
             return store.scan(table, where=where)
         return store.read(table, columns=metadata.get("columns"), where=where)
+
+
+def _write_streamed(store: TableStore, table, rows, replace: Slice | None):
+    """Write a stream or a query's rows; returns the rows written and a preview of the first."""
+    if isinstance(rows, SqlRows):
+        preview = rows.head(PREVIEW_ROWS)  # DuckDB stops once it has them
+        return store.write_stream(table, rows, replace), preview
+    reader, head = _first_rows(rows, PREVIEW_ROWS)
+    written = store.write_stream(table, reader, replace)
+    return written, head[0] if head else reader.schema.empty_table()
 
 
 def _first_rows(reader, rows: int):

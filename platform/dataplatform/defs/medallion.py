@@ -144,7 +144,7 @@ def _bronze(domain, table, settings, partitions) -> dg.AssetsDefinition:
             metrics["rows_per_s"] = round(delivery.rows / seconds) if seconds else 0
             batches = (delivery.batch_id,) if delivery.batch_id else ()
             yield dg.Output(
-                Streamed(delivery.reader, batches),
+                Streamed(delivery.stamped, batches),
                 metadata={**metrics_metadata(metrics), "batch_id": delivery.batch_id},
             )
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from dataplatform.storage.contract import Slice, TableName
+from dataplatform.storage.contract import Slice, SqlRows, TableName
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,11 +23,12 @@ SCAN = "scan"  # input metadata: hand the asset a lazily scanned slice instead o
 
 @dataclass(frozen=True)
 class Streamed:
-    """An asset's rows as a stream, written a batch at a time by the IO manager. An asset that
-    replaces by batch (`REPLACE_ON`) names the batches it carries: the slice to replace must be
-    known before the first row is read."""
+    """An asset's rows as a stream (or a DuckDB query's rows, which the Delta store lets DuckDB
+    write as its files), written without holding them all. An asset that replaces by batch
+    (`REPLACE_ON`) names the batches it carries: the slice to replace must be known before the
+    first row is read."""
 
-    reader: pa.RecordBatchReader
+    reader: pa.RecordBatchReader | SqlRows
     batches: tuple[str, ...] = ()
 
 

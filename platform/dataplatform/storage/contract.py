@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -28,6 +28,7 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LAYER = re.compile(r"[a-z][a-z0-9]{0,30}")
 _SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 DEFAULT_BATCH_ROWS = 100_000
+STREAMING_MEMORY_LIMIT = "256MB"  # what DuckDB keeps while another writer consumes its rows
 
 
 class StorageError(RuntimeError):
@@ -107,6 +108,44 @@ class SqlScan:
     extension: str | None = None  # None: DuckDB reads it with what it has built in
 
 
+@dataclass(frozen=True)
+class SqlRows:
+    """Rows a query on an open DuckDB connection produces when it runs: the write side of
+    `SqlScan`. A backend that keeps Parquet files lets DuckDB write them itself (`COPY`, in
+    parallel, the rows never passing through Python); any other backend reads them as a stream
+    of Arrow batches (`reader`). Nothing runs before the rows are read or written, so several
+    can be prepared on one connection and written one after the other (a DuckDB connection
+    holds one open result at a time)."""
+
+    connection: Any  # a duckdb.DuckDBPyConnection, kept open by whoever made the rows
+    sql: str
+    schema: pa.Schema
+    batch_rows: int = DEFAULT_BATCH_ROWS
+
+    def reader(self) -> pa.RecordBatchReader:
+        """The rows as Arrow batches. Reading them first lowers the connection's memory limit:
+        DuckDB writes what it holds beyond it to its temporary folder, so the consumer (delta-rs,
+        with buffers of its own) does not need memory on top of everything DuckDB kept."""
+        import pyarrow as pa
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            self.connection.execute(f"SET memory_limit = '{STREAMING_MEMORY_LIMIT}'")
+            yield from self.connection.execute(self.sql).to_arrow_reader(self.batch_rows)
+
+        return pa.RecordBatchReader.from_batches(self.schema, batches())
+
+    def read_all(self) -> pa.Table:
+        return self.connection.execute(self.sql).to_arrow_table()
+
+    def head(self, rows: int) -> pa.Table:
+        """The first `rows` rows (a preview): DuckDB stops the query once it has them."""
+        return self.connection.execute(f"SELECT * FROM ({self.sql}) LIMIT {int(rows)}").to_arrow_table()
+
+
+def as_reader(rows: pa.RecordBatchReader | SqlRows) -> pa.RecordBatchReader:
+    return rows.reader() if isinstance(rows, SqlRows) else rows
+
+
 def slice_predicate(where: Slice) -> str:
     """The slice as a SQL condition (values are validated literals; see `slice_value_text`)."""
     literals = ", ".join(f"'{slice_value_text(v)}'" for v in where.values)
@@ -143,10 +182,11 @@ class TableStore(Protocol):
         """The same rows as `read`, a batch at a time, for tables larger than memory."""
 
     def write_stream(
-        self, table: TableName, batches: pa.RecordBatchReader, replace: Slice | None = None
+        self, table: TableName, batches: pa.RecordBatchReader | SqlRows, replace: Slice | None = None
     ) -> int:
-        """`write` from a stream of batches, all or nothing; returns the rows written. Backends
-        that can hold one batch at a time do; the others collect the stream first."""
+        """`write` from a stream of batches or a DuckDB query's rows, all or nothing; returns
+        the rows written. Backends that can hold one batch at a time do (or let DuckDB write
+        their files); the others collect the stream first."""
 
     def scan(self, table: TableName, where: Slice | None = None):
         """The rows of `read` as something DuckDB scans lazily where the backend allows it (a
@@ -174,9 +214,9 @@ class WholeTables:
     collected before it is written, and a scan is the table read."""
 
     def write_stream(
-        self, table: TableName, batches: pa.RecordBatchReader, replace: Slice | None = None
+        self, table: TableName, batches: pa.RecordBatchReader | SqlRows, replace: Slice | None = None
     ) -> int:
-        data = batches.read_all()
+        data = as_reader(batches).read_all()
         self.write(table, data, replace)  # type: ignore[attr-defined]
         return data.num_rows
 

@@ -19,14 +19,17 @@ import pyarrow.dataset as ds
 
 from dataplatform.storage.contract import (
     Slice,
+    SqlRows,
     SqlScan,
     TableFolders,
     TableName,
+    as_reader,
     check_slice_covers,
     missing,
     slice_predicate,
 )
 from dataplatform.storage.dataset_reads import DatasetReads
+from dataplatform.storage.delta_copy import copy_and_commit, copyable
 from dataplatform.storage.schema import WritePlan, conform, evolve, normalise
 
 
@@ -78,25 +81,46 @@ class DeltaStore(TableFolders, DatasetReads):
     def write_stream(
         self,
         table: TableName,
-        batches: pa.RecordBatchReader,
+        batches: pa.RecordBatchReader | SqlRows,
         replace: Slice | None = None,
         append: bool = False,
         commit_metadata: Mapping[str, str] | None = None,
     ) -> int:
         """Replace the table or the `replace` slice (or append to the table) from a stream of
-        batches in one commit, holding one batch at a time. An error raised by the stream is
-        raised here as it was, and nothing is committed. Returns the rows written."""
-        import pyarrow as pa
-        from deltalake import write_deltalake
-
+        batches in one commit, holding one batch at a time; a DuckDB query's rows that fit the
+        table as they are, DuckDB writes as the table's files itself (`delta_copy`). An error
+        raised by the stream is raised here as it was, and nothing is committed. Returns the
+        rows written."""
         exists = self.exists(table)
         existing = self.schema(table) if exists else None
         schema = (
             evolve(table, existing, batches.schema) if existing is not None else normalise(batches.schema)
         )
-        added = existing is not None and any(f.name not in existing.names for f in schema)
+        if isinstance(batches, SqlRows):
+            partition_by = (
+                list(self._delta(table).metadata().partition_columns)
+                if exists
+                else [replace.column]
+                if replace is not None
+                else []
+            )
+            if copyable(batches, schema, partition_by, replace):
+                if not exists:
+                    self._create(table, schema, partition_by=partition_by or None)
+                mode = "append" if append else "overwrite"
+                properties = _commit_properties(commit_metadata)
+                return copy_and_commit(self.folder(table), table, batches, schema, replace, mode, properties)
         if not exists and (append or replace is not None):
             self._create(table, schema, partition_by=[replace.column] if replace else None)
+        return self._write_batches(
+            table, as_reader(batches), schema, existing, replace, append, commit_metadata
+        )
+
+    def _write_batches(self, table, batches, schema, existing, replace, append, commit_metadata) -> int:
+        import pyarrow as pa
+        from deltalake import write_deltalake
+
+        added = existing is not None and any(f.name not in existing.names for f in schema)
         written, failure = [0], []
 
         def conformed():

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dataplatform.transform.sql import connect, make_room, stream
+from dataplatform.transform.sql import connect, stream
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from dataplatform.storage.contract import SqlRows
 
 LINEAGE_COLUMNS = ("_batch_id", "_ingested_at", "_source", "_checksum")
 # an aggregate over `_checksum`: the batch id (the sums cannot overflow a HUGEINT below 2^63 rows)
@@ -42,7 +44,7 @@ class Stamped:
 
     batch_id: str | None  # None for an empty delivery
     rows: int
-    reader: pa.RecordBatchReader
+    stamped: SqlRows
 
 
 @contextmanager
@@ -54,7 +56,6 @@ def stamped(landing, source: str, ingested_at: datetime) -> Iterator[Stamped]:
         con.execute("SET VARIABLE batch_id = ?", [batch])
         con.execute("SET VARIABLE ingested_at = ?::TIMESTAMPTZ", [ingested_at])
         con.execute("SET VARIABLE source = ?", [source])
-        make_room(con)
         yield Stamped(
             batch if rows else None,
             rows,
@@ -70,4 +71,4 @@ def stamped(landing, source: str, ingested_at: datetime) -> Iterator[Stamped]:
 def with_batch_metadata(landing, source: str, ingested_at: datetime) -> pa.Table:
     """The whole stamped delivery as one Arrow table (for callers that hold it in memory anyway)."""
     with stamped(landing, source, ingested_at) as delivery:
-        return delivery.reader.read_all()
+        return delivery.stamped.read_all()

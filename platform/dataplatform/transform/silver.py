@@ -20,10 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from dataplatform.transform.sql import connect, make_room, quote, stream
+from dataplatform.transform.sql import connect, quote, stream
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from dataplatform.storage.contract import SqlRows
 
 Normalise = Literal["trim", "lower", "upper"]
 ROW = "__row"  # a judged row's position while silver judges it; never stored
@@ -82,8 +84,8 @@ class Judged:
     dropped: dict[str, int]
     batches: tuple[str, ...]  # the bronze batches the kept rows come from
     seconds: float
-    kept: pa.RecordBatchReader
-    quarantine: pa.RecordBatchReader
+    kept: SqlRows
+    quarantine: SqlRows
 
     @property
     def rows_out(self) -> int:
@@ -150,7 +152,6 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
             "SELECT DISTINCT _batch_id FROM judged WHERE _drop_reason IS NULL AND _batch_id IS NOT NULL ORDER BY 1"
         ).fetchall()
         seconds = time.perf_counter() - started
-        make_room(con)
         columns = ", ".join(quote(c) for c in spec.columns)
         yield Judged(
             rows_in,

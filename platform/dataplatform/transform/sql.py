@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from dataplatform.storage.contract import SqlRows
+
 MEMORY_LIMIT = "DATAPLATFORM_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
 STREAM_BATCH_ROWS = 262_144
-STREAMING_MEMORY_LIMIT = "256MB"
 
 
 def query(sql: str, params: list | None = None, **tables) -> pa.Table:
@@ -55,26 +55,13 @@ def connect(**tables) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
-    """The result of `sql` a batch at a time. The query runs when the first batch is asked for,
-    so several streams can be prepared on one connection and read one after the other (a
-    connection has one open result at a time)."""
-    import pyarrow as pa
+def stream(con: duckdb.DuckDBPyConnection, sql: str) -> SqlRows:
+    """The rows of `sql`, to be written or read a batch at a time; the query runs only then (see
+    `SqlRows`)."""
+    from dataplatform.storage.contract import SqlRows
 
     schema = con.execute(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        yield from con.execute(sql).to_arrow_reader(STREAM_BATCH_ROWS)
-
-    return pa.RecordBatchReader.from_batches(schema, batches())
-
-
-def make_room(con: duckdb.DuckDBPyConnection) -> None:
-    """Lower the connection's memory limit once its heavy work is done and only streams remain:
-    DuckDB writes what it holds beyond the new limit to its temporary folder, so the writer
-    consuming the streams (delta-rs, with buffers of its own) does not need memory on top of
-    everything DuckDB kept."""
-    con.execute(f"SET memory_limit = '{STREAMING_MEMORY_LIMIT}'")
+    return SqlRows(con, sql, schema, STREAM_BATCH_ROWS)
 
 
 def rows_of(data) -> int:

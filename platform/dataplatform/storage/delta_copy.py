@@ -1,0 +1,171 @@
+"""DuckDB writes a Delta commit's Parquet files itself; delta-rs only commits them.
+
+Handing delta-rs DuckDB's rows as a stream of Arrow batches converts every batch and writes
+the files with one Parquet writer. When the rows come from a DuckDB query (`SqlRows`), DuckDB's
+`COPY ... PARTITION_BY` writes the same Hive layout Delta uses, in parallel, and
+`create_write_transaction` commits the files as one version: the same replace-a-slice commit as
+a predicate overwrite, since the slice column is the partition column. Each file's add action
+carries its row count, null counts and the minimum and maximum of integer and date columns
+(what readers prune by), taken from the statistics DuckDB returns as it writes.
+
+A file that is not in the log does not exist for any reader, so a write that fails leaves the
+previous version as it was; its files are deleted (and `vacuum` removes any left behind).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dataplatform.storage.contract import (
+    Slice,
+    SqlRows,
+    StorageError,
+    TableName,
+    quote_identifier,
+    slice_value_text,
+)
+from dataplatform.storage.duckdb_extensions import string_literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+_FOLDER_TEXT = re.compile(r"[A-Za-z0-9_.\-]+")  # a partition value DuckDB and Delta spell alike
+
+
+def copyable(rows: SqlRows, schema: pa.Schema, partition_by: list[str], replace: Slice | None) -> bool:
+    """Whether DuckDB can write these rows as the table's files: exactly the table's columns and
+    types (schema evolution and conversions stay with delta-rs), partitioned by the slice column
+    (or not at all), with slice values that are plain folder names."""
+    import pyarrow as pa
+
+    if [(f.name, f.type) for f in rows.schema] != [(f.name, f.type) for f in schema]:
+        return False
+    if replace is None:
+        return not partition_by
+    column_type = schema.field(replace.column).type if replace.column in schema.names else None
+    return (
+        partition_by == [replace.column]
+        and column_type is not None
+        and (
+            pa.types.is_date32(column_type)
+            or pa.types.is_integer(column_type)
+            or pa.types.is_string(column_type)
+        )
+        and all(_FOLDER_TEXT.fullmatch(slice_value_text(v)) for v in replace.values)
+    )
+
+
+def copy_and_commit(
+    folder: Path,
+    table: TableName,
+    rows: SqlRows,
+    schema: pa.Schema,
+    replace: Slice | None,
+    mode: str,
+    commit_properties: Mapping[str, object],
+) -> int:
+    """Write `rows` into `folder` (an existing Delta table) and commit them with `mode`
+    ("overwrite": the slice, or the whole table; "append"). Returns the rows written."""
+    from deltalake import DeltaTable
+    from deltalake.transaction import AddAction
+
+    token = uuid.uuid4().hex
+    try:
+        files = _copy(folder, rows, replace, token)
+        if replace is not None:
+            _refuse_rows_outside(table, replace, files)
+        now = int(time.time() * 1000)
+        actions = [
+            AddAction(
+                Path(file.path).relative_to(folder).as_posix(),
+                file.size,
+                file.partition,
+                now,
+                True,
+                _statistics(file.rows, file.statistics, schema),
+            )
+            for file in files
+        ]
+        filters = [(replace.column, "in", [slice_value_text(v) for v in replace.values])] if replace else None
+        DeltaTable(folder).create_write_transaction(
+            actions,
+            mode,
+            schema,
+            partition_by=[replace.column] if replace else None,
+            partition_filters=filters,
+            **commit_properties,
+        )
+    except BaseException:
+        _delete(folder, token)
+        raise
+    return sum(file.rows for file in files)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A file DuckDB wrote, as its COPY ... RETURN_STATS reports it."""
+
+    path: str
+    rows: int
+    size: int
+    statistics: Mapping[str, Mapping[str, str]]  # per quoted column path: min, max, null_count...
+    partition: dict[str, str]
+
+
+def _copy(folder: Path, rows: SqlRows, replace: Slice | None, token: str) -> list[_Written]:
+    options = ["FORMAT parquet", "RETURN_STATS"]
+    target = folder / f"part-{token}.parquet"
+    if replace is not None:
+        options += [f"PARTITION_BY ({quote_identifier(replace.column)})", "OVERWRITE_OR_IGNORE"]
+        options.append(f"FILENAME_PATTERN 'part-{token}-{{i}}'")
+        target = folder
+    written = rows.connection.execute(
+        f"COPY ({rows.sql}) TO {string_literal(str(target))} ({', '.join(options)})"
+    ).fetchall()
+    return [
+        _Written(path, n, size, stats or {}, dict(keys or {})) for path, n, size, _, stats, keys in written
+    ]
+
+
+def _refuse_rows_outside(table: TableName, replace: Slice, files: list[_Written]) -> None:
+    """Rows outside the slice would survive the next replacement as duplicates."""
+    wanted = {slice_value_text(v) for v in replace.values}
+    outside = sum(file.rows for file in files if file.partition.get(replace.column) not in wanted)
+    if outside:
+        raise StorageError(
+            f"{table}: {outside} rows have {replace.column} outside {list(map(str, replace.values))}"
+        )
+
+
+def _statistics(count: int, columns: Mapping[str, Mapping[str, str]], schema: pa.Schema) -> str:
+    """Delta's per-file statistics from DuckDB's: row count, null counts of top-level columns,
+    and the range of integer and date columns (text and timestamps would need Delta's own
+    truncation and formatting rules; readers do without them)."""
+    import pyarrow as pa
+
+    minimum, maximum, nulls = {}, {}, {}
+    for field in schema:
+        found = columns.get(quote_identifier(field.name))
+        if found is None:  # a nested column's leaves, or the partition column (not in the file)
+            continue
+        if "null_count" in found:
+            nulls[field.name] = int(found["null_count"])
+        if "min" not in found or "max" not in found:
+            continue
+        if pa.types.is_integer(field.type):
+            minimum[field.name], maximum[field.name] = int(found["min"]), int(found["max"])
+        elif pa.types.is_date32(field.type):
+            minimum[field.name], maximum[field.name] = found["min"], found["max"]
+    return json.dumps({"numRecords": count, "minValues": minimum, "maxValues": maximum, "nullCount": nulls})
+
+
+def _delete(folder: Path, token: str) -> None:
+    for path in folder.glob(f"**/part-{token}*.parquet"):
+        path.unlink(missing_ok=True)
