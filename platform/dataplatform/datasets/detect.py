@@ -253,7 +253,9 @@ def _profile_strings(con: duckdb.DuckDBPyConnection, table: str, strings: list[_
             f"avg(len(string_split_regex(trim({q}), '\\s+')))",
             f"count({q})",
             f"count(DISTINCT {q})",
-            f"count(TRY_CAST({q} AS TIMESTAMP)) FILTER (WHERE regexp_matches({q}, '\\d'))",
+            # CASE, not FILTER: DuckDB casts every row before filtering, and a failing TRY_CAST is
+            # slow (five text columns of 10,000 rows: 60 ms against 12 ms)
+            f"count(CASE WHEN regexp_matches({q}, '\\d') THEN TRY_CAST({q} AS TIMESTAMP) END)",
         ]
     projected = ", ".join(quote(c.name) for c in strings)
     sample = f"(SELECT {projected} FROM {table} USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7))"
