@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from dataplatform.datasets.errors import DatasetError
@@ -116,3 +117,68 @@ def test_csv_read_buffers_split_the_file_between_threads_within_duckdb_default_a
     assert sources.csv_buffer_size(small) == 32 * sources.MIB
     assert sources.csv_buffer_size(large) == 101 * sources.MIB
     assert sources.csv_buffer_size(huge) == 128 * sources.MIB
+
+
+# Files pyarrow reads in memory with DuckDB's sniffed dialect and types (`read_csv_in_memory`).
+IN_MEMORY_CSVS = {
+    "types.csv": "id,x,n,flag,day,at,name\n"
+    "1,1.5,3,true,2024-01-02,2024-01-02 10:30:00,ann\n"
+    "2,nan,-4,F,,2024-01-03T11:00:00.25,\n"
+    '3,-inf,,yes,2024-02-29,,"Smith, Bob"\n',
+    "quoted.csv": 'id,text\n1,"say ""hi"""\n2,"two\nlines"\n3,plain\n',
+    "semicolons.csv": "a;b\n1;2,5\n3;4\n",
+    "windows.csv": "a,b\r\n1,x\r\n2,\r\n",
+    "repeated_header.csv": "a,a,\n1,2,3\n4,5,6\n",
+    "tabs.tsv": "a\tb\n1\tx y\n2\tz\n",
+}
+
+
+@pytest.mark.parametrize("name", list(IN_MEMORY_CSVS))
+def test_a_csv_read_in_memory_is_the_table_duckdbs_reader_gives(tmp_path, name):
+    from dataplatform.datasets.sources import read_csv_in_memory, read_file
+
+    path = tmp_path / name
+    path.write_text(IN_MEMORY_CSVS[name])
+    file = locate_source(path).files[0]
+    with duckdb.connect() as con:
+        in_memory = read_csv_in_memory(con, file)
+        assert in_memory is not None
+        by_duckdb = read_file(con, file)
+    assert in_memory.schema.equals(by_duckdb.schema)
+    assert repr(in_memory.to_pylist()) == repr(by_duckdb.to_pylist())  # repr: NaN is NaN
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("day_first.csv", "id,day\n1,31/01/2024\n2,13/02/2024\n"),  # not ISO: pyarrow would not parse it
+        ("times.csv", "id,at\n1,10:30:00\n2,11:00:00\n"),  # TIME: no Arrow type chosen for it
+        ("zones.csv", "id,at\n1,2024-01-02 10:00:00+02\n2,2024-01-03 11:00:00Z\n"),
+        ("one_column.csv", "a\n1\n\n2\n"),  # a blank line: a null row to DuckDB, skipped by pyarrow
+        ("late_text.csv", "id,n\n" + "".join(f"{i},{i}\n" for i in range(30_000)) + "30000,many\n"),
+        ("train.csv.gz", None),
+    ],
+)
+def test_a_csv_pyarrow_would_read_otherwise_is_left_to_duckdb(tmp_path, name, text):
+    from dataplatform.datasets.sources import read_csv_in_memory
+
+    path = tmp_path / name
+    if text is None:
+        with gzip.open(path, "wt") as out:
+            out.write("a,b\n1,2\n")
+    else:
+        path.write_text(text)
+    with duckdb.connect() as con:
+        assert read_csv_in_memory(con, locate_source(path).files[0]) is None
+
+
+def test_a_csv_over_the_in_memory_limit_is_left_to_duckdb(tmp_path, monkeypatch):
+    from dataplatform.datasets import sources
+
+    path = tmp_path / "a.csv"
+    path.write_text("a,b\n1,2\n")
+    file = locate_source(path).files[0]
+    with duckdb.connect() as con:
+        assert sources.read_csv_in_memory(con, file) is not None
+        monkeypatch.setattr(sources, "IN_MEMORY_LIMIT", path.stat().st_size - 1)
+        assert sources.read_csv_in_memory(con, file) is None

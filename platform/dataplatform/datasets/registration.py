@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,48 @@ from dataplatform.datasets.features import (
     plugin_path,
     run_plugin,
 )
-from dataplatform.datasets.sources import SUBMISSION_SPLIT, SourceFile, reading_error
+from dataplatform.datasets.sources import SUBMISSION_SPLIT, SourceFile, read_csv_in_memory, reading_error
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
 from dataplatform.datasets.sql import qualified, quote, schema_ref
-from dataplatform.datasets.stats import table_stats, target_distribution
+from dataplatform.datasets.stats import SortedFigures, arrow_numeric_figures, table_stats, target_distribution
 from dataplatform.datasets.store import DatasetStore, relations
 
-# Stores the rows of a select (with its parameters) as the split being loaded; their number.
-SplitWriter = Callable[[str, list[object]], int]
-SplitLoader = Callable[[duckdb.DuckDBPyConnection, SplitWriter], None]
 Progress = Callable[[str], None]
 USER = "given by the user"
+
+
+@dataclass
+class SplitTarget:
+    """Where a loader stores one split: the store, inside the registration's transaction.
+
+    `counted` holds the numeric columns' figures of a split stored from memory (`table`), for
+    the statistics, which then need not read those columns back.
+    """
+
+    store: DatasetStore
+    con: duckdb.DuckDBPyConnection
+    name: str
+    split: str
+    counted: dict[str, SortedFigures] | None = None
+
+    def query(self, select: str, params: list[object]) -> int:
+        """Store the rows of a select (with its parameters); their number."""
+        return self.store.write_split(self.con, self.name, self.split, select, params)
+
+    def table(self, data: pa.Table) -> int:
+        """Store an Arrow table; its number of rows.
+
+        pyarrow writes the file on one core, so the numeric columns are counted and sorted on
+        the others meanwhile (`stats.arrow_numeric_figures`).
+        """
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            counting = pool.submit(arrow_numeric_figures, data)
+            rows = self.store.write_split_table(self.con, self.name, self.split, data)
+            self.counted = counting.result()
+        return rows
+
+
+SplitLoader = Callable[[duckdb.DuckDBPyConnection, SplitTarget], None]
 
 
 @dataclass(frozen=True)
@@ -76,9 +107,13 @@ def register(
     with _spec_restored_on_failure(registry, name), store.writing(name) as con:
         con.execute(f"DROP SCHEMA IF EXISTS {schema_ref(name)} CASCADE")
         con.execute(f"CREATE SCHEMA {schema_ref(name)}")
+        counted: dict[str, dict[str, SortedFigures]] = {}
         for split, load in loaders.items():
             report(f"reading {split}")
-            load(con, partial(store.write_split, con, name, split))
+            target = SplitTarget(store, con, name, split)
+            load(con, target)
+            if target.counted is not None:
+                counted[split] = target.counted
         spec = DatasetSpec(
             name=name,
             source_kind=request.source_kind,  # type: ignore[arg-type]
@@ -88,7 +123,7 @@ def register(
             tags=list(request.tags),
             features=request.features,
         )
-        spec = describe_splits(con, store, spec, request.overrides, plugins, report)
+        spec = describe_splits(con, store, spec, request.overrides, plugins, report, counted)
         report("saving the spec")
         registry.save(spec, force=True)
     return spec
@@ -125,14 +160,20 @@ def user_overrides(spec: DatasetSpec) -> Overrides:
 
 
 def file_loader(file: SourceFile) -> SplitLoader:
-    """Read a file straight into the store: the data never passes through Python."""
+    """Read a file into the store: a CSV or TSV file that pyarrow can parse as DuckDB would
+    through memory (`sources.read_csv_in_memory`), any other straight from DuckDB's reader into
+    the store, never passing through Python."""
 
-    def load(con: duckdb.DuckDBPyConnection, write: SplitWriter) -> None:
-        sql, params = file.reader()
-        try:
-            rows = write(sql, params)
-        except duckdb.Error as error:
-            raise reading_error(file, error) from error
+    def load(con: duckdb.DuckDBPyConnection, target: SplitTarget) -> None:
+        data = read_csv_in_memory(con, file)
+        if data is not None:
+            rows = target.table(data)
+        else:
+            sql, params = file.reader()
+            try:
+                rows = target.query(sql, params)
+            except duckdb.Error as error:
+                raise reading_error(file, error) from error
         if rows == 0:
             raise DatasetError(f"{file.path}: the file has a header but no rows")
 
@@ -142,12 +183,12 @@ def file_loader(file: SourceFile) -> SplitLoader:
 def arrow_loader(data: pa.Table, origin: str) -> SplitLoader:
     """Store an Arrow table handed in by the caller (a platform asset, a frame the user built)."""
 
-    def load(con: duckdb.DuckDBPyConnection, write: SplitWriter) -> None:
+    def load(con: duckdb.DuckDBPyConnection, target: SplitTarget) -> None:
         if data.num_rows == 0:
             raise DatasetError(f"{origin}: the table has no rows")
         con.register("_incoming", data)
         try:
-            write("SELECT * FROM _incoming", [])
+            target.query("SELECT * FROM _incoming", [])
         finally:
             con.unregister("_incoming")
 
@@ -161,13 +202,16 @@ def describe_splits(
     overrides: Overrides,
     plugins: Path | None,
     report: Progress,
+    counted: dict[str, dict[str, SortedFigures]] | None = None,
 ) -> DatasetSpec:
     """Statistics, detection, timestamp parsing and features of the splits already in the schema
-    (features are tables in a store that cannot keep DuckDB views)."""
+    (features are tables in a store that cannot keep DuckDB views). `counted` are the numeric
+    columns' figures of splits computed as they were stored (see `SplitTarget.table`)."""
     refs = {split: qualified(spec.name, split) for split in spec.splits}
     submission = column_kinds(con, refs[SUBMISSION_SPLIT]) if SUBMISSION_SPLIT in refs else None
     report("computing statistics")
-    stats = {split: table_stats(con, ref) for split, ref in refs.items()}
+    counted = counted or {}
+    stats = {split: table_stats(con, ref, counted=counted.get(split)) for split, ref in refs.items()}
     report("detecting ids, target and column types")
     detection = detect(
         con,

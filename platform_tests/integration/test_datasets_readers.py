@@ -1,0 +1,82 @@
+"""A CSV registers to the same dataset whichever reader parsed it: pyarrow in memory (files up to
+`sources.IN_MEMORY_LIMIT`) or DuckDB's reader straight into the store (larger files, and any file
+pyarrow cannot read as DuckDB would)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dataplatform.datasets import sources
+from dataplatform.datasets.client import DatasetClient
+
+
+def shop_folder(root: Path, rows: int = 3_000) -> Path:
+    """Train and test with ids, floats (NaN and infinities among them), counts, booleans,
+    categories, dates, text timestamps and a label."""
+    rng = np.random.default_rng(11)
+    amount = rng.normal(50, 10, rows).round(3)
+    amount[rng.choice(rows, 30, replace=False)] = np.nan
+    amount[5:7] = [np.inf, -np.inf]
+    frame = pd.DataFrame(
+        {
+            "order_id": np.arange(rows),
+            "amount": amount,
+            "items": rng.integers(0, 40, rows),
+            "gift": rng.choice([True, False], rows),
+            "colour": rng.choice(["red", "green", "blue", None], rows),
+            "ordered_on": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 400, rows), "D"),
+            "seen_at": [f"2024-03-{1 + i % 28:02d} {i % 24:02d}:15:00" for i in range(rows)],
+            "note": rng.choice(["fast, friendly", 'said "ok"', "late"], rows),
+            "label": rng.integers(0, 3, rows),
+        }
+    )
+    frame["ordered_on"] = frame["ordered_on"].dt.date
+    folder = root / "shop"
+    folder.mkdir()
+    frame.iloc[: rows * 4 // 5].to_csv(folder / "train.csv", index=False)
+    frame.iloc[rows * 4 // 5 :].drop(columns="label").to_csv(folder / "test.csv", index=False)
+    return folder
+
+
+def registered(client: DatasetClient, folder: Path) -> dict[str, object]:
+    client.register(folder, name="shop")
+    info = client.info("shop")
+    info.pop("registered_at")
+    return {
+        "info": info,
+        "stats": client.stats("shop"),
+        "train": client.load("shop"),
+        "test": client.load("shop", split="test"),
+        "features": client.load("shop", features=True),
+    }
+
+
+def test_both_readers_register_the_same_dataset(tmp_path, monkeypatch):
+    folder = shop_folder(tmp_path)
+    read_in_memory = []
+    reader = sources.read_csv_in_memory
+
+    def counted(con, file):
+        table = reader(con, file)
+        read_in_memory.append(table is not None)
+        return table
+
+    monkeypatch.setattr("dataplatform.datasets.registration.read_csv_in_memory", counted)
+    through_memory = registered(DatasetClient(tmp_path / "memory"), folder)
+    assert read_in_memory == [True, True]
+
+    monkeypatch.setattr(sources, "IN_MEMORY_LIMIT", 0)
+    read_in_memory.clear()
+    through_duckdb = registered(DatasetClient(tmp_path / "duckdb"), folder)
+    assert read_in_memory == [False, False]
+
+    assert through_memory["info"] == through_duckdb["info"]
+    assert through_memory["info"]["column_types"]["ordered_on"] == "datetime"
+    assert through_memory["info"]["column_types"]["amount"] == "numeric"
+    assert json.dumps(through_memory["stats"]) == json.dumps(through_duckdb["stats"])  # NaN is NaN
+    for table in ("train", "test", "features"):
+        pd.testing.assert_frame_equal(through_memory[table], through_duckdb[table])
