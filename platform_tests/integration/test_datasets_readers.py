@@ -7,16 +7,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pytest
 
 from dataplatform.datasets import sources
 from dataplatform.datasets.client import DatasetClient
+from dataplatform.datasets.errors import DatasetError
 
 
-def shop_folder(root: Path, rows: int = 3_000) -> Path:
+def shop_folder(root: Path, quoted: bool, rows: int = 3_000) -> Path:
     """Train and test with ids, floats (NaN and infinities among them), counts, booleans,
-    categories, dates, text timestamps and a label."""
+    categories, dates, text timestamps, notes (`quoted`: some need quotes) and a label."""
     rng = np.random.default_rng(11)
     amount = rng.normal(50, 10, rows).round(3)
     amount[rng.choice(rows, 30, replace=False)] = np.nan
@@ -30,7 +34,7 @@ def shop_folder(root: Path, rows: int = 3_000) -> Path:
             "colour": rng.choice(["red", "green", "blue", None], rows),
             "ordered_on": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 400, rows), "D"),
             "seen_at": [f"2024-03-{1 + i % 28:02d} {i % 24:02d}:15:00" for i in range(rows)],
-            "note": rng.choice(["fast, friendly", 'said "ok"', "late"], rows),
+            "note": rng.choice(["fast, friendly", 'said "ok"', "late"] if quoted else ["fast", "late"], rows),
             "label": rng.integers(0, 3, rows),
         }
     )
@@ -55,24 +59,27 @@ def registered(client: DatasetClient, folder: Path) -> dict[str, object]:
     }
 
 
-def test_both_readers_register_the_same_dataset(tmp_path, monkeypatch):
-    folder = shop_folder(tmp_path)
+@pytest.mark.parametrize("quoted", [True, False], ids=["quoted: one part", "unquoted: cut into parts"])
+def test_both_readers_register_the_same_dataset(tmp_path, monkeypatch, quoted):
+    folder = shop_folder(tmp_path, quoted)
+    monkeypatch.setattr(sources, "PART_BYTES", 4096)  # train.csv is about 200 KB, test.csv 40 KB
+    monkeypatch.setattr(sources.os, "cpu_count", lambda: 2)  # so both are cut into 4 parts
     read_in_memory = []
-    reader = sources.read_csv_in_memory
+    reader = sources.csv_in_parts
 
     def counted(con, file):
-        table = reader(con, file)
-        read_in_memory.append(table is not None)
-        return table
+        parts = reader(con, file)
+        read_in_memory.append(None if parts is None else len(parts.readers))
+        return parts
 
-    monkeypatch.setattr("dataplatform.datasets.registration.read_csv_in_memory", counted)
+    monkeypatch.setattr("dataplatform.datasets.registration.csv_in_parts", counted)
     through_memory = registered(DatasetClient(tmp_path / "memory"), folder)
-    assert read_in_memory == [True, True]
+    assert read_in_memory == ([1, 1] if quoted else [4, 4])
 
     monkeypatch.setattr(sources, "IN_MEMORY_LIMIT", 0)
     read_in_memory.clear()
     through_duckdb = registered(DatasetClient(tmp_path / "duckdb"), folder)
-    assert read_in_memory == [False, False]
+    assert read_in_memory == [None, None]
 
     assert through_memory["info"] == through_duckdb["info"]
     assert through_memory["info"]["column_types"]["ordered_on"] == "datetime"
@@ -80,3 +87,20 @@ def test_both_readers_register_the_same_dataset(tmp_path, monkeypatch):
     assert json.dumps(through_memory["stats"]) == json.dumps(through_duckdb["stats"])  # NaN is NaN
     for table in ("train", "test", "features"):
         pd.testing.assert_frame_equal(through_memory[table], through_duckdb[table])
+
+
+def test_a_value_pyarrow_cannot_parse_leaves_the_file_to_duckdbs_reader_and_its_error(tmp_path):
+    """DuckDB's sniffer types `n` from its sample as integers; the text further down makes
+    pyarrow's parse fail, and DuckDB's reader then reports it as it always did: nothing is kept."""
+    path = tmp_path / "late.csv"
+    path.write_text("id,n\n" + "".join(f"{i},{i}\n" for i in range(30_000)) + "30000,many\n")
+    with duckdb.connect() as con:
+        parts = sources.csv_in_parts(con, sources.locate_source(path).files[0])
+    assert parts is not None
+    with pytest.raises(pa.ArrowInvalid):
+        [read() for read in parts.readers]
+    client = DatasetClient(tmp_path / "data")
+    with pytest.raises(DatasetError, match=r"late.csv: cannot be read as CSV: Conversion Error"):
+        client.register(path, name="late")
+    assert client.list() == []
+    assert not (client.store.files / "late").exists()

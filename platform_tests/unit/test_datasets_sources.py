@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from dataplatform.datasets.errors import DatasetError
@@ -119,7 +121,7 @@ def test_csv_read_buffers_split_the_file_between_threads_within_duckdb_default_a
     assert sources.csv_buffer_size(huge) == 128 * sources.MIB
 
 
-# Files pyarrow reads in memory with DuckDB's sniffed dialect and types (`read_csv_in_memory`).
+# Files pyarrow reads in memory with DuckDB's sniffed dialect and types (`csv_in_parts`).
 IN_MEMORY_CSVS = {
     "types.csv": "id,x,n,flag,day,at,name\n"
     "1,1.5,3,true,2024-01-02,2024-01-02 10:30:00,ann\n"
@@ -133,16 +135,24 @@ IN_MEMORY_CSVS = {
 }
 
 
+@pytest.mark.parametrize("part_bytes", [None, 4], ids=["whole", "cut into parts"])
 @pytest.mark.parametrize("name", list(IN_MEMORY_CSVS))
-def test_a_csv_read_in_memory_is_the_table_duckdbs_reader_gives(tmp_path, name):
-    from dataplatform.datasets.sources import read_csv_in_memory, read_file
+def test_a_csv_read_in_memory_is_the_table_duckdbs_reader_gives(tmp_path, monkeypatch, name, part_bytes):
+    from dataplatform.datasets import sources
+    from dataplatform.datasets.sources import csv_in_parts, read_file
 
+    if part_bytes is not None:
+        monkeypatch.setattr(sources, "PART_BYTES", part_bytes)
+        monkeypatch.setattr(sources.os, "cpu_count", lambda: 4)
     path = tmp_path / name
     path.write_text(IN_MEMORY_CSVS[name])
     file = locate_source(path).files[0]
     with duckdb.connect() as con:
-        in_memory = read_csv_in_memory(con, file)
-        assert in_memory is not None
+        parts = csv_in_parts(con, file)
+        assert parts is not None
+        quoted = name in ("types.csv", "quoted.csv")  # a quote may hide a line break: never cut
+        assert (len(parts.readers) > 1) == (part_bytes is not None and not quoted)
+        in_memory = pa.concat_tables(read() for read in parts.readers)
         by_duckdb = read_file(con, file)
     assert in_memory.schema.equals(by_duckdb.schema)
     assert repr(in_memory.to_pylist()) == repr(by_duckdb.to_pylist())  # repr: NaN is NaN
@@ -155,12 +165,11 @@ def test_a_csv_read_in_memory_is_the_table_duckdbs_reader_gives(tmp_path, name):
         ("times.csv", "id,at\n1,10:30:00\n2,11:00:00\n"),  # TIME: no Arrow type chosen for it
         ("zones.csv", "id,at\n1,2024-01-02 10:00:00+02\n2,2024-01-03 11:00:00Z\n"),
         ("one_column.csv", "a\n1\n\n2\n"),  # a blank line: a null row to DuckDB, skipped by pyarrow
-        ("late_text.csv", "id,n\n" + "".join(f"{i},{i}\n" for i in range(30_000)) + "30000,many\n"),
         ("train.csv.gz", None),
     ],
 )
 def test_a_csv_pyarrow_would_read_otherwise_is_left_to_duckdb(tmp_path, name, text):
-    from dataplatform.datasets.sources import read_csv_in_memory
+    from dataplatform.datasets.sources import csv_in_parts
 
     path = tmp_path / name
     if text is None:
@@ -169,7 +178,7 @@ def test_a_csv_pyarrow_would_read_otherwise_is_left_to_duckdb(tmp_path, name, te
     else:
         path.write_text(text)
     with duckdb.connect() as con:
-        assert read_csv_in_memory(con, locate_source(path).files[0]) is None
+        assert csv_in_parts(con, locate_source(path).files[0]) is None
 
 
 def test_a_csv_over_the_in_memory_limit_is_left_to_duckdb(tmp_path, monkeypatch):
@@ -179,6 +188,22 @@ def test_a_csv_over_the_in_memory_limit_is_left_to_duckdb(tmp_path, monkeypatch)
     path.write_text("a,b\n1,2\n")
     file = locate_source(path).files[0]
     with duckdb.connect() as con:
-        assert sources.read_csv_in_memory(con, file) is not None
+        assert sources.csv_in_parts(con, file) is not None
         monkeypatch.setattr(sources, "IN_MEMORY_LIMIT", path.stat().st_size - 1)
-        assert sources.read_csv_in_memory(con, file) is None
+        assert sources.csv_in_parts(con, file) is None
+
+
+def test_a_file_is_cut_just_after_line_breaks_into_parts_of_at_least_part_bytes(monkeypatch):
+    from dataplatform.datasets import sources
+
+    monkeypatch.setattr(sources, "PART_BYTES", 10)
+    data = b"h1,h2\n" + b"".join(b"%d,xxxxxxxx\n" % i for i in range(8))  # 6 + 8 * 11 bytes
+    cuts = sources._cuts(pa.py_buffer(data), 4)
+    assert cuts[0] == 0 and cuts[-1] == len(data) and len(cuts) == 5
+    assert all(data[cut - 1 : cut] == b"\n" for cut in cuts[1:])
+    assert all(end - start >= 10 for start, end in itertools.pairwise(cuts))
+    assert sources._cuts(pa.py_buffer(data), 100) == [0, *range(17, len(data) + 1, 11)][:10]
+    no_break = b"a,b\n" + b"x" * 100  # no line break after the first: one piece
+    assert sources._cuts(pa.py_buffer(no_break), 4) == [0, len(no_break)]
+    monkeypatch.setattr(sources, "PART_BYTES", 1000)
+    assert sources._cuts(pa.py_buffer(data), 4) == [0, len(data)]  # too small to cut

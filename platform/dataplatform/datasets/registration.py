@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from dataplatform.datasets.features import (
     plugin_path,
     run_plugin,
 )
-from dataplatform.datasets.sources import SUBMISSION_SPLIT, SourceFile, read_csv_in_memory, reading_error
+from dataplatform.datasets.sources import SUBMISSION_SPLIT, CsvParts, SourceFile, csv_in_parts, reading_error
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
 from dataplatform.datasets.sql import qualified, quote, schema_ref
 from dataplatform.datasets.stats import SortedFigures, arrow_numeric_figures, table_stats, target_distribution
@@ -45,8 +46,8 @@ USER = "given by the user"
 class SplitTarget:
     """Where a loader stores one split: the store, inside the registration's transaction.
 
-    `counted` holds the numeric columns' figures of a split stored from memory (`table`), for
-    the statistics, which then need not read those columns back.
+    `counted` holds the numeric columns' figures of a split read into memory (`csv`), for the
+    statistics, which then need not read those columns back.
     """
 
     store: DatasetStore
@@ -59,16 +60,27 @@ class SplitTarget:
         """Store the rows of a select (with its parameters); their number."""
         return self.store.write_split(self.con, self.name, self.split, select, params)
 
-    def table(self, data: pa.Table) -> int:
-        """Store an Arrow table; its number of rows.
+    def csv(self, parts: CsvParts) -> int:
+        """Store a CSV file pyarrow reads (`sources.csv_in_parts`); its number of rows.
 
-        pyarrow writes the file on one core, so the numeric columns are counted and sorted on
-        the others meanwhile (`stats.arrow_numeric_figures`).
+        Its parts are parsed on every core and written one after another by this thread as
+        they come; once all are parsed, the numeric columns are counted and sorted on the
+        parsers' threads (`stats.arrow_numeric_figures`) while the last parts are written.
         """
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            counting = pool.submit(arrow_numeric_figures, data)
-            rows = self.store.write_split_table(self.con, self.name, self.split, data)
-            self.counted = counting.result()
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            parsing = [pool.submit(read) for read in parts.readers]
+            # queued after every part: it starts once they all have, and waits for them
+            counting = pool.submit(
+                lambda: arrow_numeric_figures(pa.concat_tables(future.result() for future in parsing))
+            )
+            try:
+                rows = self.store.write_split_parts(
+                    self.con, self.name, self.split, parts.schema, (future.result() for future in parsing)
+                )
+                self.counted = counting.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
         return rows
 
 
@@ -161,14 +173,16 @@ def user_overrides(spec: DatasetSpec) -> Overrides:
 
 def file_loader(file: SourceFile) -> SplitLoader:
     """Read a file into the store: a CSV or TSV file that pyarrow can parse as DuckDB would
-    through memory (`sources.read_csv_in_memory`), any other straight from DuckDB's reader into
-    the store, never passing through Python."""
+    through memory (`sources.csv_in_parts`), any other straight from DuckDB's reader into the
+    store, never passing through Python."""
 
     def load(con: duckdb.DuckDBPyConnection, target: SplitTarget) -> None:
-        data = read_csv_in_memory(con, file)
-        if data is not None:
-            rows = target.table(data)
-        else:
+        parts = csv_in_parts(con, file)
+        rows = None
+        if parts is not None:
+            with suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):  # DuckDB's reader will tell
+                rows = target.csv(parts)
+        if rows is None:
             sql, params = file.reader()
             try:
                 rows = target.query(sql, params)
