@@ -126,7 +126,9 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
     a second cleans and rules every row into a temporary table (spilling beyond the memory
     limit). A row keeps its delivered form (a struct) only when the quarantine may need it:
     dropped by a rule, superseded, or one of several copies. So the delivery is never copied
-    whole, and the copies of a key are ranked among themselves, not by a sort of every row."""
+    whole, and the copies of a key are ranked among themselves, not by a sort of every row.
+    The dropped rows (a few percent) are set aside as they are counted, so the quarantine, its
+    preview and the counts never judge the day again."""
     started = time.perf_counter()
     with connect(delivered=bronze) as con:
         con.execute(
@@ -143,30 +145,29 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
             f"FROM ruled AS r LEFT JOIN losers AS l ON r.rowid = l.{row}"
         )
         rows_in = con.execute("SELECT count(*) FROM ruled").fetchone()[0]
-        dropped = dict(
-            con.execute(
-                "SELECT _drop_reason, count(*) FROM judged WHERE _drop_reason IS NOT NULL GROUP BY 1 ORDER BY 1"
-            ).fetchall()
+        con.execute(
+            f"CREATE TEMP TABLE quarantined AS SELECT {DELIVERED}.*, _drop_reason, {row} FROM judged "
+            "WHERE _drop_reason IS NOT NULL"
         )
-        batches = con.execute(
-            "SELECT DISTINCT _batch_id FROM judged WHERE _drop_reason IS NULL AND _batch_id IS NOT NULL ORDER BY 1"
-        ).fetchall()
+        dropped = dict(
+            con.execute("SELECT _drop_reason, count(*) FROM quarantined GROUP BY 1 ORDER BY 1").fetchall()
+        )
+        # every kept row is of the latest batch: any other is superseded
+        latest = con.execute("SELECT getvariable('latest')").fetchone()[0]
+        batches = (latest,) if latest is not None and rows_in > sum(dropped.values()) else ()
         seconds = time.perf_counter() - started
         columns = ", ".join(quote(c) for c in spec.columns)
         yield Judged(
             rows_in,
             dropped,
-            tuple(b for (b,) in batches),
+            batches,
             seconds,
             kept=stream(
                 con,
                 f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at, _checksum FROM judged "
                 "WHERE _drop_reason IS NULL",
             ),
-            quarantine=stream(
-                con,
-                f"SELECT {DELIVERED}.*, _drop_reason FROM judged WHERE _drop_reason IS NOT NULL ORDER BY {row}",
-            ),
+            quarantine=stream(con, f"SELECT * EXCLUDE ({row}) FROM quarantined ORDER BY {row}"),
         )
 
 
