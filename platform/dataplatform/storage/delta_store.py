@@ -7,7 +7,8 @@ tables are physically partitioned by their slice column; slice columns are dates
 never naive timestamps (see the Delta IO manager trap in STYLE.md).
 
 `write_stream` writes a table or a slice from a stream of batches, one batch in memory at a
-time: how the medallion layers and the drop folder move days and files larger than memory.
+time, or from a DuckDB query's rows, whose files DuckDB writes itself (`delta_copy`): how the
+medallion layers and the drop folder move days and files larger than memory.
 """
 
 from __future__ import annotations
