@@ -154,3 +154,34 @@ def test_a_store_under_a_folder_with_quotes_in_its_name(tmp_path):
     client.register(kaggle_folder(tmp_path, 200, 1), name="shop")
     assert len(client.load("shop", sample=50)) == 50
     assert {c.name: c.passed for c in client.check("shop")}["train_id_unique"]
+
+
+def view_sql(client: DatasetClient, name: str, split: str) -> str:
+    with client.store.reading() as con:
+        return con.execute(
+            "SELECT sql FROM duckdb_views() WHERE schema_name = ? AND view_name = ?", [name, split]
+        ).fetchone()[0]
+
+
+@pytest.mark.parametrize("folder", ["data", "da,ta"], ids=["plain folder", "a comma in the folder"])
+def test_a_moved_data_folder_keeps_working_where_views_name_their_files_relative_to_the_store(
+    tmp_path, monkeypatch, folder
+):
+    """Views name their split files relative to the store's folder, which the store's connections
+    search; a comma cannot go in DuckDB's search path, so under such a folder they stay absolute."""
+    client = DatasetClient(tmp_path / folder)
+    client.register(kaggle_folder(tmp_path, 400, 1), name="shop", target="label")
+    before = snapshot(client, "shop")
+    absolute = str(tmp_path) in view_sql(client, "shop", "train")
+    assert absolute == ("," in folder)
+    if absolute:
+        return
+
+    (tmp_path / folder).rename(tmp_path / "moved")
+    monkeypatch.chdir(tmp_path)  # not the store's folder: its search path finds the files
+    moved = DatasetClient(tmp_path / "moved")
+    assert_same(before, snapshot(moved, "shop"))
+    moved.update("shop", target="colour")  # a rebuild writes and drops files in the new place
+    assert files_on_disk(moved, "shop") == set(named_files(moved, "shop").values())
+    exported = moved.export("shop", tmp_path / "out", tables=["train"])
+    assert len(pd.read_parquet(exported[-1])) == 320
