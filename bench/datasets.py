@@ -7,19 +7,20 @@ What is compared, on the same input, each contender in its own freshly spawned p
   (0..499), 4 colour categories, a date (`event_date`, about four years of days), a short
   free-text note (four phrases) and a 0/1 `target`. About 230 MB at a million rows.
 * platform, subject: `DatasetClient(data_dir).register(csv, name="bench", force=True)`: DuckDB's
-  sniffer finds the CSV's dialect and column types, pyarrow parses the file into memory with
-  them and writes it as a Parquet file (snappy) beside the dataset store (a `.duckdb` file, which
-  keeps a view over it) while the numeric columns are counted and sorted for their statistics;
-  then it detects ids, target, problem type and column types, computes the rest of every
-  column's statistics (count, nulls, distinct, min, max, mean, std, quartiles, top values, the
-  target's distribution) and fits the generic features (z-score, log1p and quartile bins of 12
-  numeric columns, date parts, category frequencies), storing their fitted values and a view
-  that computes them when read, all in one transaction, and writes the YAML spec. Each
-  repetition replaces the dataset (`force=True`), as a re-registration would: the new version's
-  file is written beside the old one, which is removed once the store commits. Its parts
-  (reading, detecting, statistics, features) are timed from the progress callback; "reading"
-  includes writing the Parquet file and the numeric columns' distinct counts, quartiles, means
-  and spreads, computed meanwhile.
+  sniffer finds the CSV's dialect and column types; pyarrow parses the file with them, in parts
+  cut at line breaks (the file has no quoting), on every core, and each part is written as it
+  comes into one Parquet file (snappy) beside the dataset store (a `.duckdb` file, which keeps a
+  view over it); the numeric columns are counted and sorted for their statistics from the table
+  in memory while the last parts are written. Then it detects ids, target, problem type and
+  column types, computes the rest of every column's statistics (count, nulls, distinct, min,
+  max, mean, std, quartiles, top values, the target's distribution) and fits the generic
+  features (z-score, log1p and quartile bins of 12 numeric columns, date parts, category
+  frequencies), storing their fitted values and a view that computes them when read, all in
+  one transaction, and writes the YAML spec. Each repetition replaces the dataset
+  (`force=True`), as a re-registration would: the new version's file is written beside the old
+  one, which is removed once the store commits. Its parts (reading, detecting, statistics,
+  features) are timed from the progress callback; "reading" includes writing the Parquet file
+  and the numeric columns' distinct counts, quartiles, means and spreads.
 * legacy, anchor: what the seed code did: `pandas.read_csv`, `DataFrame.to_sql` into a SQLite
   file (`if_exists="replace"`, pandas' default batching: STYLE.md measured `method="multi"` 4x
   slower, so the anchor gets the faster one), then per-column statistics in pandas (count, nulls,
