@@ -8,8 +8,11 @@ swapping; `DATAPLATFORM_DUCKDB_MEMORY_LIMIT` sets it (DuckDB's size syntax, e.g.
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
 import tempfile
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 
 MEMORY_LIMIT = "DATAPLATFORM_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 STREAM_BATCH_ROWS = 262_144
 
 
@@ -31,28 +35,59 @@ def query(sql: str, params: list | None = None, **tables) -> pa.Table:
 
 def connect(**tables) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection in UTC, memory-limited, with `tables` registered (zero-copy):
-    Arrow tables and datasets are scanned where they are, a `SqlScan` becomes a view."""
-    import duckdb
+    Arrow tables and datasets are scanned where they are, a `SqlScan` becomes a view.
 
+    Every connection is a cursor of one database per process (see `_database`): its own temporary
+    tables, views, variables and time zone, but the extensions the database loaded once and its
+    memory limit, which caps every transform of the process together."""
     from dataplatform.storage.contract import SqlScan
 
-    con = duckdb.connect(
-        config={
-            "memory_limit": os.environ.get(MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT),
-            "temp_directory": os.path.join(tempfile.gettempdir(), f"dataplatform-duckdb-{os.getpid()}"),
-        }
-    )
+    database, loaded = _database()
+    con = database.cursor()
+    con.execute(f"SET memory_limit = '{_memory_limit()}'")
     con.execute("SET TimeZone = 'UTC'")
     for name, table in tables.items():
         if isinstance(table, SqlScan):
-            from dataplatform.storage.duckdb_extensions import load_extension
+            if table.extension and table.extension not in loaded:
+                from dataplatform.storage.duckdb_extensions import load_extension
 
-            if table.extension:
                 load_extension(con, table.extension)
+                loaded.add(table.extension)
             con.execute(f"CREATE TEMP VIEW {quote(name)} AS {table.sql}")
         else:
             con.register(name, table)
     return con
+
+
+_DATABASES: dict[int, tuple[duckdb.DuckDBPyConnection, set[str]]] = {}  # by process id
+_DATABASE_LOCK = threading.Lock()
+
+
+def _database() -> tuple[duckdb.DuckDBPyConnection, set[str]]:
+    """This process's DuckDB database and the extensions it has loaded. Loading an extension
+    costs a database 0.2-0.5 s (`delta` most), which a database per connection paid every time a
+    step scanned a Delta table; a forked child makes a database of its own."""
+    import duckdb
+
+    with _DATABASE_LOCK:
+        pid = os.getpid()
+        if pid not in _DATABASES:
+            database = duckdb.connect(
+                config={
+                    "memory_limit": _memory_limit(),
+                    "temp_directory": os.path.join(tempfile.gettempdir(), f"dataplatform-duckdb-{pid}"),
+                }
+            )
+            atexit.register(database.close)  # removes the temporary folder
+            _DATABASES[pid] = (database, set())
+        return _DATABASES[pid]
+
+
+def _memory_limit() -> str:
+    limit = os.environ.get(MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT)
+    if not _SIZE.fullmatch(limit):
+        raise ValueError(f"{MEMORY_LIMIT}={limit!r}: give a size such as 1GB or 512MB")
+    return limit
 
 
 def stream(con: duckdb.DuckDBPyConnection, sql: str) -> SqlRows:
