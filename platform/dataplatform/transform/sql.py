@@ -1,9 +1,10 @@
 """Run DuckDB SQL over Arrow data: the engine of every transform.
 
 Inputs may be Arrow tables, Arrow datasets or a `storage.contract.SqlScan` (a lazily scanned
-slice of a stored table): DuckDB scans each without a copy. Each connection has a memory limit and spills to a temporary folder
-beyond it, so a transform over a day larger than memory slows down instead of failing or
-swapping; `DATAPLATFORM_DUCKDB_MEMORY_LIMIT` sets it (DuckDB's size syntax, e.g. `4GB`).
+slice of a stored table): DuckDB scans each without a copy. The process's DuckDB database has a
+memory limit and spills to a temporary folder beyond it, so a transform over a day larger than
+memory slows down instead of failing or swapping; `DATAPLATFORM_DUCKDB_MEMORY_LIMIT` sets it
+(DuckDB's size syntax, e.g. `4GB`).
 """
 
 from __future__ import annotations
