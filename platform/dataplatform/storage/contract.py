@@ -111,9 +111,9 @@ class SqlScan:
 @dataclass(frozen=True)
 class SqlRows:
     """Rows a query on an open DuckDB connection produces when it runs: the write side of
-    `SqlScan`. A backend that keeps Parquet files lets DuckDB write them itself (`COPY`, in
-    parallel, the rows never passing through Python); any other backend reads them as a stream
-    of Arrow batches (`reader`). Nothing runs before the rows are read or written, so several
+    `SqlScan`. The Delta backend lets DuckDB write its Parquet files itself (`COPY`, in parallel,
+    the rows never passing through Python); the others read them as a stream of Arrow batches
+    (`reader`). Nothing runs before the rows are read or written, so several
     can be prepared on one connection and written one after the other (a DuckDB connection
     holds one open result at a time)."""
 
@@ -123,9 +123,10 @@ class SqlRows:
     batch_rows: int = DEFAULT_BATCH_ROWS
 
     def reader(self) -> pa.RecordBatchReader:
-        """The rows as Arrow batches. Reading them first lowers the connection's memory limit:
-        DuckDB writes what it holds beyond it to its temporary folder, so the consumer (delta-rs,
-        with buffers of its own) does not need memory on top of everything DuckDB kept."""
+        """The rows as Arrow batches. Reading them first lowers DuckDB's memory limit (until the
+        next connection sets it again): DuckDB writes what it holds beyond it to its temporary
+        folder, so the consumer (delta-rs, with buffers of its own) does not need memory on top
+        of everything DuckDB kept."""
         import pyarrow as pa
 
         def batches() -> Iterator[pa.RecordBatch]:

@@ -98,13 +98,9 @@ class DeltaStore(TableFolders, DatasetReads):
             evolve(table, existing, batches.schema) if existing is not None else normalise(batches.schema)
         )
         if isinstance(batches, SqlRows):
-            partition_by = (
-                list(self._delta(table).metadata().partition_columns)
-                if exists
-                else [replace.column]
-                if replace is not None
-                else []
-            )
+            partition_by = [replace.column] if replace is not None else []
+            if exists:
+                partition_by = list(self._delta(table).metadata().partition_columns)
             if copyable(batches, schema, partition_by, replace):
                 if not exists:
                     self._create(table, schema, partition_by=partition_by or None)
