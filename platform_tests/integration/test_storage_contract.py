@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pytest
 
 from dataplatform.storage import Slice, StorageError, TableName, open_store
@@ -362,6 +363,12 @@ def test_a_scan_holds_the_rows_of_read(store, domain, sliced):
     for where in (Slice("partition_date", (D1,)), Slice("id", (3,)), None):
         scanned = query("SELECT * FROM t ORDER BY id", t=store.scan(table, where=where))
         assert scanned.equals(store.read(table, where=where).sort_by("id"))
+        columns = ["partition_date", "id"]  # a slice of another column, and the partition column
+        some = store.scan(table, where, columns)
+        scanned = query("SELECT partition_date, id FROM t ORDER BY id", t=some)
+        assert scanned.equals(store.read(table, columns=columns, where=where).sort_by("id"))
+        if not isinstance(some, ds.Dataset):  # DuckDB projects into a dataset's scan by itself
+            assert query("SELECT * FROM t LIMIT 0", t=some).column_names == columns
 
 
 WRITER = """

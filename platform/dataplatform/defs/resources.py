@@ -39,10 +39,16 @@ class Lakehouse(dg.ConfigurableResource):
         where = daily_slice(partition_column, partition_keys) if partition_column else None
         return self._store(key).read(table_for(key), columns=columns, where=where)
 
-    def scan(self, key: dg.AssetKey, partition_column: str | None = None, partition_keys: Sequence[str] = ()):
+    def scan(
+        self,
+        key: dg.AssetKey,
+        partition_column: str | None = None,
+        partition_keys: Sequence[str] = (),
+        columns: Sequence[str] | None = None,
+    ):
         """The rows `read` gives, scanned lazily where the backend allows (see `TableStore.scan`)."""
         where = daily_slice(partition_column, partition_keys) if partition_column else None
-        return self._store(key).scan(table_for(key), where=where)
+        return self._store(key).scan(table_for(key), where=where, columns=columns)
 
     def schema(self, key: dg.AssetKey):
         return self._store(key).schema(table_for(key))

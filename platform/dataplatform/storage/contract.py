@@ -189,10 +189,11 @@ class TableStore(Protocol):
         the rows written. Backends that can hold one batch at a time do (or let DuckDB write
         their files); the others collect the stream first."""
 
-    def scan(self, table: TableName, where: Slice | None = None):
+    def scan(self, table: TableName, where: Slice | None = None, columns: Sequence[str] | None = None):
         """The rows of `read` as something DuckDB scans lazily where the backend allows it (a
-        `SqlScan` through DuckDB's own reader, or an Arrow dataset), so a consumer reads only
-        the columns and row groups it needs; otherwise the table itself."""
+        `SqlScan` through DuckDB's own reader, or an Arrow dataset, into which DuckDB pushes its
+        projection itself), so a consumer reads only the columns and row groups it needs;
+        otherwise the table itself, only `columns` when given."""
 
     def exists(self, table: TableName) -> bool: ...
 
@@ -221,8 +222,10 @@ class WholeTables:
         self.write(table, data, replace)  # type: ignore[attr-defined]
         return data.num_rows
 
-    def scan(self, table: TableName, where: Slice | None = None) -> pa.Table:
-        return self.read(table, where=where)  # type: ignore[attr-defined]
+    def scan(
+        self, table: TableName, where: Slice | None = None, columns: Sequence[str] | None = None
+    ) -> pa.Table:
+        return self.read(table, columns=columns, where=where)  # type: ignore[attr-defined]
 
 
 class TableFolders:

@@ -37,7 +37,10 @@ class DatasetReads:
             return dataset.head(limit, columns=selected, filter=filter_)
         return dataset.to_table(columns=selected, filter=filter_)
 
-    def scan(self, table: TableName, where: Slice | None = None) -> ds.Dataset:
+    def scan(
+        self, table: TableName, where: Slice | None = None, columns: Sequence[str] | None = None
+    ) -> ds.Dataset:
+        """The dataset whole: DuckDB pushes its projection into a dataset's scan itself."""
         dataset = self.dataset(table)
         return dataset if where is None else dataset.filter(slice_filter(dataset.schema, where))
 

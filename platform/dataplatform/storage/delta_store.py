@@ -13,7 +13,7 @@ medallion layers and the drop folder move days and files larger than memory.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -27,6 +27,7 @@ from dataplatform.storage.contract import (
     as_reader,
     check_slice_covers,
     missing,
+    quote_identifier,
     slice_predicate,
 )
 from dataplatform.storage.dataset_reads import DatasetReads
@@ -149,14 +150,17 @@ class DeltaStore(TableFolders, DatasetReads):
             raise
         return written[0]
 
-    def scan(self, table: TableName, where: Slice | None = None) -> SqlScan:
+    def scan(
+        self, table: TableName, where: Slice | None = None, columns: Sequence[str] | None = None
+    ) -> SqlScan:
         """DuckDB's own Delta reader (the `delta` extension): partitions and files are pruned by
         the slice, and the rows stay in DuckDB."""
         from dataplatform.storage.duckdb_extensions import string_literal
 
         if not self.exists(table):
             raise missing(table, str(self.root))
-        sql = f"SELECT * FROM delta_scan({string_literal(str(self.folder(table).resolve()))})"
+        selected = ", ".join(quote_identifier(c) for c in columns) if columns else "*"
+        sql = f"SELECT {selected} FROM delta_scan({string_literal(str(self.folder(table).resolve()))})"
         return SqlScan(sql if where is None else f"{sql} WHERE {slice_predicate(where)}", "delta")
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -116,7 +117,9 @@ class ParquetStore(TableFolders, DatasetReads, WholeTables):
         if self.folder(table).exists():
             _swap(None, self.folder(table))
 
-    def scan(self, table: TableName, where: Slice | None = None) -> SqlScan | ds.Dataset:
+    def scan(
+        self, table: TableName, where: Slice | None = None, columns: Sequence[str] | None = None
+    ) -> SqlScan | ds.Dataset:
         """DuckDB's own Parquet reader over the slice's files when every file holds every column
         (else the Arrow dataset, which fills columns added later with nulls): DuckDB reads in
         parallel within its memory limit, where an Arrow scan reads ahead outside it."""
@@ -137,14 +140,14 @@ class ParquetStore(TableFolders, DatasetReads, WholeTables):
             or (column and hive_type is None)
             or any(pq.read_schema(f).names != stored for f in files)
         ):
-            return super().scan(table, where)
+            return super().scan(table, where, columns)
         options = (
             f", hive_partitioning = true, hive_types = {{{string_literal(column)}: {hive_type}}}"
             if column
             else ""
         )
         listed = ", ".join(string_literal(f) for f in files)
-        selected = ", ".join(quote_identifier(n) for n in schema.names)
+        selected = ", ".join(quote_identifier(n) for n in (columns or schema.names))
         sql = f"SELECT {selected} FROM read_parquet([{listed}]{options})"
         return SqlScan(
             sql if where is None or where.column == column else f"{sql} WHERE {slice_predicate(where)}"
