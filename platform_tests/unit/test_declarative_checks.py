@@ -3,6 +3,7 @@ person can act on, passing on clean data; and Great Expectations agreeing with t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
@@ -221,6 +222,41 @@ def test_evaluating_every_check_together_gives_each_ones_outcome(defect):
     assert "over 7 earlier partitions" in together["amount_distribution_drift"].description
 
 
+@pytest.mark.parametrize("defect", [None, *(c[1] for c in CASES)], ids=["clean", *(c[0].name for c in CASES)])
+def test_a_stored_table_scanned_lazily_gets_the_outcomes_it_gets_in_memory(tmp_path, defect):
+    """A streamed asset's checks let DuckDB read the stored day and the trailing days (a
+    `SqlScan` or an Arrow dataset) instead of reading them into Arrow: every outcome, sample
+    included, is the same."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from dataplatform.storage.contract import SqlScan
+
+    table = clean() if defect is None else seeded(*defect)
+    pq.write_table(table, tmp_path / "day.parquet")
+    pq.write_table(history([20, 20, 20, 1, 4, 4, 4], mean=10.5, sd=1.3), tmp_path / "history.parquet")
+    context = CheckContext(
+        partition=DAY,
+        partition_column="partition_date",
+        trailing=pq.read_table(tmp_path / "history.parquet"),
+        targets={"silver/shop/customers": CUSTOMERS},
+        schema=table.schema,
+    )
+    specs = every_kind()
+    in_memory = evaluate_all(specs, table, context)
+
+    def sql_scan(name: str) -> SqlScan:
+        return SqlScan(f"SELECT * FROM read_parquet('{tmp_path / name}.parquet')")
+
+    def dataset(name: str) -> ds.Dataset:
+        return ds.dataset(tmp_path / f"{name}.parquet")
+
+    for lazily in (sql_scan, dataset):
+        assert evaluate_all(specs, lazily("day"), replace(context, trailing=lazily("history"))) == in_memory
+    if defect is not None:
+        assert not all(o.passed for o in in_memory.values())
+
+
 def test_a_key_repeated_or_null_counts_its_extra_copies_in_any_column_type():
     ids = pa.array([1, 1, None, None, None, 2], pa.int64())
     table = pa.table({"id": ids, "code": pa.array(["a", "a", None, None, None, "b"])})
@@ -234,9 +270,16 @@ def test_a_key_repeated_or_null_counts_its_extra_copies_in_any_column_type():
     assert evaluate(Unique(columns=("id",)), table.slice(1, 2)).passed  # one null and one 1
 
 
-def test_no_checks_and_an_empty_table():
+def test_no_checks_and_an_empty_table(tmp_path):
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
     assert evaluate_all([], clean()) == {}
     empty = clean().slice(0, 0)
-    outcomes = evaluate_all(every_kind(), empty, CONTEXT)
-    assert all(o.total_rows == 0 for name, o in outcomes.items() if name != "schema")
-    assert not outcomes["ts_freshness"].passed  # nothing is fresh in an empty table
+    pq.write_table(empty, tmp_path / "empty.parquet")
+    for table in (empty, ds.dataset(tmp_path / "empty.parquet")):
+        outcomes = evaluate_all(every_kind(), table, CONTEXT)
+        assert all(o.total_rows == 0 for name, o in outcomes.items() if name != "schema")
+        assert not outcomes["ts_freshness"].passed  # nothing is fresh in an empty table
+    only_the_count = evaluate_all([RowCountAnomaly()], ds.dataset(tmp_path / "empty.parquet"))
+    assert only_the_count["row_count_anomaly"].total_rows == 0

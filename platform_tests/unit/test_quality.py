@@ -1,11 +1,13 @@
 import pyarrow as pa
 
-from dataplatform.quality.checks import not_null, sorted_duplicates, totals_match, unique
+from dataplatform.quality.checks import sorted_duplicates, totals_match
+from dataplatform.quality.evaluate import evaluate
+from dataplatform.quality.specs import NotNull, Unique
 
 
 def test_unique_passes_on_distinct_keys_and_reports_duplicates():
-    assert unique(pa.table({"a": [1, 2], "b": [1, 1]}), ["a"]).passed
-    outcome = unique(pa.table({"a": [1, 1, 1, 2], "b": [1, 1, 2, 3]}), ["a", "b"])
+    assert evaluate(Unique(columns=("a",)), pa.table({"a": [1, 2], "b": [1, 1]})).passed
+    outcome = evaluate(Unique(columns=("a", "b")), pa.table({"a": [1, 1, 1, 2], "b": [1, 1, 2, 3]}))
     assert not outcome.passed
     assert outcome.failing_rows == 1
     assert outcome.sample == [{"a": 1, "b": 1, "copies": 2}]
@@ -17,19 +19,21 @@ def test_an_integer_key_is_checked_by_sorting_with_the_same_counts():
     assert sorted_duplicates(table, ["a"]) == 2  # one extra 3, one extra null
     assert sorted_duplicates(table, ["b"]) is None and sorted_duplicates(table, ["a", "b"]) is None
     assert sorted_duplicates(table.slice(0, 0), ["a"]) == 0
-    outcome = unique(table, ["a"])
+    outcome = evaluate(Unique(columns=("a",)), table)
     assert (outcome.passed, outcome.failing_rows) == (False, 2)
-    assert unique(table.slice(0, 2), ["a"]).description == "0 keys (a) appear more than once"
+    assert (
+        evaluate(Unique(columns=("a",)), table.slice(0, 2)).description == "0 keys (a) appear more than once"
+    )
 
 
 def test_not_null_counts_nulls_per_column():
     table = pa.table({"a": [1, None, 3], "b": ["x", "y", None], "c": [None] * 3})
-    assert not_null(table, ["a"]).passed is False
-    outcome = not_null(table, ["a", "b"])
+    assert evaluate(NotNull(columns=("a",)), table).passed is False
+    outcome = evaluate(NotNull(columns=("a", "b")), table)
     assert outcome.failing_rows == 2
     assert outcome.description == "a: 1 nulls, b: 1 nulls"
     assert len(outcome.sample) == 2
-    assert not_null(pa.table({"a": [1]}), ["a"]).passed
+    assert evaluate(NotNull(columns=("a",)), pa.table({"a": [1]})).passed
 
 
 def test_totals_match_ignores_parents_with_missing_children():

@@ -40,30 +40,6 @@ class CheckOutcome:
         }
 
 
-def unique(table: pa.Table, key: Sequence[str]) -> CheckOutcome:
-    """No two rows share the key."""
-    if sorted_duplicates(table, key) == 0:
-        return CheckOutcome(
-            passed=True,
-            failing_rows=0,
-            total_rows=table.num_rows,
-            description=f"0 keys ({', '.join(key)}) appear more than once",
-        )
-    cols = ", ".join(quote(k) for k in key)
-    dupes = query(
-        f"SELECT {cols}, count(*) AS copies FROM t GROUP BY ALL HAVING count(*) > 1 ORDER BY copies DESC",
-        t=table.select(list(key)),
-    )
-    extra = sum(n - 1 for n in dupes.column("copies").to_pylist())
-    return CheckOutcome(
-        passed=extra == 0,
-        failing_rows=extra,
-        total_rows=table.num_rows,
-        description=f"{dupes.num_rows} keys ({', '.join(key)}) appear more than once",
-        sample=sample_rows(dupes),
-    )
-
-
 def sorted_duplicates(table: pa.Table, key: Sequence[str]) -> int | None:
     """Rows beyond the first of each key (nulls being one key, as in GROUP BY) for a key of one
     integer column, counted by sorting a copy: a tenth of a hash aggregate's time; else None."""
@@ -76,21 +52,6 @@ def sorted_duplicates(table: pa.Table, key: Sequence[str]) -> int | None:
     nulls = column.null_count
     values = np.sort((column.drop_null() if nulls else column).to_numpy())
     return int(np.count_nonzero(values[1:] == values[:-1])) + max(nulls - 1, 0)
-
-
-def not_null(table: pa.Table, columns: Sequence[str]) -> CheckOutcome:
-    """None of `columns` holds a null."""
-    counts = {c: table.column(c).null_count for c in columns}
-    failing = {c: n for c, n in counts.items() if n}
-    condition = " OR ".join(f"{quote(c)} IS NULL" for c in columns)
-    sample = query(f"SELECT * FROM t WHERE {condition} LIMIT {SAMPLE_ROWS}", t=table) if failing else None
-    return CheckOutcome(
-        passed=not failing,
-        failing_rows=sum(failing.values()),
-        total_rows=table.num_rows,
-        description=", ".join(f"{c}: {n} nulls" for c, n in failing.items()) or "no nulls",
-        sample=sample_rows(sample) if sample is not None else [],
-    )
 
 
 def totals_match(

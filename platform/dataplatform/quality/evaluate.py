@@ -1,9 +1,10 @@
-"""Evaluate declarative checks as DuckDB SQL over Arrow, on one connection, no copies.
+"""Evaluate declarative checks as DuckDB SQL, on one connection.
 
-`evaluate_all` answers every check of a table together: the table is registered once, the
-checks that count rows (accepted values, range, pattern, the key's distinct count) and those
-that summarise a column (drift's mean and spread, freshness's newest value) share one
-aggregate pass over it, the trailing partitions are summarised once for every check that
+`evaluate_all` answers every check of a table together: the table is registered once (an Arrow
+table where it is; rows scanned lazily are copied, only the columns the checks read, into a
+DuckDB temporary table), the checks that count rows (nulls, accepted values, range, pattern,
+the key's distinct count) and those that summarise a column (drift's mean and spread,
+freshness's newest value) share one aggregate pass over it, the trailing partitions are summarised once for every check that
 compares with them, and failing rows are sampled only for checks that fail. `evaluate` is the
 same for one check. Checks that look beyond the table (references, trailing partitions) get
 what they need in a `CheckContext`, gathered by the caller, so evaluation stays free of storage
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome, not_null, sample_rows, unique
+from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome, sample_rows, sorted_duplicates
 from dataplatform.quality.specs import (
     AcceptedValues,
     CheckSpec,
@@ -32,8 +33,9 @@ from dataplatform.quality.specs import (
     References,
     RowCountAnomaly,
     Unique,
+    columns_read,
 )
-from dataplatform.transform.sql import connect, quote
+from dataplatform.transform.sql import connect, quote, register
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,7 +47,7 @@ class CheckContext:
 
     partition: date | None = None
     partition_column: str | None = None
-    trailing: pa.Table | None = None  # earlier partitions: the partition column and drift columns
+    trailing: object = None  # earlier partitions (partition column, drift columns): as `evaluate_all`'s table
     targets: dict[str, pa.Table | None] = field(
         default_factory=dict
     )  # References.target -> its table, None if absent
@@ -53,24 +55,35 @@ class CheckContext:
     schema: pa.Schema | None = None  # the table's schema when the table holds only the columns read
 
 
-def evaluate(spec: CheckSpec, table: pa.Table, context: CheckContext | None = None) -> CheckOutcome:
+def evaluate(spec: CheckSpec, table, context: CheckContext | None = None) -> CheckOutcome:
     """One check's outcome (see `evaluate_all`, which shares the work of several)."""
     return evaluate_all((spec,), table, context)[spec.name]
 
 
 def evaluate_all(
-    specs: Sequence[CheckSpec], table: pa.Table, context: CheckContext | None = None
+    specs: Sequence[CheckSpec], table, context: CheckContext | None = None
 ) -> dict[str, CheckOutcome]:
-    """Every check's outcome by its name, as `evaluate` would give each, in one connection."""
+    """Every check's outcome by its name, as `evaluate` would give each, in one connection.
+
+    `table` is an Arrow table, or rows DuckDB scans lazily (a `SqlScan`, an Arrow dataset): a
+    stored day is then read once, only the columns the checks look at, into DuckDB's memory
+    (which spills beyond its limit) rather than into Arrow's, which has no limit."""
+    import pyarrow as pa
+
     for spec in specs:
         if not isinstance(spec, _KINDS):
             raise TypeError(f"no evaluation for {type(spec).__name__}")
     context = context or CheckContext()
-    with connect(t=table) as con:
-        run = _Run(con, table, context)
-        run.scan(specs)
-        run.summarise_trailing(specs)
-        return {spec.name: run.outcome(spec) for spec in specs}
+    if isinstance(table, pa.Table):
+        with connect(t=table) as con:
+            run = _Run(con, table.num_rows, context.schema or table.schema, context)
+            return run.outcomes(specs)
+    with connect(stored=table) as con:
+        read = ", ".join(quote(c) for c in columns_read(specs))
+        con.execute(f"CREATE TEMP TABLE t AS SELECT {read or 'NULL AS _none'} FROM stored")
+        rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+        schema = context.schema or con.execute("SELECT * FROM stored LIMIT 0").to_arrow_table().schema
+        return _Run(con, rows, schema, context).outcomes(specs)
 
 
 _LIST_ITEM = re.compile(r"list<[A-Za-z_]\w*: ")
@@ -110,22 +123,29 @@ def _failing_condition(spec: CheckSpec) -> tuple[str, list]:
 _ROW_LEVEL = (AcceptedValues, InRange, MatchesRegex)
 
 
-def _sortable(spec: Unique, table: pa.Table) -> bool:
-    """Whether `unique` counts this key's duplicates itself, faster than the shared pass would."""
-    import pyarrow as pa
-
-    return len(spec.columns) == 1 and pa.types.is_integer(table.schema.field(spec.columns[0]).type)
-
-
 class _Run:
-    """One evaluation: the connection with the table as `t`, and what the shared queries found."""
+    """One evaluation: the connection with the table as `t` (its `rows`; `schema`, the whole
+    table's even where `t` holds only the columns read), and what the shared queries found."""
 
-    def __init__(self, con, table: pa.Table, context: CheckContext) -> None:
+    def __init__(self, con, rows: int, schema: pa.Schema, context: CheckContext) -> None:
         self.con = con
-        self.table = table
+        self.rows = rows
+        self.schema = schema
         self.context = context
         self.found: dict[str, object] = {}  # aggregate name -> value, from the shared pass
         self.history: pa.Table | None = None  # trailing partitions' count, means and spreads
+
+    def outcomes(self, specs: Sequence[CheckSpec]) -> dict[str, CheckOutcome]:
+        self.scan(specs)
+        self.summarise_trailing(specs)
+        return {spec.name: self.outcome(spec) for spec in specs}
+
+    def sortable(self, spec: Unique) -> bool:
+        """Whether `unique` counts this key's duplicates by sorting, faster than the shared pass
+        would."""
+        import pyarrow as pa
+
+        return len(spec.columns) == 1 and pa.types.is_integer(self.schema.field(spec.columns[0]).type)
 
     def query(self, sql: str, params: list | None = None) -> pa.Table:
         return self.con.execute(sql, params or []).to_arrow_table()
@@ -141,7 +161,12 @@ class _Run:
                 condition, values = _failing_condition(spec)
                 aggregates[f"failing {spec.name}"] = f"count(*) FILTER (WHERE {condition})"
                 params += values
-            elif isinstance(spec, Unique) and len(spec.columns) == 1 and not _sortable(spec, self.table):
+            elif isinstance(spec, NotNull):
+                for column in spec.columns:
+                    aggregates[f"nulls {spec.name} {column}"] = (
+                        f"count(*) FILTER (WHERE {quote(column)} IS NULL)"
+                    )
+            elif isinstance(spec, Unique) and len(spec.columns) == 1 and not self.sortable(spec):
                 # rows beyond the first of each key, NULL being one key as in GROUP BY
                 column = quote(spec.columns[0])
                 aggregates[f"extra {spec.name}"] = (
@@ -163,12 +188,7 @@ class _Run:
         """Per earlier partition, newest first: its rows and each drift column's mean and spread."""
         context = self.context
         compared = [s for s in specs if isinstance(s, RowCountAnomaly | DistributionDrift)]
-        if (
-            not compared
-            or context.trailing is None
-            or context.partition_column is None
-            or not context.trailing.num_rows
-        ):
+        if not compared or context.trailing is None or context.partition_column is None:
             return
         drifting = list(dict.fromkeys(s.column for s in compared if isinstance(s, DistributionDrift)))
         stats = "".join(
@@ -176,7 +196,7 @@ class _Run:
             for c in drifting
         )
         column = quote(context.partition_column)
-        self.con.register("h", context.trailing)
+        register(self.con, "h", context.trailing)
         self.history = self.query(
             f"SELECT {column} AS part, count(*) AS rows{stats} FROM h WHERE {column} < ? "
             "GROUP BY ALL ORDER BY part DESC LIMIT ?",
@@ -198,11 +218,11 @@ class _Run:
 
     def outcome(self, spec: CheckSpec) -> CheckOutcome:
         if isinstance(spec, NotNull):
-            return replace(not_null(self.table, spec.columns), expected=spec.description)
+            return self.not_null(spec)
         if isinstance(spec, Unique):
             return replace(self.unique(spec), expected=spec.description)
         if isinstance(spec, ColumnsMatch):
-            return _columns_match(spec, self.context.schema or self.table.schema)
+            return _columns_match(spec, self.schema)
         if isinstance(spec, AcceptedValues):
             return self.rows_failing(spec, f"{spec.column} outside the accepted values")
         if isinstance(spec, InRange):
@@ -219,16 +239,47 @@ class _Run:
             return self.freshness(spec)
         raise TypeError(f"no evaluation for {type(spec).__name__}")
 
+    def not_null(self, spec: NotNull) -> CheckOutcome:
+        counts = {c: self.found[f"nulls {spec.name} {c}"] for c in spec.columns}
+        failing = {c: n for c, n in counts.items() if n}
+        sample = []
+        if failing:
+            condition = " OR ".join(f"{quote(c)} IS NULL" for c in spec.columns)
+            sample = sample_rows(self.query(f"SELECT * FROM t WHERE {condition} LIMIT {SAMPLE_ROWS}"))
+        return CheckOutcome(
+            passed=not failing,
+            failing_rows=sum(failing.values()),
+            total_rows=self.rows,
+            description=", ".join(f"{c}: {n} nulls" for c, n in failing.items()) or "no nulls",
+            sample=sample,
+            expected=spec.description,
+        )
+
     def unique(self, spec: Unique) -> CheckOutcome:
-        key = f"extra {spec.name}"
-        if key in self.found and self.found[key] == 0:
+        """No two rows share the key: counted in the shared pass or by sorting an integer key,
+        and only when some key repeats are the duplicated keys grouped and sampled."""
+        extra = self.found.get(f"extra {spec.name}")
+        if extra is None and self.sortable(spec):
+            extra = sorted_duplicates(self.query(f"SELECT {quote(spec.columns[0])} FROM t"), spec.columns)
+        if extra == 0:
             return CheckOutcome(
                 passed=True,
                 failing_rows=0,
-                total_rows=self.table.num_rows,
+                total_rows=self.rows,
                 description=f"0 keys ({', '.join(spec.columns)}) appear more than once",
             )
-        return unique(self.table, spec.columns)  # the duplicated keys, counted and sampled
+        key = ", ".join(quote(c) for c in spec.columns)
+        dupes = self.query(
+            f"SELECT {key}, count(*) AS copies FROM t GROUP BY ALL HAVING count(*) > 1 ORDER BY copies DESC"
+        )
+        extra = sum(n - 1 for n in dupes.column("copies").to_pylist())
+        return CheckOutcome(
+            passed=extra == 0,
+            failing_rows=extra,
+            total_rows=self.rows,
+            description=f"{dupes.num_rows} keys ({', '.join(spec.columns)}) appear more than once",
+            sample=sample_rows(dupes),
+        )
 
     def rows_failing(self, spec: AcceptedValues | InRange | MatchesRegex, what: str) -> CheckOutcome:
         failing = int(self.found[f"failing {spec.name}"])
@@ -239,7 +290,7 @@ class _Run:
         return CheckOutcome(
             passed=failing == 0,
             failing_rows=failing,
-            total_rows=self.table.num_rows,
+            total_rows=self.rows,
             description=f"{failing} rows with {what}",
             sample=sample,
             expected=spec.description,
@@ -248,15 +299,15 @@ class _Run:
     def references(self, spec: References) -> CheckOutcome:
         import pyarrow.compute as pc
 
-        table, context = self.table, self.context
+        context = self.context
         if spec.target not in context.targets:
             raise ValueError(f"check {spec.name} needs {spec.target} in its context")
         target = context.targets[spec.target]
         if target is None:
             return CheckOutcome(
                 False,
-                table.num_rows,
-                table.num_rows,
+                self.rows,
+                self.rows,
                 f"{spec.target} does not exist yet",
                 [],
                 spec.description,
@@ -276,7 +327,7 @@ class _Run:
         return CheckOutcome(
             passed=failing == 0,
             failing_rows=failing,
-            total_rows=table.num_rows,
+            total_rows=self.rows,
             description=f"{failing} rows ({orphans.num_rows} values) of {spec.column} not in {spec.target}",
             sample=sample_rows(orphans),
             expected=spec.description,
@@ -286,7 +337,7 @@ class _Run:
         import pyarrow.compute as pc
 
         history = self.trailing(spec)
-        rows = self.table.num_rows
+        rows = self.rows
         if history is None or not history.num_rows:
             return CheckOutcome(
                 True, 0, rows, f"{rows} rows; no earlier partitions to compare with", [], spec.description
@@ -307,7 +358,7 @@ class _Run:
         history = self.trailing(spec)
         if history is None or not history.num_rows or mean is None:
             return CheckOutcome(
-                True, 0, self.table.num_rows, "no earlier partitions to compare with", [], spec.description
+                True, 0, self.rows, "no earlier partitions to compare with", [], spec.description
             )
         self.con.register("past", history)
         past = self.query(
@@ -325,7 +376,7 @@ class _Run:
         return CheckOutcome(
             passed=passed,
             failing_rows=0,
-            total_rows=self.table.num_rows,
+            total_rows=self.rows,
             description=(
                 f"mean {float(mean):.4g} (shift {shift:.2f} sd from {past_mean:.4g}), "
                 f"sd {float(sd or 0):.4g} ({ratio:.2f}x of {past_sd:.4g}) over {history.num_rows} earlier partitions"
@@ -348,7 +399,7 @@ class _Run:
         return CheckOutcome(
             passed=passed,
             failing_rows=0,
-            total_rows=self.table.num_rows,
+            total_rows=self.rows,
             description=f"newest {spec.column}: {value.isoformat() if value else 'none'}",
             expected=f"at or after {limit.isoformat()}",
         )

@@ -41,23 +41,29 @@ def connect(**tables) -> duckdb.DuckDBPyConnection:
     Every connection is a cursor of one database per process (see `_database`): its own temporary
     tables, views, variables and time zone, but the extensions the database loaded once and its
     memory limit, which caps every transform of the process together."""
-    from dataplatform.storage.contract import SqlScan
-
-    database, loaded = _database()
+    database, _ = _database()
     con = database.cursor()
     con.execute(f"SET memory_limit = '{_memory_limit()}'")
     con.execute("SET TimeZone = 'UTC'")
     for name, table in tables.items():
-        if isinstance(table, SqlScan):
-            if table.extension and table.extension not in loaded:
-                from dataplatform.storage.duckdb_extensions import load_extension
-
-                load_extension(con, table.extension)
-                loaded.add(table.extension)
-            con.execute(f"CREATE TEMP VIEW {quote(name)} AS {table.sql}")
-        else:
-            con.register(name, table)
+        register(con, name, table)
     return con
+
+
+def register(con: duckdb.DuckDBPyConnection, name: str, table) -> None:
+    """Make `table` visible to `con` as `name`, as `connect` does with its tables."""
+    from dataplatform.storage.contract import SqlScan
+
+    if isinstance(table, SqlScan):
+        _, loaded = _database()
+        if table.extension and table.extension not in loaded:
+            from dataplatform.storage.duckdb_extensions import load_extension
+
+            load_extension(con, table.extension)
+            loaded.add(table.extension)
+        con.execute(f"CREATE TEMP VIEW {quote(name)} AS {table.sql}")
+    else:
+        con.register(name, table)
 
 
 _DATABASES: dict[int, tuple[duckdb.DuckDBPyConnection, set[str]]] = {}  # by process id
