@@ -2,7 +2,7 @@
 
 Two days are run, each against its own anchor (`--domains` picks them): an e-commerce day of
 ~`--rows` orders (default 5,000,000) and ~2.5 times as many order items, and a market day of
-bars and quotes for `--rows` / 500 symbols (default 10,000: ~4.1M one-minute bars and ~12.5M
+bars and quotes for `--rows` / 500 symbols (default 10,000: ~4.2M one-minute bars and ~12.6M
 quotes, about as many rows and Arrow bytes as the e-commerce day), defects included in both. What is compared, on the same landing Parquet files:
 
 * platform: the `ecommerce_daily` job for 2026-11-20 from its landing files on (bronze, silver,
