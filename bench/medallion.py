@@ -86,8 +86,8 @@ MARKET_FACTS = ("ohlcv", "quotes")
 # symbols, ~16.8M rows and ~1.0 GB as Arrow, against ~17.6M rows and ~1.2 GB). The memory goal
 # is a ratio to the day's size, and the platform's fixed base (the interpreter, Dagster,
 # DuckDB, delta-rs and pyarrow: ~310 MiB before any data) and DuckDB's memory limit are not:
-# on a day a quarter of that size (--symbols 2500) they alone make the ratio ~6x, where the
-# direct SQL's is ~10x.
+# on a day a quarter of that size (--symbols 2500) they make the ratio ~5.4x, where the direct
+# SQL's is ~10x.
 ORDERS_PER_SYMBOL = 500
 MARKET_FLOAT_TOLERANCE = 1e-9  # relative; DOUBLE sums in parallel depend on the order of addition
 
