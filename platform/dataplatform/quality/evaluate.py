@@ -1,14 +1,14 @@
 """Evaluate declarative checks as DuckDB SQL, on one connection.
 
-`evaluate_all` answers every check of a table together: the table is registered once (an Arrow
-table where it is; rows scanned lazily are copied, only the columns the checks read, into a
-DuckDB temporary table), the checks that count rows (nulls, accepted values, range, pattern,
-the key's distinct count) and those that summarise a column (drift's mean and spread,
-freshness's newest value) share one aggregate pass over it, the trailing partitions are summarised once for every check that
-compares with them, and failing rows are sampled only for checks that fail. `evaluate` is the
-same for one check. Checks that look beyond the table (references, trailing partitions) get
-what they need in a `CheckContext`, gathered by the caller, so evaluation stays free of storage
-and Dagster.
+`evaluate_all` answers every check of a table together. The table is registered once: an Arrow
+table where it is, rows scanned lazily copied (only the columns the checks read) into a DuckDB
+temporary table. The checks that count rows (nulls, accepted values, range, pattern, the key's
+distinct count) and those that summarise a column (drift's mean and spread, freshness's newest
+value) share one aggregate pass over it, the trailing partitions are summarised once (in
+DuckDB, however they are given) for every check that compares with them, and failing rows are
+sampled only for checks that fail. `evaluate` is the same for one check. Checks that look
+beyond the table (references, trailing partitions) get what they need in a `CheckContext`,
+gathered by the caller, so evaluation stays free of storage and Dagster.
 """
 
 from __future__ import annotations
