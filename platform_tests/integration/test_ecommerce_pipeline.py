@@ -103,6 +103,40 @@ def test_every_check_ran_and_passed_per_partition(loaded: Platform):
     assert {e.metadata["partition"].value for e in evaluations} == {D1}
 
 
+def test_great_expectations_judges_the_stored_day_as_the_sql_engine_does(loaded: Platform):
+    """The engine setting changes how silver's checks read the stored day (into Arrow for GE,
+    into DuckDB for SQL), not what they find; kinds GE has no expectation for stay SQL."""
+
+    def outcomes(platform: Platform) -> dict:
+        result = platform.run("ecommerce_daily", D1)
+        assert result.success
+        return {
+            (e.asset_key.to_user_string(), e.check_name): (
+                e.passed,
+                e.metadata["total_rows"].value,
+                e.metadata["engine"].value,
+            )
+            for e in result.get_asset_check_evaluations()
+            if e.asset_key.path[0] == "silver" and "engine" in e.metadata
+        }
+
+    by_sql = outcomes(loaded)
+    settings = loaded.settings.model_copy(update={"quality_engine": "great_expectations"})
+    by_ge = outcomes(Platform(settings, loaded.instance))
+    assert {k: v[:2] for k, v in by_ge.items()} == {k: v[:2] for k, v in by_sql.items()}
+    assert {engine for _, _, engine in by_sql.values()} == {"sql"}
+    assert {check for (_, check), (_, _, engine) in by_ge.items() if engine == "sql"} == {
+        "customer_id_references_customers",
+        "product_id_references_products",
+        "row_count_anomaly",
+        "order_total_distribution_drift",
+        "order_ts_freshness",
+        "schema",
+    }
+    in_ge = {check for (_, check), (_, _, engine) in by_ge.items() if engine == "great_expectations"}
+    assert in_ge >= {"key_unique", "required_not_null", "quantity_in_range", "currency_accepted_values"}
+
+
 def test_rerunning_a_partition_replaces_it_and_leaves_others_untouched(loaded: Platform):
     def snapshot():
         return {
