@@ -137,6 +137,20 @@ def test_great_expectations_judges_the_stored_day_as_the_sql_engine_does(loaded:
     assert in_ge >= {"key_unique", "required_not_null", "quantity_in_range", "currency_accepted_values"}
 
 
+def test_the_row_count_check_compares_a_day_with_the_stored_days_before_it(loaded: Platform):
+    result = loaded.run("ecommerce_daily", D2)
+    check = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "silver/ecommerce/orders" and e.check_name == "row_count_anomaly"
+    )
+    day_before = loaded.read("silver/ecommerce/orders", D1).num_rows
+    rows = loaded.read("silver/ecommerce/orders", D2).num_rows
+    assert check.metadata["observed"].value == (
+        f"{rows} rows against a mean of {day_before:.1f} over 1 earlier partitions"
+    )
+
+
 def test_rerunning_a_partition_replaces_it_and_leaves_others_untouched(loaded: Platform):
     def snapshot():
         return {
