@@ -14,6 +14,7 @@ import codecs
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -234,3 +235,30 @@ def _read_json_lines(path: Path) -> pa.Table:
     except Exception as error:  # pyarrow raises ArrowInvalid with the line
         raise FormatError(f"the JSON lines cannot be read: {str(error).splitlines()[0]}") from None
     return table.rename_columns(safe_names(table.column_names))
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A record that does not have the header's field count, kept as delivered."""
+
+    line: int  # physical line (from 1) where the record starts
+    raw: str
+    reason: str
+
+
+@dataclass
+class FileRead:
+    """A whole file read the sensor's way, for callers that want it in memory (benches, tests)."""
+
+    table: pa.Table  # the good rows under safe names, typed
+    detected: Detected  # `columns` holds the header cells as delivered ('' each when headerless)
+    bad_rows: list[BadRow] = field(default_factory=list)  # quarantined records
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_file(path: Path, policy: str = "reject") -> FileRead:
+    """Detect and read `path` with nothing given but the bad-row policy."""
+    from dataplatform.ingest.detect import detect
+
+    detected = detect(path)
+    return FileRead(read(path, detected), detected)
