@@ -220,6 +220,9 @@ def ingest(
         str | None, typer.Option(help="Reference table to load into (default: the file's name).")
     ] = None,
     mode: Annotated[str | None, typer.Option(help="full, append or upsert (default: the table's).")] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Declare --table as a new reference table if it is not one yet.")
+    ] = False,
     version: Annotated[int | None, typer.Option(help="With restore: the version to bring back.")] = None,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
@@ -231,23 +234,36 @@ def ingest(
     from dataplatform.ingest.service import Ingestor
     from dataplatform.storage import open_store
 
-    ingestor = Ingestor(DropZone(settings.dropzone), open_store("delta", settings.data_dir.resolve()))
+    ingestor = Ingestor(
+        DropZone(settings.dropzone),
+        open_store("delta", settings.data_dir.resolve()),
+        settings.reference_examples,
+    )
     if target == "status" and not Path(target).is_file():
         _show_ledger(ingestor.ledger.entries(), output)
         return
     if target == "restore" and not Path(target).is_file():
         _restore(ingestor, table, version, output)
         return
-    entry = _ingest_one(ingestor, Path(target), table, mode)
+    entry, created = _ingest_one(ingestor, Path(target), table, mode, create)
     if output == "json":
-        typer.echo(json.dumps({k: v for k, v in vars(entry).items() if k != "format"}, default=str))
-    elif entry.status == "loaded":
-        console.print(
-            f"loaded {entry.rows_loaded:,} rows into reference/{entry.table} ({entry.mode}, version "
-            f"{entry.table_version}{f', backup version {entry.backup_version}' if entry.backup_version is not None else ''})"
-        )
-    elif entry.status == "duplicate":
-        console.print(f"{entry.file} is identical to a file loaded before: archived, nothing reloaded")
+        shown = {k: v for k, v in vars(entry).items() if k != "format"}
+        typer.echo(json.dumps({**shown, "created_table": created}, default=str))
+    else:
+        if created:
+            folder = settings.dropzone / "incoming" / entry.table
+            console.print(f"created reference table {entry.table}, declared in {folder / '_table.yaml'}")
+        if entry.status == "loaded":
+            console.print(
+                f"loaded {entry.rows_loaded:,} rows into reference/{entry.table} ({entry.mode}, version "
+                f"{entry.table_version}{f', backup version {entry.backup_version}' if entry.backup_version is not None else ''})"
+            )
+        elif entry.status == "duplicate":
+            console.print(
+                f"{entry.file} is identical to what reference/{entry.table} holds: archived, nothing reloaded"
+            )
+        if entry.warnings:
+            console.print(f"[yellow]note:[/yellow] {entry.warnings}")
     if entry.status == "rejected":
         _fail(f"{entry.file} rejected: {entry.error} (moved to {settings.dropzone / entry.moved_to})")
 
@@ -269,12 +285,12 @@ def _restore(ingestor, table: str | None, version: int | None, output: str) -> N
         console.print(f"reference/{table}: version {restored} restored as version {now} ({rows:,} rows)")
 
 
-def _ingest_one(ingestor, source: Path, table: str | None, mode: str | None):
+def _ingest_one(ingestor, source: Path, table: str | None, mode: str | None, create: bool):
     from dataplatform.ingest.names import safe_names
     from dataplatform.ingest.tables import ConfigError
 
     try:
-        return ingestor.ingest_copy(source, table or safe_names([source.name.split(".")[0]])[0], mode)
+        return ingestor.ingest_copy(source, table or safe_names([source.name.split(".")[0]])[0], mode, create)
     except (ConfigError, FileNotFoundError, IsADirectoryError) as error:
         _fail(str(error))
 

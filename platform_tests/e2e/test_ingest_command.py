@@ -15,8 +15,9 @@ CLI = str(BIN / "dataplatform")
 def test_a_file_is_loaded_and_the_same_file_again_is_a_duplicate_in_the_ledger(user_env, tmp_path):
     source = tmp_path / "holidays.csv"
     source.write_text("day;name\n25.12.2026;Christmas\n01.01.2027;New Year\n")
-    loaded = run([CLI, "ingest", str(source), "--mode", "append"], user_env)
+    loaded = run([CLI, "ingest", str(source), "--mode", "append", "--create"], user_env)
     assert loaded.returncode == 0, loaded.stderr
+    assert "created reference table holidays, declared in" in loaded.stdout
     assert "loaded 2 rows into reference/holidays (append" in loaded.stdout
     again = run([CLI, "ingest", str(source), "--format", "json"], user_env)
     assert json.loads(again.stdout)["status"] == "duplicate"
@@ -47,12 +48,27 @@ def test_bad_arguments_are_one_clear_line_and_load_nothing(user_env, tmp_path, a
     assert not (tmp_path / "data" / "lake").exists()
 
 
+def test_a_mistyped_or_undeclared_table_is_refused_and_nothing_is_created(user_env, tmp_path):
+    source = tmp_path / "rates.csv"
+    source.write_text("currency,usd_per_unit\nEUR,1.08\n")
+    result = run([CLI, "ingest", str(source), "--table", "curency_rates"], user_env)
+    assert result.returncode == 1
+    assert "unknown reference table 'curency_rates'" in result.stderr
+    assert "currency_rates" in result.stderr  # the shipped tables are named, so the typo shows
+    assert "--create" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "data" / "dropzone" / "incoming" / "curency_rates").exists()
+    assert not (tmp_path / "data" / "lake").exists()
+    shipped = run([CLI, "ingest", str(source), "--table", "currency_rates", "--format", "json"], user_env)
+    assert shipped.returncode == 0, shipped.stderr  # a shipped table is declared: no --create needed
+    assert json.loads(shipped.stdout)["created_table"] is False
+
+
 def test_a_rejected_file_exits_non_zero_with_its_reason(user_env, tmp_path):
     source = tmp_path / "rates.csv"
-    source.write_text("currency,rate\n")
-    result = run([CLI, "ingest", str(source)], user_env)
+    source.write_text("currency,rate\nEUR,1.08\nGBP\n")
+    result = run([CLI, "ingest", str(source), "--create"], user_env)
     assert result.returncode == 1
-    assert "rates.csv rejected: the file has a header but no rows" in result.stderr
+    assert "rates.csv rejected: 1 row(s) do not have the header's field count: line 3" in result.stderr
 
 
 def test_restore_brings_back_the_rows_a_full_reload_replaced(user_env, tmp_path):
@@ -62,7 +78,7 @@ def test_restore_brings_back_the_rows_a_full_reload_replaced(user_env, tmp_path)
     first.write_text("currency,usd_per_unit\nEUR,1.08\nGBP,1.27\n")
     second.write_text("currency,usd_per_unit\nEUR,9.99\n")  # a bad delivery, loaded anyway
     for source in (first, second):
-        assert run([CLI, "ingest", str(source)], user_env).returncode == 0
+        assert run([CLI, "ingest", str(source), "--create"], user_env).returncode == 0
     restored = run([CLI, "ingest", "restore", "--table", "rates", "--format", "json"], user_env)
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout) == {"table": "rates", "restored_version": 0, "version": 2, "rows": 2}

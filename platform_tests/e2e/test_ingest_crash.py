@@ -3,6 +3,7 @@ file, still waiting, is loaded exactly once afterwards."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -23,7 +24,9 @@ def test_a_full_reload_killed_mid_way_keeps_the_old_version_and_loads_once_after
     small = tmp_path / "small" / "deliveries.csv"
     small.parent.mkdir()
     small.write_text("id,amount\n1,1.5\n2,2.5\n")
-    first = subprocess.run([str(BIN / "dataplatform"), "ingest", str(small)], env=user_env, cwd=PROJECT)
+    first = subprocess.run(
+        [str(BIN / "dataplatform"), "ingest", str(small), "--create"], env=user_env, cwd=PROJECT
+    )
     assert first.returncode == 0
     table = reference_table("deliveries")
     before = ingestor.store.read(table)
@@ -60,6 +63,44 @@ def test_a_full_reload_killed_mid_way_keeps_the_old_version_and_loads_once_after
     assert content_hash(data / "dropzone" / entry.moved_to) == digest
 
 
+def test_an_ingest_killed_mid_copy_leaves_nothing_the_sensor_would_take(user_env, tmp_path):
+    data = tmp_path / "data"
+    zone = DropZone(data / "dropzone")
+    big = tmp_path / "deliveries.csv"
+    with duckdb.connect() as con:  # about 360 MB: a copy of a second or so to land the kill in
+        con.execute(
+            f"COPY (SELECT i AS id, i / 10 AS amount, 'name ' || i AS name FROM range(12000000) t(i)) TO '{big}' (HEADER)"
+        )
+    process = subprocess.Popen(
+        [str(BIN / "dataplatform"), "ingest", str(big), "--create"], env=user_env, cwd=PROJECT
+    )
+    folder = zone.incoming / "deliveries"
+    deadline = time.monotonic() + 60
+    while not [p for p in folder.glob(".*.part") if 0 < p.stat().st_size < big.stat().st_size]:
+        assert time.monotonic() < deadline and process.poll() is None, (
+            "the copy ended before it could be killed"
+        )
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    assert not (folder / "deliveries.csv").exists()  # never under the name a delivery has
+    state: dict = {}
+    for _ in range(3):  # however long it lies there, the sensor's scan never takes the partial copy
+        scan = zone.scan(state, ticks=2)
+        assert scan.ready == [] and scan.rejected == []
+        state = scan.state
+    again = subprocess.run(
+        [str(BIN / "dataplatform"), "ingest", str(big), "--format", "json"],
+        env=user_env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["rows_loaded"] == 12_000_000
+
+
 GB, GIB = 10**9, 1 << 30
 
 
@@ -80,7 +121,7 @@ def test_a_one_gigabyte_file_streams_through_in_bounded_memory(user_env, tmp_pat
         )
     assert big.stat().st_size > GB
     process = subprocess.Popen(
-        [str(BIN / "dataplatform"), "ingest", str(big), "--format", "json"],
+        [str(BIN / "dataplatform"), "ingest", str(big), "--format", "json", "--create"],
         env=user_env,
         cwd=PROJECT,
         stdout=subprocess.PIPE,

@@ -53,7 +53,7 @@ def test_upsert_replaces_rows_by_key_and_keeps_the_rest(store):
 @pytest.mark.parametrize(
     ("data", "mode", "keys", "reason"),
     [
-        (rates(), "full", (), "header but no rows"),
+        (rates(), "full", (), "no data rows; an empty delivery never replaces or truncates"),
         (rates(("EUR", 1.0), ("EUR", 2.0)), "upsert", ("currency",), "upsert keys repeat"),
         (rates(("EUR", 1.0)), "upsert", ("code",), "missing: code"),
         (rates(("EUR", 1.0)), "replace", (), "unknown mode 'replace'"),

@@ -40,6 +40,17 @@ def rows(ingestor, table: str = "currency_rates") -> dict:
     return {r["currency"]: r["usd_per_unit"] for r in ingestor.store.read(reference_table(table)).to_pylist()}
 
 
+def fingerprint(ingestor, table: str = "currency_rates") -> tuple[int, int, str]:
+    """(version, rows, a hash of the sorted rows): what "the table is unchanged" means."""
+    import hashlib
+
+    name = reference_table(table)
+    data = ingestor.store.read(name)
+    content = sorted(json.dumps(row, sort_keys=True, default=str) for row in data.to_pylist())
+    digest = hashlib.sha256("\n".join(content).encode()).hexdigest()
+    return ingestor.store.history(name)[0]["version"], data.num_rows, digest
+
+
 def where_files_are(ingestor) -> dict[str, list[str]]:
     root = ingestor.zone.root
     found: dict[str, list[str]] = {"incoming": [], "archive": [], "error": []}
@@ -87,19 +98,25 @@ def test_a_full_reload_keeps_the_replaced_version_as_its_backup(ingestor):
     [
         ("empty.csv", b"", "empty"),
         ("blank.csv", b"\n", "blank"),
-        ("header_only.csv", b"currency,usd_per_unit\n", "no rows"),
+        ("header_only.csv", b"currency,usd_per_unit\n", "no data rows; an empty delivery never replaces"),
         ("binary.csv", bytes(range(256)) * 4, "binary"),
         ("truncated.csv.gz", gzip.compress(RATES * 2000)[:-40], "gzip"),
         ("missing_required.csv", b"currency,rate\nEUR,1.08\n", "required columns missing: usd_per_unit"),
         ("null_required.csv", b"currency,usd_per_unit\nEUR,\nGBP,1.27\n", "'usd_per_unit' is empty in 1 row"),
         ("bad_value.csv", b"currency,usd_per_unit\nEUR,1.08\nGBP,abc\n", "row 2 'abc'"),
         ("type_conflict.csv", b"currency,usd_per_unit\n1,1.0\n2,2.0\n", "'currency' would change type"),
-        ("ragged.csv", b"currency,usd_per_unit\nEUR,1.08\nGBP,1.27,extra\nUSD,1\n", "Line: 3"),
+        (
+            "ragged.csv",
+            b"currency,usd_per_unit\nEUR,1.08\nGBP,1.27,extra\nUSD,1\n",
+            "line 3: 3 fields where the header has 2",
+        ),
     ],
 )
 def test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched(ingestor, name, data, reason):
     ingestor.ingest(drop(ingestor, "good.csv", RATES), "currency_rates")
+    before = fingerprint(ingestor)
     entry = ingestor.ingest(drop(ingestor, name, data), "currency_rates")
+    assert fingerprint(ingestor) == before
     assert entry.status == "rejected"
     assert reason in entry.error
     note = json.loads((ingestor.zone.root / (entry.moved_to + ".error.json")).read_text())
@@ -127,6 +144,96 @@ def test_a_crash_after_the_load_commit_records_it_without_loading_twice(ingestor
     assert entry.status == "loaded" and entry.table_version == 0
     assert len(ingestor.store.history(reference_table("currency_rates"))) == 1
     assert where_files_are(ingestor)["archive"] == ["rates.csv"]
+
+
+def test_restore_works_after_a_crash_between_a_full_reload_and_its_ledger_entry(ingestor, monkeypatch):
+    ingestor.ingest(drop(ingestor, "a.csv", RATES), "currency_rates")
+    path = drop(ingestor, "b.csv", b"currency,usd_per_unit\nJPY,0.0067\n")
+    monkeypatch.setattr(
+        ingestor.ledger.__class__, "record", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt())
+    )
+    with pytest.raises(KeyboardInterrupt):  # killed after the Delta commit, before the ledger
+        ingestor.ingest(path, "currency_rates")
+    monkeypatch.undo()
+    assert rows(ingestor) == {"JPY": 0.0067} and path.is_file()
+    entry = ingestor.ingest(path, "currency_rates")
+    assert (entry.status, entry.rows_loaded, entry.mode, entry.backup_version) == ("loaded", 1, "full", 0)
+    assert len(ingestor.store.history(reference_table("currency_rates"))) == 2  # not loaded twice
+    restored, _ = ingestor.restore("currency_rates")
+    assert restored == 0 and rows(ingestor) == {"EUR": 1.08, "GBP": 1.27}
+
+
+def test_a_header_only_file_creates_a_new_table_with_no_rows_and_never_truncates_one(ingestor):
+    first = ingestor.ingest(drop(ingestor, "header.csv", b"currency,usd_per_unit\n"), "currency_rates")
+    assert (first.status, first.rows_loaded) == ("loaded", 0)
+    table = ingestor.store.read(reference_table("currency_rates"))
+    assert (table.column_names, table.num_rows) == (["currency", "usd_per_unit"], 0)
+    ingestor.ingest(drop(ingestor, "good.csv", RATES), "currency_rates")
+    before = fingerprint(ingestor)
+    again = ingestor.ingest(drop(ingestor, "header_again.csv", b"currency,usd_per_unit\n"), "currency_rates")
+    assert (again.status, again.rows_loaded) == ("rejected", None)
+    assert "never replaces or truncates" in again.error
+    assert fingerprint(ingestor) == before
+
+
+def test_broken_utf8_is_rejected_with_offset_and_line_unless_the_encoding_is_named(ingestor):
+    data = (
+        "currency,usd_per_unit,name\nEUR,1.08,Euro — single currency\nGBP,1.27,Pfund\xa0Sterling\n".encode()
+    )
+    bad = data.replace("Pfund\xa0".encode(), b"Pfund\xa0".replace(b"\xa0", b"\xe9 "))
+    ingestor.ingest(drop(ingestor, "good.csv", RATES), "currency_rates")
+    before = fingerprint(ingestor)
+    entry = ingestor.ingest(drop(ingestor, "broken.csv", bad), "currency_rates")
+    offset = bad.index(b"\xe9")
+    assert entry.status == "rejected"
+    assert f"invalid UTF-8 at byte offset {offset} (0xe9), line 3" in entry.error
+    assert fingerprint(ingestor) == before
+    named = drop(ingestor, "named.csv", bad)
+    named.with_name("named.csv.yaml").write_text("format: {encoding: latin-1}\nschema_change: evolve\n")
+    loaded = ingestor.ingest(named, "currency_rates")
+    assert loaded.status == "loaded", loaded.error
+    assert (
+        "Pfund\u00e9 Sterling"
+        in ingestor.store.read(reference_table("currency_rates")).column("name").to_pylist()
+    )
+
+
+def test_a_redelivered_earlier_file_rolls_a_full_table_back_and_says_so(ingestor):
+    first = ingestor.ingest(drop(ingestor, "monday.csv", RATES), "currency_rates")
+    ingestor.ingest(drop(ingestor, "tuesday.csv", b"currency,usd_per_unit\nJPY,0.0067\n"), "currency_rates")
+    again = ingestor.ingest(drop(ingestor, "monday_again.csv", RATES), "currency_rates")
+    assert again.status == "loaded"
+    assert rows(ingestor) == {"EUR": 1.08, "GBP": 1.27}
+    assert "redelivery of the file first loaded" in again.warnings
+    assert f"(version {first.table_version})" in again.warnings
+    same = ingestor.ingest(drop(ingestor, "monday_third.csv", RATES), "currency_rates")
+    assert (
+        same.status == "duplicate" and "identical to what reference/currency_rates holds now" in same.warnings
+    )
+
+
+DRIFTED = b"currency,rate_usd,source\nEUR,1.08,ECB\n"
+
+
+def test_schema_drift_is_rejected_with_a_report_by_column_and_evolves_only_when_declared(ingestor):
+    ingestor.ingest(
+        drop(ingestor, "good.csv", b"currency,usd_per_unit,as_of\nEUR,1.08,2026-01-02\n"), "currency_rates"
+    )
+    folder = ingestor.zone.incoming / "currency_rates"
+    (folder / "_table.yaml").write_text("mode: full\nkeys: [currency]\n")
+    before = fingerprint(ingestor)
+    entry = ingestor.ingest(drop(ingestor, "v2.csv", DRIFTED), "currency_rates")
+    assert entry.status == "rejected"
+    assert "removed: as_of" in entry.error
+    assert "added: source" in entry.error
+    assert "renamed?: usd_per_unit -> rate_usd" in entry.error
+    assert "schema_change: evolve" in entry.error
+    assert fingerprint(ingestor) == before
+    (folder / "_table.yaml").write_text("mode: full\nkeys: [currency]\nschema_change: evolve\n")
+    evolved = ingestor.ingest(drop(ingestor, "v2_again.csv", DRIFTED), "currency_rates")
+    assert evolved.status == "loaded"
+    table = ingestor.store.read(reference_table("currency_rates"))
+    assert {"rate_usd", "source", "usd_per_unit"} <= set(table.column_names)
 
 
 def test_a_crash_after_the_ledger_finishes_the_move_without_a_second_entry(ingestor, monkeypatch):

@@ -3,12 +3,13 @@ its cursor remembers; then those runs, executed, and what became of every file."
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import dagster as dg
 import pytest
 
-from dataplatform.defs.reference import HASH_TAG
+from dataplatform.defs.reference import HASH_TAG, MAX_ATTEMPTS
 from dataplatform.defs.resources import build_resources
 from dataplatform.ingest.dropzone import content_hash
 from dataplatform.settings import EXAMPLES
@@ -67,7 +68,7 @@ def test_a_stable_file_gets_one_run_keyed_by_its_hash_and_the_same_bytes_again_a
     assert second.run_requests == []
     third = tick(platform, second.cursor)
     [request] = third.run_requests
-    assert request.run_key == digest
+    assert request.run_key == f"currency_rates:{digest}"
     assert request.tags[HASH_TAG] == digest
     assert request.asset_selection == [
         dg.AssetKey(["reference", "currency_rates"]),
@@ -88,7 +89,7 @@ def test_a_stable_file_gets_one_run_keyed_by_its_hash_and_the_same_bytes_again_a
         result_tick = tick(platform, cursor)
         cursor = result_tick.cursor
     [again] = result_tick.run_requests
-    assert again.run_key.startswith(f"{digest}:duplicate:")
+    assert again.run_key.startswith(f"currency_rates:{digest}:rates_again.csv:")
     assert execute(platform, again).success
     assert ledger(platform) == [("rates.csv", "loaded"), ("rates_again.csv", "duplicate")]
     archive = platform.settings.dropzone / "archive" / "currency_rates"
@@ -133,9 +134,62 @@ def test_a_failed_run_leaves_its_file_for_a_retry_under_a_new_key(platform):
         )
     )
     [retry] = tick(platform, cursor).run_requests
-    assert retry.run_key == f"{content_hash(path)}:retry:{'0' * 8}-dead-run"
+    assert retry.run_key == f"currency_rates:{content_hash(path)}:retry:1"
     assert execute(platform, retry).success
-    assert ledger(platform) == [("rates.csv", "loaded")]
+    assert ledger(platform) == [("rates.csv", "failed"), ("rates.csv", "loaded")]  # every attempt
+
+
+def test_identical_bytes_for_two_tables_load_into_each_once(platform):
+    other = platform.settings.dropzone / "incoming" / "rates_copy"
+    other.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "currency_rates" / "_table.yaml", other)
+    platform = Platform(platform.settings, platform.instance)  # the code location sees the new table
+    drop(platform, "rates.csv", RATES)
+    drop(platform, "rates.csv", RATES, table="rates_copy")
+    cursor = None
+    for _ in range(3):
+        result = tick(platform, cursor)
+        cursor = result.cursor
+    assert len({r.run_key for r in result.run_requests}) == 2
+    for request in result.run_requests:
+        assert execute(platform, request).success
+    for _ in range(3):  # both archived: nothing is asked for again, however often the sensor ticks
+        result = tick(platform, result.cursor)
+        assert result.run_requests == []
+    assert sorted(ledger(platform)) == [("rates.csv", "loaded"), ("rates.csv", "loaded")]
+    for table in ("currency_rates", "rates_copy"):
+        assert platform.read(f"reference/files/{table}").column("currency").to_pylist() == ["USD", "EUR"]
+
+
+def test_exhausted_retries_reject_the_file_with_the_real_error_and_every_attempt_in_the_ledger(platform):
+    broken = platform.settings.data_dir / "lake" / "delta" / "reference" / "files" / "currency_rates"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("not a Delta table: a file where its folder should be")  # storage, not the file, fails
+    path = drop(platform, "rates.csv", RATES)
+    cursor = None
+    for attempt in range(MAX_ATTEMPTS):
+        for _ in range(3 if attempt == 0 else 1):
+            result = tick(platform, cursor)
+            cursor = result.cursor
+        [request] = result.run_requests
+        run = platform.defs.resolve_job_def("reference").execute_in_process(
+            instance=platform.instance,
+            run_config=request.run_config,
+            tags={**request.tags, "dagster/run_key": request.run_key},
+            asset_selection=request.asset_selection,
+            raise_on_error=False,
+        )
+        assert not run.success and path.is_file()  # the file waits for the next attempt
+    result = tick(platform, cursor)
+    assert result.run_requests == []
+    [note] = (platform.settings.dropzone / "error" / "currency_rates").glob("*.error.json")
+    reason = json.loads(note.read_text())["reason"]
+    assert reason.startswith(f"{MAX_ATTEMPTS} runs failed on this file; the last: ")
+    assert "see their logs" not in reason and "Error" in reason
+    entries = platform.read("reference/files/file_ledger").sort_by("processed_at").to_pylist()
+    assert [e["status"] for e in entries] == ["failed"] * MAX_ATTEMPTS + ["rejected"]
+    assert all(e["error"] and e["run_id"] for e in entries[:MAX_ATTEMPTS])
+    assert len({e["run_id"] for e in entries[:MAX_ATTEMPTS]}) == MAX_ATTEMPTS
 
 
 def test_one_tick_takes_every_ready_file_and_a_bad_one_does_not_stop_the_others(platform):

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from dataplatform.ingest.detect import FormatError, detect
-from dataplatform.ingest.read import read
+from dataplatform.ingest.read import read, read_file
 
 
 def load(tmp_path, data: bytes, name: str = "file.csv"):
@@ -30,12 +30,26 @@ def test_preamble_footnotes_comments_crlf_and_trailing_delimiters(tmp_path):
     assert load(tmp_path, data) == [{"code": "01", "name": "Alpha"}, {"code": "02", "name": "Beta"}]
 
 
-def test_decimal_commas_day_first_dates_booleans_and_null_tokens(tmp_path):
-    data = b"Datum;Betrag;Aktiv\n31.12.2025;1,50;yes\n01.01.2026;N/A;no\n"
+def test_decimal_commas_day_first_dates_booleans_and_empty_fields_as_null(tmp_path):
+    data = b"Datum;Betrag;Aktiv\n31.12.2025;1,50;yes\n01.01.2026;;no\n"
     assert load(tmp_path, data) == [
         {"datum": date(2025, 12, 31), "betrag": 1.5, "aktiv": True},
         {"datum": date(2026, 1, 1), "betrag": None, "aktiv": False},
     ]
+
+
+def test_null_markers_stay_text_unless_the_table_declares_them(tmp_path):
+    path = tmp_path / "countries.csv"
+    path.write_bytes(b"code,name,area\nNA,Namibia,824292\nDE,Germany,N/A\nNL,NULL,41850\n")
+    assert read(path, detect(path)).to_pylist() == [
+        {"code": "NA", "name": "Namibia", "area": "824292"},
+        {"code": "DE", "name": "Germany", "area": "N/A"},
+        {"code": "NL", "name": "NULL", "area": "41850"},
+    ]
+    declared = detect(path, null_values=["N/A", "NULL"])
+    assert declared.types["area"] == "integer"
+    assert [row["name"] for row in read(path, declared).to_pylist()] == ["Namibia", "Germany", None]
+    assert read(path, declared).column("code").to_pylist() == ["NA", "DE", "NL"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"])
@@ -67,8 +81,76 @@ def test_a_value_past_the_sample_that_does_not_fit_names_its_row_and_value(tmp_p
 def test_a_row_with_more_fields_than_the_header_is_refused_not_shifted(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("id,name\n1,a\n2,b,surplus\n3,c\n")
-    with pytest.raises(FormatError, match="cannot be parsed"):
+    with pytest.raises(FormatError, match=r"1 row.* line 3: 3 fields where the header has 2"):
         read(path, detect(path))
+
+
+RAGGED = "code,name,capital\nAT,Austria,Vienna\nBE,Belgium\nCH,Switzerland,Bern\nDE,Germany,Berlin,EU\nDK,Denmark,Copenhagen\n"
+
+
+def test_each_bad_line_is_named_with_its_field_count_under_reject(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text(RAGGED)
+    with pytest.raises(FormatError) as refused:
+        read(path, detect(path))
+    assert "2 row(s)" in str(refused.value)
+    assert "line 3: 2 fields where the header has 3" in str(refused.value)
+    assert "line 5: 4 fields where the header has 3" in str(refused.value)
+
+
+def test_many_bad_lines_are_named_up_to_a_limit_then_counted(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n" + "".join(f"{i}\n" if i % 2 else f"{i},x\n" for i in range(40)))
+    with pytest.raises(FormatError, match=r"20 row\(s\) .*line 3: 1 fields.*and 10 more"):
+        read(path, detect(path))
+
+
+def test_quarantine_loads_the_good_rows_and_hands_back_the_bad_ones_as_delivered(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text(RAGGED)
+    found = read_file(path, "quarantine")
+    assert found.table.column("code").to_pylist() == ["AT", "CH", "DK"]
+    assert [(r.line, r.raw, r.fields) for r in found.bad_rows] == [
+        (3, "BE,Belgium", 2),
+        (5, "DE,Germany,Berlin,EU", 4),
+    ]
+    assert any("2 row(s) quarantined: lines 3, 5" in w for w in found.warnings)
+
+
+def test_pad_fills_short_rows_at_their_end_and_reports_each(tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("code,name,population\nAT,Austria,9100000\nBE,Belgium\n")
+    found = read_file(path, "pad")
+    assert sorted(found.table.to_pylist(), key=lambda r: r["code"]) == [
+        {"code": "AT", "name": "Austria", "population": 9100000},
+        {"code": "BE", "name": "Belgium", "population": None},
+    ]
+    assert any("1 short row(s) padded with nulls: line 3" in w for w in found.warnings)
+    path.write_text(RAGGED)
+    with pytest.raises(FormatError, match="line 5: 4 fields"):
+        read_file(path, "pad")  # a long row cannot be padded
+
+
+def test_empty_surplus_fields_and_all_empty_rows_are_dropped_and_counted(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("id,name\n1,a,,\n,\n2,b\n\n3,c,\n,,\n")
+    found = read_file(path)
+    assert found.table.to_pylist() == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}]
+    assert any("2 row(s) with empty fields past the header's" in w for w in found.warnings)
+    assert any("all-empty row(s) skipped" in w for w in found.warnings)
+    assert found.bad_rows == []
+
+
+def test_a_quoted_line_break_moves_the_bad_line_it_is_named_by(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text('id,"note\n(free text)",n\n1,"two\nlines",5\n2,short\n3,ok,6\n')
+    found = read_file(path, "quarantine")
+    assert found.detected.columns == ["id", "note\n(free text)", "n"]
+    assert found.table.to_pylist() == [
+        {"id": 1, "note_free_text": "two\nlines", "n": 5},
+        {"id": 3, "note_free_text": "ok", "n": 6},
+    ]
+    assert [(r.line, r.raw) for r in found.bad_rows] == [(5, "2,short")]
 
 
 def test_a_truncated_gzip_gives_no_rows_but_an_error(tmp_path):

@@ -1,11 +1,15 @@
 """Reference data in the graph: an asset per drop-folder table, the file ledger, and the sensor.
 
-The sensor only decides *which* file to take and asks for a run keyed by the file's content
-hash; the run does the work through `ingest.service`, the same path as `dataplatform ingest`.
-Dagster never starts two runs with one run key, so the same bytes are loaded once however often
-the sensor or the daemon restarts. A run that died leaves its file in `incoming/`: the sensor
-asks again (a new key per failed run, at most `MAX_ATTEMPTS` times), and the service recognises
-whatever the dead run had already committed.
+The sensor only decides *which* file to take and asks for a run keyed by the table and the
+file's content hash; the run does the work through `ingest.service`, the same path as
+`dataplatform ingest`. Dagster never starts two runs with one run key, so the same bytes are
+loaded into a table once however often the sensor or the daemon restarts, and the same bytes
+dropped for two tables load into each. Bytes the table's ledger has seen before are a new
+delivery (a duplicate, a rollback, a file re-sent after its table's YAML was fixed), keyed by
+the delivered file too. A run that died leaves its file in `incoming/`: the sensor records the
+attempt in the ledger with its error and asks again (a new key per failed run, at most
+`MAX_ATTEMPTS` times), then rejects the file with the last error; the service recognises
+whatever a dead run had already committed.
 """
 
 import json
@@ -24,6 +28,7 @@ GROUP = "reference"
 LEDGER_KEY = dg.AssetKey([GROUP, "file_ledger"])
 FILE_TAG = "dataplatform/file"
 HASH_TAG = "dataplatform/content_hash"
+DELIVERY_TAG = "dataplatform/delivery"  # the run key without its retry suffix
 MAX_ATTEMPTS = 3
 FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
@@ -73,7 +78,9 @@ def _ingestor(dropzone: LocalDropZone, settings: Settings):
     from dataplatform.ingest.service import Ingestor
     from dataplatform.storage import open_store
 
-    return Ingestor(dropzone.zone(), open_store("delta", settings.data_dir.resolve()))
+    return Ingestor(
+        dropzone.zone(), open_store("delta", settings.data_dir.resolve()), settings.reference_examples
+    )
 
 
 def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg.AssetsDefinition:
@@ -159,7 +166,7 @@ def _ledger_asset(tables: dict[str, TableConfig], settings: Settings) -> dg.Asse
         entries = ledger.entries().sort_by([("processed_at", "descending")])
         counts = {
             s: pc.sum(pc.equal(entries["status"], s)).as_py() or 0
-            for s in ("loaded", "duplicate", "rejected")
+            for s in ("loaded", "duplicate", "rejected", "failed")
         }
         return dg.MaterializeResult(
             metadata={
@@ -195,12 +202,19 @@ def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefi
                 context.log.info(f"{drop.key} waits: reload the code location to add table {drop.table!r}")
                 continue
             digest = content_hash(drop.path)
-            run_key = _run_key(context.instance, ingestor, drop, digest)
-            if run_key is None:
-                ingestor.reject(
-                    drop.path, drop.table, f"{MAX_ATTEMPTS} runs failed on this file; see their logs"
-                )
+            delivery = _delivery(ingestor, drop, digest)
+            runs = context.instance.get_runs(filters=dg.RunsFilter(tags={DELIVERY_TAG: delivery}))
+            failed = [run for run in runs if run.status in FAILED]
+            errors = _failed_attempts(context.instance, ingestor, drop, digest, failed)
+            if len(failed) < len(runs):  # new, or a run on its way: Dagster keeps one run per key
+                run_key = delivery
+            elif len(failed) >= MAX_ATTEMPTS:
+                reason = f"{len(failed)} runs failed on this file; the last: {errors[-1]}"
+                ingestor.reject(drop.path, drop.table, reason)
+                context.log.warning(f"rejected {drop.key}: {reason}")
                 continue
+            else:
+                run_key = f"{delivery}:retry:{len(failed)}" if failed else delivery
             requests.append(
                 dg.RunRequest(
                     run_key=run_key,
@@ -212,7 +226,7 @@ def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefi
                             )
                         }
                     ),
-                    tags={FILE_TAG: drop.key, HASH_TAG: digest},
+                    tags={FILE_TAG: drop.key, HASH_TAG: digest, DELIVERY_TAG: delivery},
                 )
             )
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(scan.state))
@@ -220,15 +234,37 @@ def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefi
     return reference_dropzone
 
 
-def _run_key(instance: dg.DagsterInstance, ingestor, drop, digest: str) -> str | None:
-    """The content hash for new bytes; a key of its own for bytes loaded before (the run
-    archives them as a duplicate) and for each retry after a failed run; None once
-    `MAX_ATTEMPTS` runs failed."""
-    if any(e["status"] == "loaded" for e in ingestor.ledger.find(digest, drop.table)):
-        return f"{digest}:duplicate:{drop.key}:{drop.mtime_ns}"
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={HASH_TAG: digest, FILE_TAG: drop.key}))
-    if not runs or any(run.status not in FAILED for run in runs):
-        return digest  # new, or a run still on its way: Dagster keeps one run per key
-    if len(runs) >= MAX_ATTEMPTS:
-        return None
-    return f"{digest}:retry:{runs[0].run_id}"
+def _delivery(ingestor, drop, digest: str) -> str:
+    """What one delivery's runs share: the table and the bytes; for bytes this table's ledger has
+    an outcome for already, the delivered file and its time too, so each new delivery runs."""
+    seen = [e for e in ingestor.ledger.find(digest, drop.table) if e["status"] != "failed"]
+    return f"{drop.table}:{digest}" + (f":{drop.path.name}:{drop.mtime_ns}" if seen else "")
+
+
+def _failed_attempts(instance: dg.DagsterInstance, ingestor, drop, digest: str, failed: list) -> list[str]:
+    """The errors of the failed runs on this delivery, oldest first. A run that died before it
+    could say so itself (killed, out of memory) is recorded in the ledger here, with the error
+    its run's events give, so the ledger holds every attempt."""
+    recorded = {
+        e["run_id"]: e["error"] for e in ingestor.ledger.find(digest, drop.table) if e["status"] == "failed"
+    }
+    errors = []
+    for run in reversed(failed):  # get_runs lists the newest first
+        if run.run_id not in recorded:
+            error = _run_error(instance, run.run_id)
+            ingestor.record_failure(drop.path, drop.table, error, run.run_id)
+            recorded[run.run_id] = error
+        errors.append(recorded[run.run_id])
+    return errors
+
+
+def _run_error(instance: dg.DagsterInstance, run_id: str) -> str:
+    """The first step failure's message, else the run failure's."""
+    for kind in (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE):
+        for record in instance.all_logs(run_id, of_type=kind):
+            event = record.dagster_event
+            error = getattr(event.event_specific_data, "error", None) if event else None
+            message = error.message if error is not None else (event.message if event else None)
+            if message:
+                return f"run {run_id}: {message.strip().splitlines()[0]}"
+    return f"run {run_id} failed without an error event"

@@ -1,24 +1,35 @@
 """Work out how a delivered file is written, from its bytes alone.
 
-Common sniffers guess from a few lines and one delimiter at a time, and misread real files:
-a preamble above the header, footnotes below the data, a semicolon file with decimal commas,
-cp1252 quotes read as latin-1 control characters, zip codes stripped of their leading zeros.
-Here each question is answered on its own evidence:
+Common sniffers guess from a few lines and one question at a time, and misread real files: a
+preamble above the header, footnotes below the data, a headerless code list whose first record
+becomes the header, cp1252 quotes read as latin-1 control characters, zip codes stripped of
+their leading zeros. Here each question is answered on the evidence of the whole sample:
 
 * container: gzip (by magic number), Parquet (`PAR1`), JSON lines (every sampled line a JSON
   object), else delimited text;
 * encoding: a BOM decides; else strict UTF-8; else cp1252 when bytes 0x80-0x9F are present
-  (they are printable there, control codes in latin-1), latin-1 when not. A file that holds
-  UTF-8 sequences and invalid bytes is broken UTF-8: refused with the offset of the first bad
-  byte, never decoded into the wrong letters. NUL bytes outside UTF-16 mean a binary file;
-* delimiter: the candidate (comma, semicolon, tab, pipe) whose quote-aware split gives the
-  most rows with one consistent field count, more than one field;
-* preamble and footnotes: rows before the first and after the last row of that shape;
-* header: present when some column's header cell does not fit the column's type, or, for all
-  text columns, when the first row's cells are distinct labels that never recur below;
+  (they are printable there, control codes in latin-1), latin-1 when not. A file holding
+  well-formed UTF-8 sequences *and* invalid bytes is broken UTF-8: refused with the offset and
+  line of the first bad byte, never decoded into the wrong letters (unless the table names an
+  encoding). NUL bytes outside UTF-16 mean a binary file;
+* dialect: each candidate delimiter (comma, semicolon, tab, pipe, comma-space, space), quote
+  (`"`, `'`) and escape (doubling, backslash) parses the start of the file; the one whose
+  records agree on one field count and whose cells look like values (numbers, dates, words)
+  rather than fragments wins, as in CleverCSV's consistency measure;
+* layout, from the field counts of every sampled record: the data block is the run of records
+  with the modal field count; records above it are preamble (titles, `key: value` lines, blank
+  and comment lines), records below it with at most one filled cell are footnotes. A short
+  or long record inside the block stays data, for the reader's bad-row policy to judge: it is
+  never silently dropped as a "footer";
+* header: the first rows of the block are header rows when their cells do not fit the types of
+  the columns below them (several such rows are a header on several lines, joined); for
+  all-text tables, when the first row's cells are distinct labels whose shape (case, digits)
+  differs from the values below. A table that already exists is evidence too: a first row
+  spelling its columns is its header;
 * types per column: boolean, integer (a leading zero keeps the column as text: it is a code),
   decimal (point, or comma when the delimiter is not a comma), date in the common orders
-  (ISO first, then day-first before month-first when both fit), timestamp, else text.
+  (ISO first, then day-first before month-first when both fit), timestamp, else text. Only an
+  empty field is null, unless the table declares `null_values`: `NA` is Namibia.
 
 Only a sample from the start (and the last lines, for footnotes) is read, so a 1 GB file
 costs the same as a small one.
@@ -28,12 +39,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import gzip
 import io
 import json
 import re
 import zlib
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +55,8 @@ from dataplatform.ingest.names import safe_names
 
 SAMPLE_BYTES = 1 << 20
 TAIL_BYTES = 64 << 10
-DELIMITERS = (",", ";", "\t", "|")
-NULL_TOKENS = frozenset({"", "null", "NULL", "Null", "NA", "N/A", "n/a", "None", "none"})
+DIALECT_SAMPLE = 64 << 10  # characters each candidate dialect parses
+DELIMITERS = (",", ";", "\t", "|", ", ", " ")  # in order of preference on a tie
 TRUE_TOKENS = frozenset({"true", "yes", "y", "t"})
 FALSE_TOKENS = frozenset({"false", "no", "n", "f"})
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y%m%d")
@@ -52,6 +65,12 @@ CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
 INTEGER = re.compile(r"[+-]?\d+")
 DECIMAL_POINT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
 DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+VALUE_LIKE = re.compile(
+    r"|[+-]?[$€£¥]?\s?[+-]?\d[\d,. ]*%?|\d{1,4}[-/.:]\d{1,2}([-/.:]\d{1,4})?([ T]\d{1,2}:\d{2}(:\d{2})?)?"
+    r"|[\w][\w .'&()/+-]*|https?://\S+|\S+@\S+"
+)
+MAX_HEADER_ROWS = 3
 
 
 class FormatError(ValueError):
@@ -60,30 +79,76 @@ class FormatError(ValueError):
 
 @dataclass(frozen=True)
 class Detected:
-    """How a file is written: enough for a loader to read it exactly, and a record for people."""
+    """How a file is written: enough for a loader to read it exactly, and a record for people.
+
+    Row counts are of records as a CSV reader sees them: a quoted line break does not start a
+    record, a blank line is one.
+    """
 
     format: str  # csv | parquet | jsonl
     compression: str | None = None  # gzip
     encoding: str = "utf-8"
     delimiter: str | None = None
+    quote: str = '"'
+    escape: str = '"'  # the quote itself: quotes inside a quoted field are doubled
     header: bool = True
-    skip_rows: int = 0  # lines before the header (or first data row), once comment lines are removed
-    footer_rows: int = 0  # non-blank rows of footnotes after the data
-    comment: str | None = None
+    header_rows: int = 1  # records the header spans (joined with a space), when there is one
+    skip_rows: int = 0  # records before the header (or the first data row): preamble, blank, comment
+    footer_rows: int = 0  # non-blank records of footnotes after the data
+    footer_read: int = 0  # of the records after the data, how many a strict reader returns as rows
+    second_table: int | None = None  # the record where another table starts (not loaded)
+    comment: str | None = None  # lines starting with it inside the data are not records
     trailing_delimiter: bool = False
     decimal_separator: str = "."
     line_terminator: str = "\n"
+    null_values: tuple[str, ...] = ()  # cells read as null besides the empty one
     columns: list[str] = field(default_factory=list)  # as delivered ('' when there is no header)
     names: list[str] = field(default_factory=list)  # safe names, position by position
     types: dict[str, str] = field(default_factory=dict)  # by safe name
     date_formats: dict[str, str] = field(default_factory=dict)  # by safe name, for date columns
+    sample_complete: bool = True  # the sample was the whole file: the counts below are exact
+    surplus_rows: int = 0  # sampled records with empty fields beyond the header's (dropped)
+    blank_rows: int = 0  # sampled records inside the data that are blank or all empty (skipped)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def dialect(self) -> Dialect:
+        return Dialect(self.delimiter or ",", self.quote, self.escape)
 
-def detect(path: Path) -> Detected:
-    """Detect `path`'s format from a sample of its start and end."""
+
+GIVEN_FIELDS = frozenset(
+    {
+        "encoding",
+        "delimiter",
+        "quote",
+        "escape",
+        "header",
+        "header_rows",
+        "skip_rows",
+        "footer_rows",
+        "comment",
+        "decimal_separator",
+    }
+)
+
+
+def detect(
+    path: Path,
+    given: Mapping[str, object] | None = None,
+    null_values: Sequence[str] = (),
+    known_columns: Sequence[str] | None = None,
+) -> Detected:
+    """Detect `path`'s format from a sample of its start and end.
+
+    `given` fixes parts of the format a table declares (its `format:` YAML), so detection works
+    around them instead of overriding them afterwards: a declared encoding is how a broken-UTF-8
+    file is read after all. `known_columns` are the safe names of the table the file goes into.
+    """
+    given = dict(given or {})
+    unknown = sorted(set(given) - GIVEN_FIELDS)
+    if unknown:
+        raise FormatError(f"unknown format fields {unknown}; known: {sorted(GIVEN_FIELDS)}")
     raw = _read_start(path)
     if not raw.strip():
         raise FormatError("the file is empty" if not raw else "the file holds only blank space")
@@ -94,12 +159,22 @@ def detect(path: Path) -> Detected:
             raise FormatError("the gzip file holds nothing")
     if raw[:4] == b"PAR1":
         return Detected(format="parquet", compression=compression)
-    encoding = _encoding(raw)
+    encoding = str(given["encoding"]) if "encoding" in given else _encoding(raw)
     text = _decode_sample(raw, encoding)
     if _is_json_lines(text):
         return Detected(format="jsonl", compression=compression, encoding=encoding)
     tail = _tail_text(path, encoding) if compression is None else None
-    return _delimited(text, tail, encoding, compression, complete=len(raw) < SAMPLE_BYTES)
+    found = _delimited(
+        text,
+        tail,
+        encoding,
+        compression,
+        complete=len(raw) < SAMPLE_BYTES,
+        given=given,
+        nulls=frozenset({""} | {v.strip() for v in null_values}),
+        known=list(known_columns) if known_columns else None,
+    )
+    return dataclasses.replace(found, null_values=tuple(null_values))
 
 
 # -- bytes --------------------------------------------------------------------------------------
@@ -133,16 +208,39 @@ def _encoding(raw: bytes) -> str:
         complete.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as error:
-        if re.search(rb"[\xc2-\xf4][\x80-\xbf]", raw[: error.start]):  # real UTF-8 before the fault
-            raise FormatError(
-                f"invalid UTF-8 at byte offset {error.start} (0x{raw[error.start]:02x}); "
-                "the file mixes encodings or is damaged"
-            ) from None
-    high = [b for b in raw if 0x80 <= b <= 0x9F]
+        bad = error.start
+    invalid = _invalid_utf8_bytes(complete)
+    if len(UTF8_SEQUENCE.findall(complete)) >= max(invalid, 1):  # mostly UTF-8: a damaged file
+        raise FormatError(broken_utf8(bad, complete[bad], _line_of(complete, bad)))
     for offset, byte in enumerate(raw):
         if byte in CP1252_UNDEFINED:
             raise FormatError(f"undecodable byte 0x{byte:02x} at offset {offset} in any known encoding")
-    return "cp1252" if high else "latin-1"
+    return "cp1252" if any(0x80 <= b <= 0x9F for b in raw) else "latin-1"
+
+
+def broken_utf8(offset: int, byte: int, line: int) -> str:
+    """The reason a file of UTF-8 text with an invalid byte is refused."""
+    return (
+        f"invalid UTF-8 at byte offset {offset} (0x{byte:02x}), line {line}: the file is UTF-8 "
+        "with damaged bytes; fix the file, or name its encoding in the table's or the file's YAML "
+        "(format: {encoding: latin-1})"
+    )
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _invalid_utf8_bytes(data: bytes) -> int:
+    count, position = 0, 0
+    while position < len(data):
+        try:
+            data[position:].decode("utf-8")
+            break
+        except UnicodeDecodeError as error:
+            count += 1
+            position += error.end
+    return count
 
 
 def _complete_utf8_prefix(raw: bytes) -> bytes:
@@ -159,7 +257,15 @@ def _decode_sample(raw: bytes, encoding: str) -> str:
     data = _complete_utf8_prefix(raw) if encoding.startswith("utf-8") else raw
     if encoding == "utf-16" and len(data) % 2:
         data = data[:-1]
-    return data.decode(encoding)
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise FormatError(f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as error:
+        raise FormatError(
+            f"the file is not {encoding}: byte 0x{data[error.start]:02x} at offset {error.start}, "
+            f"line {_line_of(data, error.start)}"
+        ) from None
 
 
 def _tail_text(path: Path, encoding: str) -> str | None:
@@ -173,9 +279,6 @@ def _tail_text(path: Path, encoding: str) -> str | None:
     return text.split("\n", 1)[1] if "\n" in text else text  # the first line is cut
 
 
-# -- structure -------------------------------------------------------------------------------------
-
-
 def _is_json_lines(text: str) -> bool:
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if not lines or not lines[0].lstrip().startswith("{"):
@@ -186,120 +289,341 @@ def _is_json_lines(text: str) -> bool:
         return False
 
 
-def _rows(text: str, delimiter: str) -> list[list[str]]:
-    return list(
-        csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
-    )
+# -- dialect ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dialect:
+    delimiter: str
+    quote: str
+    escape: str
+
+    def rows(self, text: str) -> list[list[str]]:
+        """Every record of `text`, a blank line as `[]`, as DuckDB's reader will see them."""
+        try:
+            return list(self.reader(io.StringIO(text, newline="")))
+        except csv.Error:  # a NUL or a field past the limit: no dialect of this file
+            return []
+
+    def reader(self, lines: Iterable[str]):
+        """Python's CSV reader for this dialect (`, ` is a comma with the spaces after it skipped)."""
+        csv.field_size_limit(1 << 30)
+        return csv.reader(
+            lines,
+            delimiter=self.delimiter[0],
+            quotechar=self.quote,
+            doublequote=self.escape == self.quote,
+            escapechar=None if self.escape == self.quote else self.escape,
+            skipinitialspace=self.delimiter == ", ",
+            strict=False,
+        )
+
+
+def _dialect(text: str, given: Mapping[str, object]) -> Dialect:
+    sample = text[:DIALECT_SAMPLE]
+    if len(text) > DIALECT_SAMPLE:
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    sample = "\n".join(line for line in sample.splitlines() if not line.startswith("#"))
+    delimiters = [given["delimiter"]] if "delimiter" in given else [d for d in DELIMITERS if d in sample]
+    quotes = [given["quote"]] if "quote" in given else ['"'] + (["'"] if "'" in sample else [])
+    best: tuple[float, int, Dialect] | None = None
+    for rank, delimiter in enumerate(delimiters):
+        if delimiter == ", " and not _always_followed_by_space(sample):
+            continue
+        for quote in quotes:
+            escapes = [quote] + (["\\"] if f"\\{quote}" in sample else [])
+            for escape in [given["escape"]] if "escape" in given else escapes:
+                dialect = Dialect(str(delimiter), str(quote), str(escape))
+                score = _consistency(dialect.rows(sample))
+                if best is None or (score, -rank) > best[:2]:
+                    best = (score, -rank, dialect)
+    return best[2] if best else Dialect(",", '"', '"')
+
+
+def _always_followed_by_space(sample: str) -> bool:
+    plain = [line for line in sample.splitlines() if line and '"' not in line and "," in line]
+    return bool(plain) and all(line.count(",") == line.count(", ") for line in plain)
+
+
+def _consistency(rows: list[list[str]]) -> float:
+    """Pattern score times type score: one field count shared by the records, and cells that
+    read as values. A wrong delimiter leaves fragments (`"Smith`, `1;2;3`) and ragged rows."""
+    rows = [row for row in rows if row]
+    if not rows:
+        return 0.0
+    widths = Counter(len(row) for row in rows)
+    pattern = sum(n / len(rows) * (width - 1) / width for width, n in widths.items()) / len(widths)
+    cells = [cell.strip() for row in rows for cell in row]
+    typed = sum(1 for cell in cells if VALUE_LIKE.fullmatch(cell))
+    return pattern * max(typed / len(cells), 0.01)
+
+
+# -- layout ---------------------------------------------------------------------------------------
 
 
 def _delimited(
-    text: str, tail: str | None, encoding: str, compression: str | None, complete: bool
+    text: str,
+    tail: str | None,
+    encoding: str,
+    compression: str | None,
+    complete: bool,
+    given: dict,
+    nulls: frozenset[str],
+    known: list[str] | None,
 ) -> Detected:
-    terminator = "\r\n" if "\r\n" in text[:65536] else "\n"
-    lines = text.splitlines()
-    comment = "#" if any(line.startswith("#") for line in lines[:200]) else None
-    body = text if comment is None else "\n".join(line for line in lines if not line.startswith("#"))
+    terminator = "\r\n" if "\r\n" in text[:65536] else ("\r" if "\n" not in text[:65536] else "\n")
     if not complete:  # the last sampled line may be cut
-        body = body[: body.rfind("\n") + 1] if "\n" in body else body
-    delimiter, rows, width = _best_delimiter(body)
-    first = next(i for i, row in enumerate(rows) if len(row) == width)
-    last = max(i for i, row in enumerate(rows) if len(row) == width)
-    table = rows[first : last + 1]
-    skip_rows = _physical_lines(body, delimiter, first)
-    footer_rows = len(rows) - 1 - last if complete else _footer_lines(tail, delimiter, width)
-    trailing = all(row and row[-1] == "" for row in table if len(row) == width) and width > 1
-    if trailing:
-        table = [row[:-1] for row in table]
-        width -= 1
-    table = [row for row in table if len(row) == width or any(cell.strip() for cell in row)]
-    if not table:
+        text = text[: text.rfind("\n") + 1] if "\n" in text else text
+    dialect = _dialect(text, given)
+    rows = dialect.rows(text)
+    comments = {i for i, row in enumerate(rows) if row and row[0].startswith("#")}
+    filled = [i for i, row in enumerate(rows) if i not in comments and _filled(row)]
+    if not filled:
         raise FormatError("no rows of data")
-    decimal = "," if delimiter != "," and _comma_decimals(table) else "."
-    header_row, data = table[0], table[1:]
-    data_types = [_column_type([row[c] for row in data if c < len(row)], decimal) for c in range(width)]
-    has_header = _has_header(header_row, data, data_types, decimal)
-    if not has_header:
-        data = table
-        data_types = [_column_type([row[c] for row in data if c < len(row)], decimal) for c in range(width)]
-    columns = [cell for cell in header_row] if has_header else [""] * width
-    names = safe_names([c if has_header else None for c in columns])
+    width = _modal_width(rows, filled)
+    start = int(given["skip_rows"]) if "skip_rows" in given else _block_start(rows, filled, width)
+    table = [i for i in filled if i >= start]
+    if not table:
+        raise FormatError(f"no rows of data after the {start} records skipped")
+    if complete:
+        cut = (
+            len(table) - int(given["footer_rows"])
+            if "footer_rows" in given
+            else _footnotes_from(rows, table, width)
+        )
+        table, trailer = table[:cut], table[cut:]
+    else:
+        trailer = []
+    block = [rows[i] for i in range(start, table[-1] + 1) if i not in comments and rows[i]] if table else []
+    trailing = (
+        width > 1 and bool(block) and all(len(row) >= width and not row[width - 1].strip() for row in block)
+    )
+    if trailing:
+        width -= 1
+    body = [row[:width] for row in block]
+    decimal = str(
+        given.get("decimal_separator") or ("," if dialect.delimiter != "," and _comma_decimals(body) else ".")
+    )
+    header_rows = _header_rows(body, decimal, nulls, known, given)
+    second = _second_table(rows, table, header_rows, body) if complete and header_rows else None
+    if second is not None:
+        trailer = [i for i in table if i >= second] + trailer
+        table = [i for i in table if i < second]
+        body = [
+            row[:width]
+            for row in (rows[i] for i in range(start, table[-1] + 1))
+            if row and not (row[0].startswith("#"))
+        ]
+    data = body[header_rows:]
+    kinds = [_column_type([row[c] for row in data if c < len(row)], decimal, nulls) for c in range(width)]
+    columns = [
+        " ".join(row[c].strip() for row in body[:header_rows] if c < len(row) and row[c].strip())
+        for c in range(width)
+    ]
+    names = safe_names([c if header_rows else None for c in columns])
+    inner = [rows[i] for i in range(start, (table[-1] if table else start) + 1) if i not in comments][
+        header_rows:
+    ]
+    if not complete and tail:
+        trailer_rows = _tail_footnotes(dialect.rows(tail), width)
+    else:
+        trailer_rows = [rows[i] for i in trailer]
     return Detected(
         format="csv",
         compression=compression,
         encoding=encoding,
-        delimiter=delimiter,
-        header=has_header,
-        skip_rows=skip_rows,
-        footer_rows=footer_rows,
-        comment=comment,
+        delimiter=dialect.delimiter,
+        quote=dialect.quote,
+        escape=dialect.escape,
+        header=header_rows > 0,
+        header_rows=max(header_rows, 1),
+        skip_rows=start,
+        footer_rows=len(trailer_rows),
+        footer_read=sum(1 for row in trailer_rows if _read_as_row(row, width)),
+        second_table=second,
+        comment="#" if any(start + header_rows <= i for i in comments) else None,
         trailing_delimiter=trailing,
         decimal_separator=decimal,
         line_terminator=terminator,
         columns=columns,
         names=names,
-        types={n: t[0] for n, t in zip(names, data_types, strict=True)},
-        date_formats={n: t[1] for n, t in zip(names, data_types, strict=True) if t[1]},
+        types={n: t[0] for n, t in zip(names, kinds, strict=True)},
+        date_formats={n: t[1] for n, t in zip(names, kinds, strict=True) if t[1]},
+        sample_complete=complete,
+        surplus_rows=0
+        if trailing
+        else sum(1 for row in inner if len(row) > width and not _filled(row[width:])),
+        blank_rows=sum(1 for row in inner if not _filled(row)),
     )
 
 
-def _best_delimiter(text: str) -> tuple[str, list[list[str]], int]:
-    best: tuple[float, int, str, list[list[str]], int] | None = None
-    for rank, delimiter in enumerate(DELIMITERS):
-        rows = [row for row in _rows(text, delimiter) if row != []]
-        widths = Counter(len(row) for row in rows)
-        if not widths:
+def _read_as_row(row: list[str], width: int) -> bool:
+    """Whether a strict reader returns this record as a row: enough fields, any surplus empty."""
+    return len(row) >= width and not _filled(row[width:])
+
+
+def _filled(row: list[str]) -> bool:
+    return any(cell.strip() for cell in row)
+
+
+def _non_empty(row: list[str]) -> int:
+    return sum(1 for cell in row if cell.strip())
+
+
+def _modal_width(rows: list[list[str]], filled: list[int]) -> int:
+    """The field count most records share; a record's empty surplus fields do not count."""
+    widths = Counter(len(rows[i]) for i in filled)
+    return max(widths.items(), key=lambda item: (item[1], item[0]))[0]
+
+
+def _block_start(rows: list[list[str]], filled: list[int], width: int) -> int:
+    """The first record of the table: of the modal width, not a title spread over empty cells
+    (`PREAMBLE,,,,`), and followed by records of that width. Everything above is preamble."""
+    for position, i in enumerate(filled):
+        row = rows[i]
+        if len(row) != width:
             continue
-        width, count = max(widths.items(), key=lambda item: (item[1], item[0]))
-        if width < 2:
-            continue
-        score = count / len(rows)
-        candidate = (score * min(width, 50), -rank, delimiter, rows, width)
-        if best is None or candidate[:2] > best[:2]:
-            best = candidate
-    if best is None:
-        rows = [row for row in _rows(text, ",") if row != []]
-        return ",", rows, 1
-    return best[2], best[3], best[4]
+        if width >= 3 and _non_empty(row) <= 1 and _typical_filled(rows, filled[position + 1 :], width) > 1:
+            continue  # a title spread over the table's width
+        following = filled[position + 1 : position + 4]
+        if sum(1 for j in following if len(rows[j]) == width) >= min(len(following), 2):
+            return i
+    return filled[0]
 
 
-def _physical_lines(text: str, delimiter: str, records: int) -> int:
-    """How many lines come before the `records`-th non-blank record (blank lines count, and
-    a quoted field may span several lines)."""
-    if not records:
-        return 0
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    seen, before = 0, 0
-    for row in reader:
-        if row != []:
-            if seen == records:
-                return before
-            seen += 1
-        before = reader.line_num
-    return before
+def _typical_filled(rows: list[list[str]], indexes: list[int], width: int) -> float:
+    counts = sorted(_non_empty(rows[i]) for i in indexes[:50] if len(rows[i]) == width)
+    return counts[len(counts) // 2] if counts else 0
 
 
-def _footer_lines(tail: str | None, delimiter: str, width: int) -> int:
-    if not tail:
-        return 0
-    rows = [row for row in _rows(tail, delimiter) if row != []]
-    footer = 0
-    for row in reversed(rows):
-        if len(row) == width:
+def _footnotes_from(rows: list[list[str]], table: list[int], width: int) -> int:
+    """Where the footnotes start in `table` (its length when there are none).
+
+    Footnotes are records after the table with at most one filled cell holding prose (`Source:
+    ...`, `Total: 3`, `(c) 2026`), or any such run set off by a blank line. A record with the
+    wrong field count but several filled cells is data gone wrong, kept for the bad-row policy,
+    never cut as a footnote."""
+    cut = len(table)
+    for position in range(len(table) - 1, 0, -1):
+        i = table[position]
+        if not _footnote(rows[i], width, separated=table[position - 1] < i - 1):
             break
-        footer += 1
+        cut = position
+    return cut
+
+
+def _tail_footnotes(rows: list[list[str]], width: int) -> list[list[str]]:
+    """The footnote records at the end of a file too large to sample whole."""
+    filled = [row for row in rows if _filled(row)]
+    footer: list[list[str]] = []
+    for row in reversed(filled[1:]):
+        if not _footnote(row, width, separated=True):
+            break
+        footer.insert(0, row)
     return footer
+
+
+def _footnote(row: list[str], width: int, separated: bool) -> bool:
+    if _non_empty(row) > 1 or width < 2:
+        return False
+    cell = next(c for c in row if c.strip()).strip()
+    prose = " " in cell or ":" in cell
+    return (prose or separated) and _column_type([cell], ".", frozenset({""}))[0] == "text"
+
+
+def _second_table(
+    rows: list[list[str]], table: list[int], header_rows: int, body: list[list[str]]
+) -> int | None:
+    """The record where another table starts: its header repeats most of this one's cells."""
+    header = [cell.strip().lower() for cell in body[header_rows - 1]]
+    for i in table[header_rows:]:
+        cells = [cell.strip().lower() for cell in rows[i]]
+        same = sum(1 for a, b in zip(cells, header, strict=False) if a and a == b)
+        if same >= max(2, 0.8 * sum(1 for h in header if h)):
+            return i
+    return None
 
 
 def _comma_decimals(table: list[list[str]]) -> bool:
     return any(DECIMAL_COMMA.fullmatch(cell.strip()) for row in table[1:200] for cell in row)
 
 
+# -- header ---------------------------------------------------------------------------------------
+
+
+def _header_rows(
+    body: list[list[str]], decimal: str, nulls: frozenset[str], known: list[str] | None, given: Mapping
+) -> int:
+    """How many of the first records are the header: 0, 1, or a header on several lines."""
+    if "header" in given:
+        return int(given.get("header_rows", 1)) if given["header"] else 0
+    if not body:
+        return 0
+    if known and safe_names(list(body[0])) == known:
+        return 1
+    width = len(body[0])
+    below = body[MAX_HEADER_ROWS:] if len(body) > MAX_HEADER_ROWS + 2 else body[1:]
+    kinds = [_column_type([row[c] for row in below if c < len(row)], decimal, nulls)[0] for c in range(width)]
+    count = 0
+    for row in body[:MAX_HEADER_ROWS]:
+        misfits, fits = _fit(row, kinds, decimal, nulls)
+        if misfits and misfits >= fits and (count == 0 or not fits):
+            count += 1
+        else:
+            break
+    if count or not body[1:]:
+        return count or int(_labels(body[0], [], nulls))
+    if any(kind != "text" for kind in kinds) and _fit(body[0], kinds, decimal, nulls)[1]:
+        return 0  # the first row's values fit their typed columns: data
+    return int(_labels(body[0], body[1:], nulls))
+
+
+def _fit(row: list[str], kinds: list[str], decimal: str, nulls: frozenset[str]) -> tuple[int, int]:
+    """(cells that cannot be values of their typed column, cells that can)."""
+    misfits = fits = 0
+    for cell, kind in zip(row, kinds, strict=False):
+        if kind == "text" or cell.strip() in nulls:
+            continue
+        own = _column_type([cell], decimal, nulls)[0]
+        if own == kind or (kind == "decimal" and own == "integer"):
+            fits += 1
+        else:
+            misfits += 1
+    return misfits, fits
+
+
+def _labels(first: list[str], data: list[list[str]], nulls: frozenset[str]) -> bool:
+    """Whether an all-text first row names its columns: distinct labels with letters, none
+    repeated below, shaped unlike the values below where those share one shape (`code` over
+    `DE`, `FR`; `Name` over `Germany`, `France` votes neither way)."""
+    labels = [cell.strip() for cell in first]
+    present = [label for label in labels if label]
+    if len(present) < len(labels) - (1 if len(labels) > 2 else 0) or len(set(present)) != len(present):
+        return False
+    if not all(re.search(r"[^\W\d_]", label) for label in present):
+        return False
+    votes = 0
+    for c, label in enumerate(labels):
+        values = [row[c].strip() for row in data if c < len(row) and row[c].strip() not in nulls]
+        if label in values:
+            return False
+        shapes = {_shape(v) for v in values}
+        if label and len(shapes) == 1:
+            votes += 1 if _shape(label) not in shapes else -1
+    return votes >= 0
+
+
+def _shape(value: str) -> str:
+    classes = re.sub(r"[A-Z]", "A", re.sub(r"[a-z]", "a", re.sub(r"\d", "9", value)))
+    return re.sub(r"(.)\1+", r"\1", classes)
+
+
 # -- types ------------------------------------------------------------------------------------------
 
 
-def _column_type(values: list[str], decimal: str) -> tuple[str, str | None]:
+def _column_type(values: list[str], decimal: str, nulls: frozenset[str]) -> tuple[str, str | None]:
     """(type, date format) of a column from its sampled values; nulls do not count."""
-    present = {v.strip() for v in values} - NULL_TOKENS  # each distinct value is judged once
+    present = {v.strip() for v in values} - nulls  # each distinct value is judged once
     if not present:
         return "text", None
     lowered = {v.lower() for v in present}
@@ -332,29 +656,3 @@ def _parses(value: str, fmt: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def _misfits(cell: str, kind: str, decimal: str) -> bool:
-    """Whether a first-row cell cannot be a value of its typed column (so it is a label)."""
-    if kind == "text" or cell.strip() in NULL_TOKENS:
-        return False
-    own = _column_type([cell], decimal)[0]
-    return own != kind and not (kind == "decimal" and own == "integer")
-
-
-def _has_header(
-    first: list[str], data: list[list[str]], types: list[tuple[str, str | None]], decimal: str
-) -> bool:
-    if not data:
-        return all(cell.strip() for cell in first) and all(
-            _column_type([c], decimal)[0] == "text" for c in first
-        )
-    if any(_misfits(cell, kind, decimal) for cell, (kind, _) in zip(first, types, strict=False)):
-        return True
-    if any(kind != "text" for kind, _ in types):
-        return False
-    labels = [cell.strip() for cell in first]
-    if not all(labels) or len(set(labels)) != len(labels):
-        return False
-    seen_below = any(row[c].strip() == labels[c] for row in data for c in range(min(len(row), len(labels))))
-    return not seen_below and all(re.search(r"[A-Za-z]", label) for label in labels)

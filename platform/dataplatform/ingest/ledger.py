@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from dataplatform.storage.delta_store import DeltaStore
 
-Status = Literal["loaded", "duplicate", "rejected"]
+Status = Literal["loaded", "duplicate", "rejected", "failed"]  # failed: an attempt that broke; the file waits
 LEDGER_TABLE = "file_ledger"
 
 
@@ -37,6 +37,7 @@ class LedgerEntry:
     backup_version: int | None = None
     error: str | None = None
     run_id: str | None = None
+    warnings: str | None = None  # what the load skipped, dropped, padded or quarantined, or a redelivery
 
 
 class Ledger:
@@ -52,7 +53,13 @@ class Ledger:
         self.store.append(self.name, pa.Table.from_pylist([asdict(entry)], schema=ledger_schema()))
 
     def entries(self) -> pa.Table:
-        return self.store.read(self.name) if self.store.exists(self.name) else ledger_schema().empty_table()
+        """Every entry, in the current schema (a ledger written by an older release reads its
+        missing columns as null)."""
+        from dataplatform.storage.schema import conform
+
+        if not self.store.exists(self.name):
+            return ledger_schema().empty_table()
+        return conform(self.store.read(self.name), ledger_schema())
 
     def find(self, content_hash: str, table: str) -> list[dict]:
         """This table's earlier entries for the same bytes, oldest first."""
@@ -61,6 +68,13 @@ class Ledger:
         entries = self.entries()
         mine = pc.and_(pc.equal(entries["content_hash"], content_hash), pc.equal(entries["table"], table))
         return entries.filter(mine).sort_by("processed_at").to_pylist()
+
+    def of_table(self, table: str) -> list[dict]:
+        """This table's entries, oldest first."""
+        import pyarrow.compute as pc
+
+        entries = self.entries()
+        return entries.filter(pc.equal(entries["table"], table)).sort_by("processed_at").to_pylist()
 
 
 def ledger_schema() -> pa.Schema:
@@ -84,5 +98,6 @@ def ledger_schema() -> pa.Schema:
             ("backup_version", pa.int64()),
             ("error", pa.string()),
             ("run_id", pa.string()),
+            ("warnings", pa.string()),
         ]
     )

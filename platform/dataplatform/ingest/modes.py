@@ -2,8 +2,11 @@
 
 Reference tables live in Delta, whose history is the backup: before a full reload replaces a
 table, the version it replaces is recorded as the backup, and `restore` writes that version
-back, so the old rows return exactly. A delivery with no rows never touches the table: an
-empty export is far more often a broken export than an emptied table.
+back, so the old rows return exactly. Each load's commit records the file it came from, its
+mode and that backup, so a load interrupted before the ledger heard of it is recorded whole.
+
+A delivery with no rows never touches an existing table: an empty export is far more often a
+broken export than an emptied table. Into a new table it creates the table, with no rows.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class Loaded:
 
 
 SOURCE_HASH = "dataplatform.content_hash"  # commit metadata: the file a load came from
+SOURCE_MODE = "dataplatform.mode"
+SOURCE_BACKUP = "dataplatform.backup_version"
+SOURCE_ROWS = "dataplatform.rows"  # in-memory loads (upsert), whose commit rewrites the table
 
 
 def load(
@@ -52,17 +58,25 @@ def load(
 
     if mode not in MODES:
         raise LoadError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    exists = store.exists(table)
     if isinstance(data, pa.RecordBatchReader):
+        schema = data.schema
         data = _first_rows_ahead(data) if mode != "upsert" else data.read_all()  # upsert joins in memory
-    if data is None or (isinstance(data, pa.Table) and data.num_rows == 0):
-        raise LoadError("the file has a header but no rows; an empty delivery never replaces a table")
+        data = schema.empty_table() if data is None else data
+    if isinstance(data, pa.Table) and data.num_rows == 0:
+        if exists:
+            raise LoadError("the file has no data rows; an empty delivery never replaces or truncates a table")
+        store.write(table, data, commit_metadata={SOURCE_HASH: content_hash} if content_hash else None)
+        return Loaded(0, mode, None, _version(store, table))
     from dataplatform.storage.schema import SchemaMismatch
 
-    exists = store.exists(table)
     before = _version(store, table) if exists else None
-    metadata = {SOURCE_HASH: content_hash} if content_hash else None
+    backup = before if mode == "full" else None
+    metadata = {SOURCE_MODE: mode} | ({SOURCE_HASH: content_hash} if content_hash else {})
+    metadata |= {SOURCE_BACKUP: str(backup)} if backup is not None else {}
     try:
         if isinstance(data, pa.Table):
+            metadata |= {SOURCE_ROWS: str(data.num_rows)}
             _write(store, table, data, mode, keys, exists, metadata)
             rows = data.num_rows
         else:
@@ -71,7 +85,7 @@ def load(
             )
     except SchemaMismatch as error:  # a changed type or a missing required column
         raise LoadError(str(error)) from None
-    return Loaded(rows, mode, before if mode == "full" else None, _version(store, table))
+    return Loaded(rows, mode, backup, _version(store, table))
 
 
 def _first_rows_ahead(reader: pa.RecordBatchReader) -> pa.RecordBatchReader | None:
@@ -117,11 +131,28 @@ def restore(store: DeltaStore, table: TableName, version: int) -> int:
     return _version(store, table)
 
 
-def version_loaded_from(store: DeltaStore, table: TableName, content_hash: str) -> int | None:
-    """The table version whose commit loaded the file with `content_hash`, if any."""
+def unrecorded_load(
+    store: DeltaStore, table: TableName, content_hash: str, recorded: set[int]
+) -> Loaded | None:
+    """A commit that loaded the file with `content_hash` at a version the ledger has not
+    recorded: a load interrupted between its commit and its ledger entry, told back from the
+    commit itself (rows, mode, the backup it made) so nothing is loaded twice or lost."""
     if not store.exists(table):
         return None
-    return next((c["version"] for c in store.history(table) if c.get(SOURCE_HASH) == content_hash), None)
+    for commit in store.history(table):
+        if commit.get(SOURCE_HASH) == content_hash and commit["version"] not in recorded:
+            metrics = commit.get("operationMetrics") or {}
+            rows = commit.get(SOURCE_ROWS, metrics.get("num_added_rows", 0))
+            backup = commit.get(SOURCE_BACKUP)
+            mode = commit.get(SOURCE_MODE, "full")
+            return Loaded(int(rows), mode, None if backup is None else int(backup), commit["version"])
+    return None
+
+
+def holds(store: DeltaStore, table: TableName, content_hash: str) -> bool:
+    """Whether the table's newest version is the load of the file with `content_hash`: the
+    same bytes again would change nothing."""
+    return store.exists(table) and store.history(table)[0].get(SOURCE_HASH) == content_hash
 
 
 def _version(store: DeltaStore, table: TableName) -> int:

@@ -1,93 +1,154 @@
 """Read a delivered file into a typed Arrow table, exactly as `detect` described it.
 
-DuckDB's CSV reader does the parsing, with every option given explicitly (no sniffing) and
-every column read as text; types are then applied column by column, so a value that does not
-fit its column is reported with its row number instead of silently becoming null. Footnotes
-are cut by position, preamble rows skipped, a trailing delimiter's empty column dropped.
-cp1252 files are transcoded to UTF-8 first, strictly: an undecodable byte stops the read
-with its offset.
+DuckDB's CSV reader does the parsing, with every option given explicitly (no sniffing), every
+column read as text, and strictly: a record without the header's field count is not padded or
+shifted but set aside with its line and raw text (DuckDB's `store_rejects`). What becomes of
+those records is the table's `bad_rows` policy:
+
+* `reject` (default): the file is refused, the reason naming each bad line and its field count;
+* `quarantine`: the good rows load, the bad ones are handed back (`Reading.bad_rows`) for the
+  rejects table beside the table;
+* `pad`: a short record is padded with nulls at its end and loaded, each one reported; a long
+  one is still refused (there is no telling which of its fields is the extra one).
+
+Empty fields beyond the header's count are dropped (DuckDB does) and counted; all-empty records
+are skipped and counted. Types are then applied column by column, so a value that does not fit
+its column is reported with its row number instead of silently becoming null. cp1252 files are
+transcoded to UTF-8 first, strictly: an undecodable byte stops the read with its offset.
 """
 
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from dataplatform.ingest.detect import FALSE_TOKENS, NULL_TOKENS, TRUE_TOKENS, Detected, FormatError
+from dataplatform.ingest.detect import FALSE_TOKENS, TRUE_TOKENS, Detected, FormatError, broken_utf8
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-TRAILING = "__trailing_delimiter"
+Policy = Literal["reject", "quarantine", "pad"]
+POLICIES: tuple[Policy, ...] = ("reject", "quarantine", "pad")
 SAMPLE_VALUES = 5
-DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1"}
+LINES_NAMED = 10  # bad lines a reason names one by one before it gives a count
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}  # DuckDB refuses 0x80-0x9F as latin-1
 CHUNK = 1 << 20
 BATCH_ROWS = 1 << 17  # rows per streamed batch: a few MiB whatever the file's size
 
 
-def read(path: Path, detected: Detected) -> pa.Table:
+@dataclass(frozen=True)
+class BadRow:
+    """A record that does not have the header's field count, kept as delivered."""
+
+    line: int  # the line (from 1) where the record starts
+    raw: str
+    reason: str
+    fields: int | None = None  # None: the record could not be split into fields at all
+
+
+@dataclass
+class Reading:
+    """A file's typed rows as a stream; what the read found is known once the stream is consumed."""
+
+    stream: pa.RecordBatchReader
+    detected: Detected
+    bad_rows: list[BadRow] = field(default_factory=list)  # quarantined under `quarantine`
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FileRead:
+    """A whole file read the sensor's way, for callers that want it in memory (benches, tests)."""
+
+    table: pa.Table  # the good rows under safe names, typed
+    detected: Detected  # `columns` holds the header cells as delivered ('' each when headerless)
+    bad_rows: list[BadRow] = field(default_factory=list)  # quarantined records
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_file(path: Path, policy: Policy = "reject") -> FileRead:
+    """Detect and read `path` with nothing given but the bad-row policy."""
+    from dataplatform.ingest.detect import detect
+
+    detected = detect(path)
+    with batches(path, detected, policy) as reading:
+        table = reading.stream.read_all()
+    return FileRead(table, detected, reading.bad_rows, reading.warnings)
+
+
+def read(path: Path, detected: Detected, policy: Policy = "reject") -> pa.Table:
     """The file's rows under their safe names, typed as detected (or overridden)."""
-    with batches(path, detected) as reader:
-        return reader.read_all()
+    with batches(path, detected, policy) as reading:
+        return reading.stream.read_all()
 
 
 @contextmanager
 def batches(
-    path: Path, detected: Detected, rows_per_batch: int = BATCH_ROWS
-) -> Iterator[pa.RecordBatchReader]:
+    path: Path, detected: Detected, policy: Policy = "reject", rows_per_batch: int = BATCH_ROWS
+) -> Iterator[Reading]:
     """The file's typed rows as a stream, so a file of any size is loaded in bounded memory.
 
-    A value that does not fit its column, or a line that cannot be parsed, raises `FormatError`
-    from the stream when its batch is reached: a consumer that commits only at the end (a Delta
-    write) then commits nothing.
+    A value that does not fit its column, a line that cannot be parsed, or (under `reject`) a
+    record with the wrong field count raises `FormatError` from the stream, at the latest after
+    its last batch: a consumer that commits only at the end (a Delta write) then commits nothing.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if policy not in POLICIES:
+        raise FormatError(f"unknown bad_rows policy {policy!r}; use one of {', '.join(POLICIES)}")
     if detected.format == "parquet":
         parquet = pq.ParquetFile(path)
-        yield pa.RecordBatchReader.from_batches(
+        stream = pa.RecordBatchReader.from_batches(
             parquet.schema_arrow, parquet.iter_batches(batch_size=rows_per_batch)
         )
+        yield Reading(stream, detected)
         return
     if detected.format == "jsonl":
-        yield _read_json_lines(path).to_reader(max_chunksize=rows_per_batch)
+        yield Reading(_read_json_lines(path).to_reader(max_chunksize=rows_per_batch), detected)
         return
     with _utf8_copy(path, detected) as (source, encoding):
-        yield _typed_stream(source, detected, encoding, rows_per_batch)
+        reading = Reading(None, detected)  # type: ignore[arg-type]
+        reading.stream = _typed_stream(source, path, detected, encoding, policy, rows_per_batch, reading)
+        yield reading
 
 
 def _typed_stream(
-    source: Path, detected: Detected, encoding: str, rows_per_batch: int
+    source: Path,
+    original: Path,
+    detected: Detected,
+    encoding: str,
+    policy: Policy,
+    rows_per_batch: int,
+    reading: Reading,
 ) -> pa.RecordBatchReader:
-    """One DuckDB pass: parse every field as text, type it, and flag each row holding a value
-    that did not fit; only when a batch holds one is the file read again to name the rows."""
+    """One DuckDB pass: parse every field as text, type it, flag each row holding a value that
+    did not fit and each all-empty row; only when a batch holds a misfit is the file read again
+    to name the rows. Records with the wrong field count are judged once the pass is over."""
     import duckdb
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from dataplatform.transform.sql import quote
-
-    names = [n for n in _text_columns(detected) if n != TRAILING]
-    typed = [f"{_typed_value(detected, name)} AS {quote(name)}" for name in names]
-    misfits = [_misfit(detected, name) for name in names if detected.types.get(name, "text") != "text"]
-    flag = " OR ".join(misfits) or "false"
+    names = list(detected.names)
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
-        rows = _csv_rows(con, source, detected, encoding)
-        stream = con.execute(f"SELECT {', '.join(typed)}, {flag} AS __misfit FROM ({rows})").to_arrow_reader(
+        rows = _csv_rows(con, source, detected, encoding, rejects=True)
+        stream = con.execute(f"SELECT {_typed_select(detected, names)} FROM ({rows})").to_arrow_reader(
             rows_per_batch
         )
     except duckdb.Error as error:
         con.close()
         raise _unparsable(detected, error) from None
     schema = stream.schema.remove(stream.schema.get_field_index("__misfit"))
+    schema = schema.remove(schema.get_field_index("__blank"))
+    blank = [0]
 
     def checked() -> Iterator[pa.RecordBatch]:
         try:
@@ -95,7 +156,16 @@ def _typed_stream(
                 if pc.any(batch.column("__misfit")).as_py():
                     with duckdb.connect() as again:
                         _report_misfits(again, detected, names, _csv_rows(again, source, detected, encoding))
-                yield batch.drop_columns(["__misfit"])
+                empty = batch.column("__blank")
+                skipped = pc.sum(empty).as_py() or 0
+                if skipped:
+                    blank[0] += skipped
+                    batch = batch.filter(pc.invert(empty))
+                yield batch.drop_columns(["__misfit", "__blank"])
+            bad = _bad_records(con, original, detected, encoding)
+            reading.warnings.extend(_layout_warnings(detected, blank[0]))
+            if bad:
+                yield from _judge(con, detected, names, bad, policy, reading)
         except duckdb.Error as error:
             raise _unparsable(detected, error) from None
         finally:
@@ -104,57 +174,200 @@ def _typed_stream(
     return pa.RecordBatchReader.from_batches(schema, checked())
 
 
+def _typed_select(detected: Detected, names: list[str]) -> str:
+    from dataplatform.transform.sql import quote
+
+    typed = [f"{_typed_value(detected, name)} AS {quote(name)}" for name in names]
+    misfits = [_misfit(detected, name) for name in names if detected.types.get(name, "text") != "text"]
+    blank = " AND ".join(f"{_value(detected, name)} IS NULL" for name in names) or "false"
+    return f"{', '.join(typed)}, {' OR '.join(misfits) or 'false'} AS __misfit, {blank} AS __blank"
+
+
+# -- records with the wrong field count -------------------------------------------------------------
+
+
+def _bad_records(con, original: Path, detected: Detected, encoding: str) -> list[BadRow]:
+    """The records DuckDB set aside, once each, without the footnotes after the table; an
+    encoding fault is no bad row but a bad file, refused whatever the policy."""
+    found = con.execute(
+        "SELECT line, min(error_type), min(csv_line) FROM __rejects GROUP BY line ORDER BY line"
+    ).fetchall()
+    if any(kind == "INVALID ENCODING" for _, kind, _ in found):
+        raise FormatError(_first_bad_byte(original, detected))
+    unread = detected.footer_rows - detected.footer_read  # footnotes DuckDB rejected: the last ones
+    if unread:
+        found = found[: max(len(found) - unread, 0)]
+    width = len(detected.names) + (1 if detected.trailing_delimiter else 0)
+    bad = []
+    for line, kind, raw in found:
+        text = (raw or "").lstrip("\r\n")
+        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            fields = len(_fields(text, detected))
+            bad.append(BadRow(int(line), text, f"{fields} fields where the header has {width}", fields))
+        else:
+            reason = f"cannot be parsed ({kind.lower()}): a quote is not closed or not escaped"
+            bad.append(BadRow(int(line), text, reason))
+    return _physical_lines(original, detected, bad)
+
+
+def _judge(con, detected: Detected, names: list[str], bad: list[BadRow], policy: Policy, reading: Reading):
+    """Apply the table's policy to the bad records: refuse the file, hand them back, or pad."""
+    import pyarrow as pa
+
+    width = len(names)
+    short = [row for row in bad if row.fields is not None and row.fields < width]
+    if policy == "reject" or (policy == "pad" and len(short) < len(bad)):
+        refused = bad if policy == "reject" else [row for row in bad if row not in short]
+        raise FormatError(_bad_rows_reason(refused, policy))
+    if policy == "quarantine":
+        reading.bad_rows.extend(bad)
+        reading.warnings.append(f"{len(bad)} row(s) quarantined: {_lines(bad)}")
+        return
+    cells = [_fields(row.raw, detected) for row in short]
+    padded = pa.table({n: [c[i] if i < len(c) else None for c in cells] for i, n in enumerate(names)})
+    reading.warnings.append(f"{len(short)} short row(s) padded with nulls: {_lines(short)}")
+    con.register("__padded", padded)
+    typed = con.execute(f"SELECT {_typed_select(detected, names)} FROM __padded").to_arrow_table()
+    if typed.column("__misfit").to_pylist().count(True):
+        raise FormatError(f"a padded row holds values that do not fit their columns: {_lines(short)}")
+    yield from typed.drop_columns(["__misfit", "__blank"]).to_batches()
+
+
+def _bad_rows_reason(bad: list[BadRow], policy: Policy) -> str:
+    named = "; ".join(f"line {row.line}: {row.reason}" for row in bad[:LINES_NAMED])
+    more = f"; and {len(bad) - LINES_NAMED} more" if len(bad) > LINES_NAMED else ""
+    fix = (
+        "declare bad_rows: quarantine (load the rest, keep these aside) or pad in the table's YAML"
+        if policy == "reject"
+        else "pad fills short rows only"
+    )
+    return f"{len(bad)} row(s) do not have the header's field count: {named}{more} ({fix})"
+
+
+def _lines(rows: list[BadRow]) -> str:
+    shown = ", ".join(str(row.line) for row in rows[:LINES_NAMED])
+    return f"line{'s' if len(rows) > 1 else ''} {shown}" + (
+        f" and {len(rows) - LINES_NAMED} more" if len(rows) > LINES_NAMED else ""
+    )
+
+
+def _fields(text: str, detected: Detected) -> list[str]:
+    rows = detected.dialect().rows(text)
+    return [cell for row in rows for cell in row] if len(rows) > 1 else (rows[0] if rows else [])
+
+
+def _physical_lines(original: Path, detected: Detected, bad: list[BadRow]) -> list[BadRow]:
+    """DuckDB numbers records (a quoted line break does not count); people go to lines. Read
+    again up to the last bad record to translate, a cost paid only by a file with bad rows."""
+    import gzip
+
+    if not bad:
+        return bad
+    opener = gzip.open if detected.compression == "gzip" else open
+    encoding = "utf-8-sig" if detected.encoding.startswith("utf-8") else detected.encoding
+    wanted = {row.line for row in bad}
+    starts: dict[int, int] = {}
+    with opener(original, "rt", encoding=encoding, errors="replace", newline="") as text:
+        reader = detected.dialect().reader(text)
+        previous = 0
+        for record, _ in enumerate(reader, start=1):
+            if record in wanted:
+                starts[record] = previous + 1
+                if len(starts) == len(wanted):
+                    break
+            previous = reader.line_num
+    return [dataclasses.replace(row, line=starts.get(row.line, row.line)) for row in bad]
+
+
+def _layout_warnings(detected: Detected, blank: int) -> list[str]:
+    """What the read skipped or dropped, said once so nothing leaves the file unrecorded."""
+    notes = []
+    if detected.skip_rows:
+        notes.append(f"{detected.skip_rows} record(s) above the table skipped (preamble)")
+    if detected.second_table is not None:
+        notes.append(
+            f"another table starts at record {detected.second_table + 1}: "
+            f"its {detected.footer_rows} record(s) were not loaded"
+        )
+    elif detected.footer_rows:
+        notes.append(f"{detected.footer_rows} footnote record(s) below the table skipped")
+    if blank:
+        notes.append(f"{blank} all-empty row(s) skipped")
+    if detected.surplus_rows:
+        scope = "" if detected.sample_complete else " (counted in the first MiB)"
+        notes.append(
+            f"{detected.surplus_rows} row(s) with empty fields past the header's dropped them{scope}"
+        )
+    return notes
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+
 def _unparsable(detected: Detected, error: Exception) -> FormatError:
     reason = str(error).splitlines()[0]
     return FormatError(f"the file cannot be parsed as {_describe(detected)}: {reason}")
 
 
-def _text_columns(detected: Detected) -> list[str]:
-    return list(detected.names) + ([TRAILING] if detected.trailing_delimiter else [])
+def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: bool = False) -> str:
+    """A query of the file's data rows as text, whatever follows the table cut by position.
 
-
-def _csv_rows(con, source: Path, detected: Detected, encoding: str) -> str:
-    """A query of the file's data rows as text, footnotes cut by position."""
+    With `rejects`, every record without the header's field count is stored in `__rejects` on
+    `con`, from a pass over the whole file, so the records after the cut are there too (they
+    are the last ones, and the caller leaves them out)."""
     from dataplatform.storage.duckdb_extensions import string_literal
 
-    columns = ", ".join(
-        f"{string_literal(name)}: 'VARCHAR'" for name in _text_columns(detected)
-    )  # safe names
+    columns = ", ".join(f"{string_literal(name)}: 'VARCHAR'" for name in detected.names)  # safe names
+    skip = detected.skip_rows + (detected.header_rows if detected.header else 0)
     options = [
         f"delim = {string_literal(detected.delimiter or ',')}",
-        "quote = '\"'",
-        "escape = '\"'",
-        f"header = {str(detected.header).lower()}",
-        f"skip = {int(detected.skip_rows)}",
+        f"quote = {string_literal(detected.quote)}",
+        f"escape = {string_literal(detected.escape)}",
+        "header = false",
+        f"skip = {int(skip)}",
         f"columns = {{{columns}}}",
         "auto_detect = false",
-        "null_padding = true",  # footnote rows are shorter: they are cut below, by position
+        "strict_mode = true",
+        "null_padding = false",
         f"encoding = {string_literal(encoding)}",
         f"compression = {string_literal('gzip' if detected.compression == 'gzip' else 'none')}",
     ]
+    if detected.line_terminator == "\r":
+        options.append("new_line = '\\r'")
     if detected.comment:
         options.append(f"comment = {string_literal(detected.comment)}")
-    rows = f"SELECT * FROM read_csv({string_literal(str(source))}, {', '.join(options)})"
-    if detected.footer_rows:
-        total = con.execute(f"SELECT count(*) FROM ({rows})").fetchone()[0]
-        rows += f" LIMIT {max(int(total) - int(detected.footer_rows), 0)}"
-    return rows
+    lenient = ", ".join([*options, "ignore_errors = true"])
+    stored = ", ".join(
+        [*options, "store_rejects = true", "rejects_table = '__rejects'", "rejects_scan = '__scan'"]
+    )
+    path = string_literal(str(source))
+    if not detected.footer_read:
+        return f"SELECT * FROM read_csv({path}, {stored if rejects else lenient})"
+    total = con.execute(
+        f"SELECT count(*) FROM read_csv({path}, {stored if rejects else lenient})"
+    ).fetchone()[0]
+    return f"SELECT * FROM read_csv({path}, {lenient}) LIMIT {max(int(total) - int(detected.footer_read), 0)}"
 
 
-def _value(name: str) -> str:
+def _value(detected: Detected, name: str) -> str:
+    """The trimmed text of a field, null when empty or one of the table's declared null values."""
+    from dataplatform.storage.duckdb_extensions import string_literal
     from dataplatform.transform.sql import quote
 
-    nulls = "[" + ", ".join("'" + t.replace("'", "''") + "'" for t in sorted(NULL_TOKENS)) + "]"
-    return f"CASE WHEN list_contains({nulls}, trim({quote(name)})) THEN NULL ELSE trim({quote(name)}) END"
+    trimmed = f"nullif(trim({quote(name)}), '')"
+    if not detected.null_values:
+        return trimmed
+    tokens = ", ".join(string_literal(v.strip()) for v in detected.null_values)
+    return f"CASE WHEN {trimmed} IN ({tokens}) THEN NULL ELSE {trimmed} END"
 
 
 def _typed_value(detected: Detected, name: str) -> str:
     kind = detected.types.get(name, "text")
-    return _cast(_value(name), kind, detected.date_formats.get(name), detected.decimal_separator)
+    return _cast(_value(detected, name), kind, detected.date_formats.get(name), detected.decimal_separator)
 
 
 def _misfit(detected: Detected, name: str) -> str:
-    return f"({_value(name)} IS NOT NULL AND {_typed_value(detected, name)} IS NULL)"
+    return f"({_value(detected, name)} IS NOT NULL AND {_typed_value(detected, name)} IS NULL)"
 
 
 def _report_misfits(con, detected: Detected, names: list[str], rows: str) -> None:
@@ -177,6 +390,29 @@ def _report_misfits(con, detected: Detected, names: list[str], rows: str) -> Non
 
 def _describe(detected: Detected) -> str:
     return f"{detected.encoding} text delimited by {detected.delimiter!r}"
+
+
+def _first_bad_byte(path: Path, detected: Detected) -> str:
+    """Where a file read as UTF-8 first breaks: offset and line, found by decoding it again."""
+    import gzip
+
+    opener = gzip.open if detected.compression == "gzip" else open
+    carry, base, lines = b"", 0, 0
+    with opener(path, "rb") as source:
+        while chunk := source.read(CHUNK):
+            data = carry + chunk
+            try:
+                data.decode("utf-8")
+                carry = b""
+            except UnicodeDecodeError as error:
+                if error.end < len(data) or len(data) - error.start > 3:
+                    offset = error.start
+                    return broken_utf8(base + offset, data[offset], lines + data.count(b"\n", 0, offset) + 1)
+                carry = data[error.start :]  # a character cut by the chunk's end
+                data = data[: error.start]
+            base += len(data)
+            lines += data.count(b"\n")
+    return "invalid UTF-8 in the file"
 
 
 @contextmanager
@@ -235,30 +471,3 @@ def _read_json_lines(path: Path) -> pa.Table:
     except Exception as error:  # pyarrow raises ArrowInvalid with the line
         raise FormatError(f"the JSON lines cannot be read: {str(error).splitlines()[0]}") from None
     return table.rename_columns(safe_names(table.column_names))
-
-
-@dataclass(frozen=True)
-class BadRow:
-    """A record that does not have the header's field count, kept as delivered."""
-
-    line: int  # physical line (from 1) where the record starts
-    raw: str
-    reason: str
-
-
-@dataclass
-class FileRead:
-    """A whole file read the sensor's way, for callers that want it in memory (benches, tests)."""
-
-    table: pa.Table  # the good rows under safe names, typed
-    detected: Detected  # `columns` holds the header cells as delivered ('' each when headerless)
-    bad_rows: list[BadRow] = field(default_factory=list)  # quarantined records
-    warnings: list[str] = field(default_factory=list)
-
-
-def read_file(path: Path, policy: str = "reject") -> FileRead:
-    """Detect and read `path` with nothing given but the bad-row policy."""
-    from dataplatform.ingest.detect import detect
-
-    detected = detect(path)
-    return FileRead(read(path, detected), detected)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dataplatform.ingest.detect import FormatError, detect
+from dataplatform.ingest.detect import FormatError
 from dataplatform.ingest.dropzone import DropZone, content_hash
 from dataplatform.ingest.ledger import Ledger, LedgerEntry, Status
-from dataplatform.ingest.modes import LoadError, load, version_loaded_from
-from dataplatform.ingest.tables import RESERVED, ConfigError, TableConfig
+from dataplatform.ingest.modes import LoadError, holds, load, unrecorded_load
+from dataplatform.ingest.tables import REJECTS_SUFFIX, ConfigError, TableConfig, reserved
 from dataplatform.storage.contract import TableName
 from dataplatform.storage.delta_store import DeltaStore
 
@@ -34,10 +34,16 @@ def reference_table(name: str) -> TableName:
     return TableName("reference", "files", name)
 
 
+def rejects_table(name: str) -> TableName:
+    """Where the rows a table's files delivered without the header's field count are kept."""
+    return TableName("reference", "files", name + REJECTS_SUFFIX)
+
+
 @dataclass(frozen=True)
 class Ingestor:
     zone: DropZone
     store: DeltaStore
+    examples: Path | None = None  # shipped table declarations, for `deliver`
 
     @property
     def ledger(self) -> Ledger:
@@ -46,29 +52,73 @@ class Ingestor:
     def ingest(
         self, path: Path, table: str, run_id: str | None = None, digest: str | None = None
     ) -> LedgerEntry:
-        """Load, archive as a duplicate, or reject `incoming/<table>/<file>`; returns its entry."""
+        """Load, archive as a duplicate, or reject `incoming/<table>/<file>`; returns its entry.
+
+        An error that is not the file's fault (storage, a bug, a killed dependency) is recorded
+        in the ledger as a `failed` attempt and raised: the file waits in `incoming/` for the
+        next attempt, and every attempt is in the ledger, not only in the run's logs."""
         path, base = self._delivered(path, table, digest)
         earlier = self.ledger.find(base["content_hash"], table)
         unfinished = [
-            e for e in earlier if e["file"] == path.name and not (self.zone.root / e["moved_to"]).exists()
+            e
+            for e in earlier
+            if e["file"] == path.name
+            and e["status"] != "failed"
+            and not (self.zone.root / e["moved_to"]).exists()
         ]
         if unfinished:  # recorded, then interrupted before the move: finish it
             entry = unfinished[-1]
             self.zone.move(path, self.zone.root / entry["moved_to"])
             return LedgerEntry(**{k: entry[k] for k in LedgerEntry.__dataclass_fields__})
-        if any(e["status"] == "loaded" for e in earlier):
-            return self._finish(path, "duplicate", run_id, base, error="identical to a file loaded before")
         try:
-            return self._load(path, table, run_id, base)
+            return self._load(path, table, run_id, base, earlier)
         except USER_ERRORS as error:
             return self._finish(path, "rejected", run_id, base, error=str(error))
+        except Exception as error:
+            self.record_failure(path, table, f"{type(error).__name__}: {_first_line(error)}", run_id, base)
+            raise
 
-    def ingest_copy(self, source: Path, table: str, mode: str | None = None) -> LedgerEntry:
+    def record_failure(
+        self, path: Path, table: str, error: str, run_id: str | None, base: dict | None = None
+    ) -> LedgerEntry:
+        """A failed attempt at a file that stays where it is, for the next attempt."""
+        base = base or self._delivered(path, table)[1]
+        entry = LedgerEntry(
+            **base,
+            status="failed",
+            moved_to=str(path.resolve().relative_to(self.zone.root)),
+            processed_at=datetime.now(UTC),
+            run_id=run_id,
+            error=error,
+        )
+        self.ledger.record(entry)
+        return entry
+
+    def ingest_copy(
+        self, source: Path, table: str, mode: str | None = None, create: bool = False
+    ) -> tuple[LedgerEntry, bool]:
         """A user's file copied into the drop folder and taken the sensor's way, holding the
-        table's lock throughout (`dataplatform ingest`)."""
+        table's lock throughout (`dataplatform ingest`). Returns the entry and whether the
+        table was declared by this call (only with `create`)."""
         _check_table_name(table)  # before the lock creates the table's folder
+        _check_mode(mode)
+        created = not self.declared(table)
+        if created and not create:
+            known = ", ".join(sorted(self.declared_tables())) or "none yet"
+            raise ConfigError(
+                f"unknown reference table {table!r} (declared: {known}); check the name, or pass "
+                "--create to declare a new table"
+            )
         with self.zone.lock(table):
-            return self.ingest(deliver(self.zone, source, table, mode), table)
+            return self.ingest(deliver(self.zone, source, table, mode, self.examples), table), created
+
+    def declared(self, table: str) -> bool:
+        return table in self.declared_tables()
+
+    def declared_tables(self) -> dict[str, TableConfig]:
+        from dataplatform.ingest.tables import declared_tables
+
+        return declared_tables(self.zone.incoming, self.examples)
 
     def restore(self, table: str, version: int | None = None) -> tuple[int, int]:
         """Write back the version the last full reload replaced (or `version`): the backup a
@@ -80,9 +130,7 @@ class Ingestor:
             raise LoadError(f"reference/{table} has no data to restore")
         if version is None:
             backups = [
-                e["backup_version"]
-                for e in self.ledger.entries().to_pylist()
-                if e["table"] == table and e["backup_version"] is not None
+                e["backup_version"] for e in self.ledger.of_table(table) if e["backup_version"] is not None
             ]
             if not backups:
                 raise LoadError(f"reference/{table} has no backup: no full reload replaced it yet")
@@ -109,25 +157,49 @@ class Ingestor:
             file=path.name, table=table, size=stat.st_size, content_hash=digest, received_at=received
         )
 
-    def _load(self, path: Path, table: str, run_id: str | None, base: dict) -> LedgerEntry:
-        if table in RESERVED:
+    def _load(
+        self, path: Path, table: str, run_id: str | None, base: dict, earlier: list[dict]
+    ) -> LedgerEntry:
+        if reserved(table):
             raise ConfigError(f"{table!r} is reserved for the platform's own records")
         config = TableConfig.of_folder(path.parent).for_file(path)
         name = reference_table(table)
-        done = version_loaded_from(self.store, name, base["content_hash"])
+        loads = [e for e in self.ledger.of_table(table) if e["status"] == "loaded"]
+        recorded = {e["table_version"] for e in loads if e["table_version"] is not None}
+        done = unrecorded_load(self.store, name, base["content_hash"], recorded)
         if done is not None:  # loaded, then interrupted before the ledger: record, never reload
-            return self._finish(path, "loaded", run_id, base, mode=config.mode, table_version=done)
-        detected = config.applied_to(detect(path))
+            return self._finish(
+                path,
+                "loaded",
+                run_id,
+                base,
+                mode=done.mode,
+                rows_loaded=done.rows,
+                table_version=done.version,
+                backup_version=done.backup_version,
+                warnings="recorded from its commit after an interrupted run",
+            )
+        before = [e for e in earlier if e["status"] == "loaded"]
+        if holds(self.store, name, base["content_hash"]) or (config.mode == "append" and before):
+            return self._finish(
+                path, "duplicate", run_id, base, warnings=f"identical to what reference/{table} holds now"
+            )
+        existing = self.store.schema(name) if self.store.exists(name) else None
+        detected = config.detect(path, existing.names if existing is not None else None)
         from dataplatform.ingest.read import batches
 
-        with batches(path, detected) as stream:
-            loaded = load(
-                self.store,
-                name,
-                _with_required(stream, config),
-                config.mode,
-                config.keys,
-                base["content_hash"],
+        with batches(path, detected, config.bad_rows) as reading:
+            stream = _with_required(reading.stream, config)
+            if existing is not None and config.schema_change != "evolve":
+                _refuse_drift(table, existing, stream.schema)
+            loaded = load(self.store, name, stream, config.mode, config.keys, base["content_hash"])
+        if reading.bad_rows:
+            self._keep_rejects(table, base, reading.bad_rows, run_id)
+        notes = list(reading.warnings)
+        if before:
+            notes.append(
+                f"a redelivery of the file first loaded at {before[0]['processed_at']:%Y-%m-%d %H:%M} UTC "
+                f"(version {before[0]['table_version']})"
             )
         return self._finish(
             path,
@@ -139,7 +211,37 @@ class Ingestor:
             rows_loaded=loaded.rows,
             table_version=loaded.version,
             backup_version=loaded.backup_version,
+            warnings="; ".join(notes) or None,
         )
+
+    def _keep_rejects(self, table: str, base: dict, bad: list, run_id: str | None) -> None:
+        import pyarrow as pa
+
+        now = datetime.now(UTC)
+        rows = [
+            dict(
+                file=base["file"],
+                content_hash=base["content_hash"],
+                line=row.line,
+                raw=row.raw,
+                reason=row.reason,
+                rejected_at=now,
+                run_id=run_id,
+            )
+            for row in bad
+        ]
+        schema = pa.schema(
+            [
+                ("file", pa.string()),
+                ("content_hash", pa.string()),
+                ("line", pa.int64()),
+                ("raw", pa.string()),
+                ("reason", pa.string()),
+                ("rejected_at", pa.timestamp("us", "UTC")),
+                ("run_id", pa.string()),
+            ]
+        )
+        self.store.append(rejects_table(table), pa.Table.from_pylist(rows, schema=schema))
 
     def _finish(self, path: Path, status: Status, run_id: str | None, base: dict, **facts) -> LedgerEntry:
         target = self.zone.destination(path, base["table"], "error" if status == "rejected" else "archive")
@@ -158,6 +260,44 @@ class Ingestor:
         self.ledger.record(entry)
         self.zone.move(path, target)
         return entry
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
+
+
+def _refuse_drift(table: str, existing, incoming) -> None:
+    """Refuse a file whose columns are not the table's, saying which went, which came, and
+    which look renamed: a later edition of a table loaded silently leaves its old columns null."""
+    import difflib
+
+    removed = [n for n in existing.names if n not in incoming.names]
+    added = [n for n in incoming.names if n not in existing.names]
+    if not removed and not added:
+        return
+    renamed = []
+    for old in list(removed):
+        close = difflib.get_close_matches(old, added, n=1, cutoff=0.6)
+        same_place = [
+            n
+            for n in added
+            if existing.names.index(old) == incoming.names.index(n)
+            and existing.field(old).type == incoming.field(n).type
+        ]
+        new = (close or same_place or [None])[0]
+        if new is not None:
+            renamed.append(f"{old} -> {new}")
+            removed.remove(old)
+            added.remove(new)
+    parts = [
+        f"{label}: {', '.join(names)}"
+        for label, names in (("removed", removed), ("added", added), ("renamed?", renamed))
+        if names
+    ]
+    raise LoadError(
+        f"the file's columns differ from reference/{table}'s ({'; '.join(parts)}); the table is "
+        "unchanged. Send the columns the table has, or set schema_change: evolve in its _table.yaml"
+    )
 
 
 def _with_required(stream, config: TableConfig):
@@ -185,37 +325,52 @@ def _with_required(stream, config: TableConfig):
     return pa.RecordBatchReader.from_batches(stream.schema, checked())
 
 
-def deliver(zone: DropZone, source: Path, table: str, mode: str | None = None) -> Path:
+def deliver(
+    zone: DropZone, source: Path, table: str, mode: str | None = None, examples: Path | None = None
+) -> Path:
     """Put a user's file into `incoming/<table>/` as a partner would: a copy (the user's file
-    stays where it was), declaring the table on first use and noting `mode` in a sidecar when
-    it differs from the table's. `dataplatform ingest` then takes it like the sensor does."""
+    stays where it was) under a hidden name the sensor ignores, renamed into place once whole,
+    so a copy killed half way is never taken for a delivery. Declares the table on first use
+    (from the shipped example's `_table.yaml` where there is one) and notes `mode` in a sidecar
+    when it differs from the table's. `dataplatform ingest` then takes it like the sensor does."""
     import shutil
 
     from dataplatform.ingest.dropzone import TABLE_CONFIG
-    from dataplatform.ingest.modes import MODES
 
     _check_table_name(table)
-    if mode is not None and mode not in MODES:
-        raise ConfigError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    _check_mode(mode)
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such file")
     folder = zone.incoming / table
     declared = (folder / TABLE_CONFIG).is_file()
-    config = TableConfig.of_folder(folder) if declared else None
     folder.mkdir(parents=True, exist_ok=True)
+    shipped = examples / table / TABLE_CONFIG if examples is not None else None
+    if not declared and shipped is not None and shipped.is_file():
+        shutil.copyfile(shipped, folder / TABLE_CONFIG)
+        declared = True
+    config = TableConfig.of_folder(folder) if declared else None
     if not declared:
         (folder / TABLE_CONFIG).write_text(f"mode: {mode or 'full'}\n")
     target = zone.destination_in(folder, source.name)
-    shutil.copyfile(source, target)
+    partial = target.with_name(f".{target.name}.part")
+    shutil.copyfile(source, partial)
     if config is not None and mode is not None and mode != config.mode:
         target.with_name(target.name + ".yaml").write_text(f"mode: {mode}\n")
+    partial.replace(target)
     return target
 
 
 def _check_table_name(table: str) -> None:
     from dataplatform.ingest.dropzone import TABLE_NAME
 
-    if not TABLE_NAME.fullmatch(table) or table in RESERVED:
+    if not TABLE_NAME.fullmatch(table) or reserved(table):
         raise ConfigError(
             f"{table!r} is not a table name: use lower-case letters, digits and underscores, starting with a letter"
         )
+
+
+def _check_mode(mode: str | None) -> None:
+    from dataplatform.ingest.modes import MODES
+
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")

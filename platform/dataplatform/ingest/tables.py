@@ -5,6 +5,9 @@
     required: [currency]  # must be present in every file and never null
     types: {code: text}   # by safe column name: text, integer, decimal, date, timestamp, boolean
     format: {delimiter: ";", header: true, encoding: cp1252, skip_rows: 2}
+    bad_rows: reject      # a row without the header's field count: reject (the file) | quarantine | pad
+    null_values: [NA, "-"]    # cells read as null besides the empty one (by default NA is text)
+    schema_change: reject # a file whose columns differ from the table's: reject | evolve
     description: Daily reference rates.
 
 A sidecar `<file>.yaml` beside a delivered file has the same fields and wins over `_table.yaml`
@@ -20,13 +23,33 @@ from typing import TYPE_CHECKING
 
 from dataplatform.ingest.dropzone import TABLE_CONFIG, TABLE_NAME
 from dataplatform.ingest.modes import MODES, Mode
+from dataplatform.ingest.read import POLICIES, Policy
 
 if TYPE_CHECKING:
     from dataplatform.ingest.detect import Detected
 
 RESERVED = frozenset({"file_ledger"})  # the platform's own tables beside the reference ones
+REJECTS_SUFFIX = "_rejects"  # `<table>_rejects` keeps a table's quarantined rows
 TYPES = ("text", "integer", "decimal", "date", "timestamp", "boolean")
-FIELDS = ("mode", "keys", "required", "types", "format", "description")
+SCHEMA_CHANGES = ("reject", "evolve")
+
+
+def reserved(table: str) -> bool:
+    """Names the platform keeps for its own tables beside the reference ones."""
+    return table in RESERVED or table.endswith(REJECTS_SUFFIX)
+
+
+FIELDS = (
+    "mode",
+    "keys",
+    "required",
+    "types",
+    "format",
+    "bad_rows",
+    "null_values",
+    "schema_change",
+    "description",
+)
 
 
 class ConfigError(ValueError):
@@ -41,6 +64,9 @@ class TableConfig:
     required: tuple[str, ...] = ()
     types: dict[str, str] = field(default_factory=dict)
     format: dict[str, object] = field(default_factory=dict)
+    bad_rows: Policy = "reject"
+    null_values: tuple[str, ...] = ()
+    schema_change: str = "reject"
     description: str = ""
 
     @classmethod
@@ -52,13 +78,16 @@ class TableConfig:
         sidecar = path.with_name(path.name + ".yaml")
         return self._with(_read_yaml(sidecar), sidecar) if sidecar.is_file() else self
 
-    def applied_to(self, detected: Detected) -> Detected:
-        """The detected format with this config's overrides; unknown format fields are refused."""
-        known = {f.name for f in dataclasses.fields(detected)} - {"names", "columns", "types"}
-        unknown = sorted(set(self.format) - known)
+    def detect(self, path: Path, table_columns: list[str] | None = None) -> Detected:
+        """How `path` is written, detected around what this config declares (its `format`, null
+        values and types) and the columns of the table it goes into."""
+        from dataplatform.ingest.detect import GIVEN_FIELDS, detect
+
+        unknown = sorted(set(self.format) - GIVEN_FIELDS)
         if unknown:
-            raise ConfigError(f"unknown format fields {unknown}; known: {sorted(known)}")
-        return dataclasses.replace(detected, **self.format, types={**detected.types, **self.types})
+            raise ConfigError(f"unknown format fields {unknown}; known: {sorted(GIVEN_FIELDS)}")
+        detected = detect(path, self.format, self.null_values, table_columns)
+        return dataclasses.replace(detected, types={**detected.types, **self.types})
 
     def _with(self, raw: dict, source: Path) -> TableConfig:
         unknown = sorted(set(raw) - set(FIELDS))
@@ -74,6 +103,8 @@ class TableConfig:
         keys = _names(raw, "keys", source, self.keys)
         if mode == "upsert" and not keys:
             raise ConfigError(f"{source.name}: mode upsert needs keys")
+        bad_rows = _choice(raw, "bad_rows", source, self.bad_rows, POLICIES)
+        schema_change = _choice(raw, "schema_change", source, self.schema_change, SCHEMA_CHANGES)
         return dataclasses.replace(
             self,
             mode=mode,
@@ -81,6 +112,11 @@ class TableConfig:
             required=_names(raw, "required", source, self.required),
             types=types,
             format={**self.format, **_mapping(raw, "format", source)},
+            bad_rows=bad_rows,
+            null_values=tuple(
+                str(v) for v in _names(raw, "null_values", source, self.null_values, scalars=True)
+            ),
+            schema_change=schema_change,
             description=str(raw.get("description", self.description)),
         )
 
@@ -104,13 +140,28 @@ def _mapping(raw: dict, name: str, source: Path) -> dict:
     return value
 
 
-def _names(raw: dict, name: str, source: Path, default: tuple[str, ...]) -> tuple[str, ...]:
+def _names(
+    raw: dict, name: str, source: Path, default: tuple[str, ...], scalars: bool = False
+) -> tuple[str, ...]:
+    """A list of names; with `scalars`, of values YAML may have typed (`null_values: [NA, -1]`)."""
     value = raw.get(name, list(default))
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source.name}: {name} must be a list of column names")
-    return tuple(value)
+    allowed = (str, int, float) if scalars else (str,)
+    if not isinstance(value, list) or not all(
+        isinstance(v, allowed) and not isinstance(v, bool) for v in value
+    ):
+        raise ConfigError(
+            f"{source.name}: {name} must be a list of {'values' if scalars else 'column names'}"
+        )
+    return tuple(str(v) for v in value)
+
+
+def _choice(raw: dict, name: str, source: Path, default: str, choices: tuple[str, ...]) -> str:
+    value = raw.get(name, default)
+    if value not in choices:
+        raise ConfigError(f"{source.name}: {name} {value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def declared_tables(incoming: Path, examples: Path | None = None) -> dict[str, TableConfig]:
@@ -122,7 +173,7 @@ def declared_tables(incoming: Path, examples: Path | None = None) -> dict[str, T
         if root is None or not root.is_dir():
             continue
         for folder in sorted(root.iterdir()):
-            if folder.name in RESERVED or not TABLE_NAME.fullmatch(folder.name):
+            if reserved(folder.name) or not TABLE_NAME.fullmatch(folder.name):
                 continue
             if (folder / TABLE_CONFIG).is_file():
                 try:
