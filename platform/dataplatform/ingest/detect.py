@@ -71,6 +71,9 @@ VALUE_LIKE = re.compile(
     r"|[\w][\w .'&()/+-]*|https?://\S+|\S+@\S+"
 )
 MAX_HEADER_ROWS = 3
+NOTE = re.compile(
+    r"(sources?|notes?|nb|footnotes?|remarks?|\*|†|\(|©|\(c\)|copyright|total)\b|[^,]{0,40}:", re.I
+)
 
 
 class FormatError(ValueError):
@@ -108,7 +111,7 @@ class Detected:
     date_formats: dict[str, str] = field(default_factory=dict)  # by safe name, for date columns
     sample_complete: bool = True  # the sample was the whole file: the counts below are exact
     surplus_rows: int = 0  # sampled records with empty fields beyond the header's (dropped)
-    blank_rows: int = 0  # sampled records inside the data that are blank or all empty (skipped)
+    blank_rows: int = 0  # sampled blank lines inside the table and all-empty rows in and after it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -426,8 +429,10 @@ def _delimited(
     ]
     if not complete and tail:
         trailer_rows = _tail_footnotes(dialect.rows(tail), width)
+        after = trailer_rows
     else:
         trailer_rows = [rows[i] for i in trailer]
+        after = [rows[i] for i in range(table[-1] + 1, len(rows)) if i not in comments]
     return Detected(
         format="csv",
         compression=compression,
@@ -439,7 +444,7 @@ def _delimited(
         header_rows=max(header_rows, 1),
         skip_rows=start,
         footer_rows=len(trailer_rows),
-        footer_read=sum(1 for row in trailer_rows if _read_as_row(row, width)),
+        footer_read=sum(1 for row in after if _filled(row) and _read_as_row(row, width)),
         second_table=second,
         comment="#" if any(start + header_rows <= i for i in comments) else None,
         trailing_delimiter=trailing,
@@ -453,7 +458,8 @@ def _delimited(
         surplus_rows=0
         if trailing
         else sum(1 for row in inner if len(row) > width and not _filled(row[width:])),
-        blank_rows=sum(1 for row in inner if not _filled(row)),
+        blank_rows=sum(1 for row in inner if not _filled(row))
+        + sum(1 for row in after if row and not _filled(row)),
     )
 
 
@@ -524,11 +530,20 @@ def _tail_footnotes(rows: list[list[str]], width: int) -> list[list[str]]:
 
 
 def _footnote(row: list[str], width: int, separated: bool) -> bool:
-    if _non_empty(row) > 1 or width < 2:
+    """A note under a table: one filled cell of prose (or anything set off by a blank line), or
+    a line of prose whose own commas split it (`Source: Census 2021, Statistics Office`)
+    where it starts like a note or is set off by a blank line. A short row of values is data."""
+    filled = [c.strip() for c in row if c.strip()]
+    if width < 2 or not filled:
         return False
-    cell = next(c for c in row if c.strip()).strip()
-    prose = " " in cell or ":" in cell
-    return (prose or separated) and _column_type([cell], ".", frozenset({""}))[0] == "text"
+    first = filled[0]
+    if _column_type([first], ".", frozenset({""}))[0] != "text":
+        return False
+    prose = " " in first or ":" in first
+    if len(filled) == 1:
+        return prose or separated
+    note = bool(NOTE.match(first))
+    return prose and ((len(row) != width and (separated or note)) or (separated and note))
 
 
 def _second_table(
@@ -564,6 +579,9 @@ def _header_rows(
     width = len(body[0])
     below = body[MAX_HEADER_ROWS:] if len(body) > MAX_HEADER_ROWS + 2 else body[1:]
     kinds = [_column_type([row[c] for row in below if c < len(row)], decimal, nulls)[0] for c in range(width)]
+    for c, kind in enumerate(kinds):  # every value has decimals: a bare year above them is a label
+        if kind == "decimal" and not any(INTEGER.fullmatch(row[c].strip()) for row in below if c < len(row)):
+            kinds[c] = "decimal!"
     count = 0
     for row in body[:MAX_HEADER_ROWS]:
         misfits, fits = _fit(row, kinds, decimal, nulls)
@@ -582,14 +600,27 @@ def _fit(row: list[str], kinds: list[str], decimal: str, nulls: frozenset[str]) 
     """(cells that cannot be values of their typed column, cells that can)."""
     misfits = fits = 0
     for cell, kind in zip(row, kinds, strict=False):
-        if kind == "text" or cell.strip() in nulls:
+        value = cell.strip()
+        if kind == "text" or value in nulls:
             continue
-        own = _column_type([cell], decimal, nulls)[0]
-        if own == kind or (kind == "decimal" and own == "integer"):
+        if _fits(value, kind, decimal):
             fits += 1
         else:
             misfits += 1
     return misfits, fits
+
+
+def _fits(value: str, kind: str, decimal: str) -> bool:
+    """Whether one value can belong to a column of `kind` (`decimal!`: every value has decimals)."""
+    if kind == "boolean":
+        return value.lower() in TRUE_TOKENS | FALSE_TOKENS
+    if kind == "integer":
+        return bool(INTEGER.fullmatch(value))
+    if kind.startswith("decimal"):
+        number = DECIMAL_COMMA if decimal == "," else DECIMAL_POINT
+        return bool(number.fullmatch(value)) and not (kind == "decimal!" and INTEGER.fullmatch(value))
+    formats = DATE_FORMATS if kind == "date" else TIMESTAMP_FORMATS
+    return any(_parses(value.replace("Z", "+0000"), fmt) for fmt in formats)
 
 
 def _labels(first: list[str], data: list[list[str]], nulls: frozenset[str]) -> bool:

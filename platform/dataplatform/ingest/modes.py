@@ -65,7 +65,9 @@ def load(
         data = schema.empty_table() if data is None else data
     if isinstance(data, pa.Table) and data.num_rows == 0:
         if exists:
-            raise LoadError("the file has no data rows; an empty delivery never replaces or truncates a table")
+            raise LoadError(
+                "the file has no data rows; an empty delivery never replaces or truncates a table"
+            )
         store.write(table, data, commit_metadata={SOURCE_HASH: content_hash} if content_hash else None)
         return Loaded(0, mode, None, _version(store, table))
     from dataplatform.storage.schema import SchemaMismatch

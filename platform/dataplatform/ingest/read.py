@@ -37,7 +37,11 @@ Policy = Literal["reject", "quarantine", "pad"]
 POLICIES: tuple[Policy, ...] = ("reject", "quarantine", "pad")
 SAMPLE_VALUES = 5
 LINES_NAMED = 10  # bad lines a reason names one by one before it gives a count
-DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}  # DuckDB refuses 0x80-0x9F as latin-1
+DUCKDB_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "utf-16": "utf-16",
+}  # DuckDB refuses 0x80-0x9F as latin-1
 CHUNK = 1 << 20
 BATCH_ROWS = 1 << 17  # rows per streamed batch: a few MiB whatever the file's size
 
@@ -104,11 +108,13 @@ def batches(
     if policy not in POLICIES:
         raise FormatError(f"unknown bad_rows policy {policy!r}; use one of {', '.join(POLICIES)}")
     if detected.format == "parquet":
+        from dataplatform.ingest.names import safe_names
+
         parquet = pq.ParquetFile(path)
-        stream = pa.RecordBatchReader.from_batches(
-            parquet.schema_arrow, parquet.iter_batches(batch_size=rows_per_batch)
-        )
-        yield Reading(stream, detected)
+        names = safe_names(parquet.schema_arrow.names)
+        schema = pa.schema([f.with_name(n) for f, n in zip(parquet.schema_arrow, names, strict=True)])
+        renamed = (b.rename_columns(names) for b in parquet.iter_batches(batch_size=rows_per_batch))
+        yield Reading(pa.RecordBatchReader.from_batches(schema, renamed), detected)
         return
     if detected.format == "jsonl":
         yield Reading(_read_json_lines(path).to_reader(max_chunksize=rows_per_batch), detected)
@@ -147,8 +153,6 @@ def _typed_stream(
         con.close()
         raise _unparsable(detected, error) from None
     schema = stream.schema.remove(stream.schema.get_field_index("__misfit"))
-    schema = schema.remove(schema.get_field_index("__blank"))
-    blank = [0]
 
     def checked() -> Iterator[pa.RecordBatch]:
         try:
@@ -156,14 +160,9 @@ def _typed_stream(
                 if pc.any(batch.column("__misfit")).as_py():
                     with duckdb.connect() as again:
                         _report_misfits(again, detected, names, _csv_rows(again, source, detected, encoding))
-                empty = batch.column("__blank")
-                skipped = pc.sum(empty).as_py() or 0
-                if skipped:
-                    blank[0] += skipped
-                    batch = batch.filter(pc.invert(empty))
-                yield batch.drop_columns(["__misfit", "__blank"])
+                yield batch.drop_columns(["__misfit"])
             bad = _bad_records(con, original, detected, encoding)
-            reading.warnings.extend(_layout_warnings(detected, blank[0]))
+            reading.warnings.extend(_layout_warnings(detected))
             if bad:
                 yield from _judge(con, detected, names, bad, policy, reading)
         except duckdb.Error as error:
@@ -179,8 +178,7 @@ def _typed_select(detected: Detected, names: list[str]) -> str:
 
     typed = [f"{_typed_value(detected, name)} AS {quote(name)}" for name in names]
     misfits = [_misfit(detected, name) for name in names if detected.types.get(name, "text") != "text"]
-    blank = " AND ".join(f"{_value(detected, name)} IS NULL" for name in names) or "false"
-    return f"{', '.join(typed)}, {' OR '.join(misfits) or 'false'} AS __misfit, {blank} AS __blank"
+    return f"{', '.join(typed)}, {' OR '.join(misfits) or 'false'} AS __misfit"
 
 
 # -- records with the wrong field count -------------------------------------------------------------
@@ -189,6 +187,9 @@ def _typed_select(detected: Detected, names: list[str]) -> str:
 def _bad_records(con, original: Path, detected: Detected, encoding: str) -> list[BadRow]:
     """The records DuckDB set aside, once each, without the footnotes after the table; an
     encoding fault is no bad row but a bad file, refused whatever the policy."""
+    stored = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '__rejects'").fetchone()[0]
+    if not stored:  # DuckDB makes the table only once a pass has parsed a record
+        return []
     found = con.execute(
         "SELECT line, min(error_type), min(csv_line) FROM __rejects GROUP BY line ORDER BY line"
     ).fetchall()
@@ -230,7 +231,7 @@ def _judge(con, detected: Detected, names: list[str], bad: list[BadRow], policy:
     typed = con.execute(f"SELECT {_typed_select(detected, names)} FROM __padded").to_arrow_table()
     if typed.column("__misfit").to_pylist().count(True):
         raise FormatError(f"a padded row holds values that do not fit their columns: {_lines(short)}")
-    yield from typed.drop_columns(["__misfit", "__blank"]).to_batches()
+    yield from typed.drop_columns(["__misfit"]).to_batches()
 
 
 def _bad_rows_reason(bad: list[BadRow], policy: Policy) -> str:
@@ -279,7 +280,7 @@ def _physical_lines(original: Path, detected: Detected, bad: list[BadRow]) -> li
     return [dataclasses.replace(row, line=starts.get(row.line, row.line)) for row in bad]
 
 
-def _layout_warnings(detected: Detected, blank: int) -> list[str]:
+def _layout_warnings(detected: Detected) -> list[str]:
     """What the read skipped or dropped, said once so nothing leaves the file unrecorded."""
     notes = []
     if detected.skip_rows:
@@ -291,8 +292,9 @@ def _layout_warnings(detected: Detected, blank: int) -> list[str]:
         )
     elif detected.footer_rows:
         notes.append(f"{detected.footer_rows} footnote record(s) below the table skipped")
-    if blank:
-        notes.append(f"{blank} all-empty row(s) skipped")
+    if detected.blank_rows:
+        scope = "" if detected.sample_complete else " (counted in the first MiB)"
+        notes.append(f"{detected.blank_rows} all-empty row(s) skipped{scope}")
     if detected.surplus_rows:
         scope = "" if detected.sample_complete else " (counted in the first MiB)"
         notes.append(
@@ -310,7 +312,8 @@ def _unparsable(detected: Detected, error: Exception) -> FormatError:
 
 
 def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: bool = False) -> str:
-    """A query of the file's data rows as text, whatever follows the table cut by position.
+    """A query of the file's data rows as text, all-empty rows left out (detection counted
+    them), whatever follows the table cut by position.
 
     With `rejects`, every record without the header's field count is stored in `__rejects` on
     `con`, from a pass over the whole file, so the records after the cut are there too (they
@@ -341,12 +344,14 @@ def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: boo
         [*options, "store_rejects = true", "rejects_table = '__rejects'", "rejects_scan = '__scan'"]
     )
     path = string_literal(str(source))
+    filled = " OR ".join(f"{_value(detected, name)} IS NOT NULL" for name in detected.names)
     if not detected.footer_read:
-        return f"SELECT * FROM read_csv({path}, {stored if rejects else lenient})"
+        return f"SELECT * FROM read_csv({path}, {stored if rejects else lenient}) WHERE {filled}"
     total = con.execute(
-        f"SELECT count(*) FROM read_csv({path}, {stored if rejects else lenient})"
+        f"SELECT count(*) FROM read_csv({path}, {stored if rejects else lenient}) WHERE {filled}"
     ).fetchone()[0]
-    return f"SELECT * FROM read_csv({path}, {lenient}) LIMIT {max(int(total) - int(detected.footer_read), 0)}"
+    kept = max(int(total) - int(detected.footer_read), 0)
+    return f"SELECT * FROM read_csv({path}, {lenient}) WHERE {filled} LIMIT {kept}"
 
 
 def _value(detected: Detected, name: str) -> str:
