@@ -7,7 +7,7 @@ in. This module is shared by `bench/pollock.py` (every file) and
 
 The scorer follows the method as the folder's README describes it, written from that text, in
 pure Python (the csv module), so it needs nothing the benchmark does not already have and
-scores 2,290 files x 3 loaders in seconds. Per file, ten measures:
+scores 2,290 files for every contender in seconds. Per file, ten measures:
 
 * success: 1 when the loader produced output, 0 when it failed. A failed load scores 0 on all
   ten (there is nothing to compare). An output of zero bytes for a source that holds something
