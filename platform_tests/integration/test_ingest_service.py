@@ -110,6 +110,21 @@ def test_a_full_reload_keeps_the_replaced_version_as_its_backup(ingestor):
             b"currency,usd_per_unit\nEUR,1.08\nGBP,1.27,extra\nUSD,1\n",
             "line 3: 3 fields where the header has 2",
         ),
+        (
+            "short_row.csv",
+            b"currency,usd_per_unit\nEUR,1.08\nGBP\nUSD,1\n",
+            "line 3: 1 fields where the header has 2",
+        ),
+        (
+            "commented.tsv",
+            b"# rates export\n# generated nightly\ncurrency\tusd_per_unit\nEUR\t1.08\nNA\nGBP\t1.27\n",
+            "line 5: 1 fields where the header has 2",
+        ),
+        (
+            "latin1_fallback.csv",
+            "currency,usd_per_unit\nEUR,1.08\nZ\u00e9,2\n".encode() + b"\xff\n",
+            "invalid UTF-8",
+        ),
     ],
 )
 def test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched(ingestor, name, data, reason):
