@@ -401,13 +401,16 @@ def _delimited(
     trailing = (
         width > 1 and bool(block) and all(len(row) >= width and not row[width - 1].strip() for row in block)
     )
-    if trailing:
-        width -= 1
-    body = [row[:width] for row in block]
+    whole = [len(row) == width for row in block]  # records of the table's own field count
+    body = [row[: width - trailing] for row in block]
     decimal = str(
         given.get("decimal_separator") or ("," if dialect.delimiter != "," and _comma_decimals(body) else ".")
     )
-    header_rows = _header_rows(body, decimal, nulls, known, given)
+    header_rows = _header_rows(body, whole, decimal, nulls, known, given)
+    if trailing and not header_rows:  # without a header naming it, an empty last column is kept
+        trailing = False
+        body = [row[:width] for row in block]
+    width -= trailing
     second = _second_table(rows, table, header_rows, body) if complete and header_rows else None
     if second is not None:
         trailer = [i for i in table if i >= second] + trailer
@@ -567,9 +570,15 @@ def _comma_decimals(table: list[list[str]]) -> bool:
 
 
 def _header_rows(
-    body: list[list[str]], decimal: str, nulls: frozenset[str], known: list[str] | None, given: Mapping
+    body: list[list[str]],
+    whole: list[bool],
+    decimal: str,
+    nulls: frozenset[str],
+    known: list[str] | None,
+    given: Mapping,
 ) -> int:
-    """How many of the first records are the header: 0, 1, or a header on several lines."""
+    """How many of the first records are the header: 0, 1, or a header on several lines (each
+    of the table's own field count: a damaged first data row is not a header line)."""
     if "header" in given:
         return int(given.get("header_rows", 1)) if given["header"] else 0
     if not body:
@@ -583,9 +592,9 @@ def _header_rows(
         if kind == "decimal" and not any(INTEGER.fullmatch(row[c].strip()) for row in below if c < len(row)):
             kinds[c] = "decimal!"
     count = 0
-    for row in body[:MAX_HEADER_ROWS]:
+    for row, fits_width in zip(body[:MAX_HEADER_ROWS], whole, strict=False):
         misfits, fits = _fit(row, kinds, decimal, nulls)
-        if misfits and misfits >= fits and (count == 0 or not fits):
+        if misfits and misfits >= fits and (count == 0 or (not fits and fits_width)):
             count += 1
         else:
             break

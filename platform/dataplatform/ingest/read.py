@@ -155,14 +155,18 @@ def _typed_stream(
     schema = stream.schema.remove(stream.schema.get_field_index("__misfit"))
 
     def checked() -> Iterator[pa.RecordBatch]:
+        rows = 0
         try:
             for batch in stream:
+                rows += batch.num_rows
                 if pc.any(batch.column("__misfit")).as_py():
                     with duckdb.connect() as again:
                         _report_misfits(again, detected, names, _csv_rows(again, source, detected, encoding))
                 yield batch.drop_columns(["__misfit"])
             bad = _bad_records(con, original, detected, encoding)
             reading.warnings.extend(_layout_warnings(detected))
+            if not rows:
+                reading.warnings.append("the file has no data rows")
             if bad:
                 yield from _judge(con, detected, names, bad, policy, reading)
         except duckdb.Error as error:
@@ -285,6 +289,8 @@ def _layout_warnings(detected: Detected) -> list[str]:
     notes = []
     if detected.skip_rows:
         notes.append(f"{detected.skip_rows} record(s) above the table skipped (preamble)")
+    if detected.header_rows > 1 and detected.header:
+        notes.append(f"the header spans {detected.header_rows} records, joined")
     if detected.second_table is not None:
         notes.append(
             f"another table starts at record {detected.second_table + 1}: "
