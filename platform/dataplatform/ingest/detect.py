@@ -100,6 +100,9 @@ class Detected:
     footer_rows: int = 0  # non-blank records of footnotes after the data
     footer_read: int = 0  # of the records after the data, how many a strict reader returns as rows
     second_table: int | None = None  # the record where another table starts (not loaded)
+    head: list[list[str]] = field(default_factory=list)  # records above the data a reader may return
+    data_rows: int | None = None  # filled records of the table below its header, when the sample is whole
+    stray_quotes: list[int] = field(default_factory=list)  # sampled lines with a quote inside a field
     comment: str | None = None  # lines starting with it inside the data are not records
     trailing_delimiter: bool = False
     decimal_separator: str = "."
@@ -427,6 +430,7 @@ def _delimited(
         for c in range(width)
     ]
     names = safe_names([c if header_rows else None for c in columns])
+    head = [row[:width] for row in rows[: start + header_rows] if _filled(row) and _read_as_row(row, width)]
     inner = [rows[i] for i in range(start, (table[-1] if table else start) + 1) if i not in comments][
         header_rows:
     ]
@@ -449,6 +453,9 @@ def _delimited(
         footer_rows=len(trailer_rows),
         footer_read=sum(1 for row in after if _filled(row) and _read_as_row(row, width)),
         second_table=second,
+        head=head,
+        data_rows=sum(1 for row in inner if _filled(row)) if complete else None,
+        stray_quotes=_stray_quotes(text, dialect),
         comment="#" if any(start + header_rows <= i for i in comments) else None,
         trailing_delimiter=trailing,
         decimal_separator=decimal,
@@ -464,6 +471,17 @@ def _delimited(
         blank_rows=sum(1 for row in inner if not _filled(row))
         + sum(1 for row in after if row and not _filled(row)),
     )
+
+
+def _stray_quotes(text: str, dialect: Dialect) -> list[int]:
+    """Lines where a quote stands between two characters of a field (`8 Wt."Amazing`): a
+    delimiter lost before a quoted field, or a quote never escaped. The row may read with the
+    right field count and still hold the wrong values, so it is worth a word to the sender."""
+    q, d = re.escape(dialect.quote), re.escape(dialect.delimiter[0])
+    escaped = re.escape(dialect.escape) if dialect.escape != dialect.quote else ""
+    before = f"[^\\s{d}{q}{escaped}]"
+    pattern = re.compile(f"{before}{q}[^\\s{d}{q}]")
+    return [n for n, line in enumerate(text.splitlines(), start=1) if pattern.search(line)]
 
 
 def _read_as_row(row: list[str], width: int) -> bool:

@@ -164,6 +164,7 @@ def _typed_stream(
                         _report_misfits(again, detected, names, _csv_rows(again, source, detected, encoding))
                 yield batch.drop_columns(["__misfit"])
             bad = _bad_records(con, original, detected, encoding)
+            _refuse_lost_rows(detected, rows, bad)
             reading.warnings.extend(_layout_warnings(detected))
             if not rows:
                 reading.warnings.append("the file has no data rows")
@@ -199,6 +200,8 @@ def _bad_records(con, original: Path, detected: Detected, encoding: str) -> list
     ).fetchall()
     if any(kind == "INVALID ENCODING" for _, kind, _ in found):
         raise FormatError(_first_bad_byte(original, detected))
+    above = detected.skip_rows + (detected.header_rows if detected.header else 0)
+    found = [record for record in found if record[0] > above]  # the preamble and header's own faults
     unread = detected.footer_rows - detected.footer_read  # footnotes DuckDB rejected: the last ones
     if unread:
         found = found[: max(len(found) - unread, 0)]
@@ -213,6 +216,19 @@ def _bad_records(con, original: Path, detected: Detected, encoding: str) -> list
             reason = f"cannot be parsed ({kind.lower()}): a quote is not closed or not escaped"
             bad.append(BadRow(int(line), text, reason))
     return _physical_lines(original, detected, bad)
+
+
+def _refuse_lost_rows(detected: Detected, rows: int, bad: list[BadRow]) -> None:
+    """Refuse a read that accounts for fewer records than detection counted in the whole file:
+    a quote the reader took differently swallowed rows, and nothing may vanish unsaid."""
+    expected = detected.data_rows
+    if expected is None or rows + len(bad) >= expected:
+        return
+    near = f" (a quote near line {bad[0].line} opens a field that swallows what follows)" if bad else ""
+    raise FormatError(
+        f"the reader accounts for {rows + len(bad)} of the file's {expected} data records{near}; "
+        "fix the quoting, or declare the format in the table's YAML"
+    )
 
 
 def _judge(con, detected: Detected, names: list[str], bad: list[BadRow], policy: Policy, reading: Reading):
@@ -301,6 +317,15 @@ def _layout_warnings(detected: Detected) -> list[str]:
     if detected.blank_rows:
         scope = "" if detected.sample_complete else " (counted in the first MiB)"
         notes.append(f"{detected.blank_rows} all-empty row(s) skipped{scope}")
+    if detected.stray_quotes:
+        lines = detected.stray_quotes
+        shown = ", ".join(map(str, lines[:LINES_NAMED])) + (
+            f" and {len(lines) - LINES_NAMED} more" if len(lines) > LINES_NAMED else ""
+        )
+        scope = "" if detected.sample_complete else " in the first MiB"
+        notes.append(
+            f"a quote inside a field, read as text (a lost delimiter or an unescaped quote?){scope}: line(s) {shown}"
+        )
     if detected.surplus_rows:
         scope = "" if detected.sample_complete else " (counted in the first MiB)"
         notes.append(
@@ -318,8 +343,13 @@ def _unparsable(detected: Detected, error: Exception) -> FormatError:
 
 
 def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: bool = False) -> str:
-    """A query of the file's data rows as text, all-empty rows left out (detection counted
-    them), whatever follows the table cut by position.
+    """A query of the file's data rows as text: what is above them left out, all-empty rows
+    left out (detection counted them), whatever follows the table cut by position.
+
+    DuckDB's `skip` counts records the way its quote state machine sees them, and one broken
+    quote in a title or header makes it swallow the whole file; so nothing is skipped, the
+    records above the data that DuckDB returns as rows are found and passed over by `OFFSET`,
+    and those it rejects are left out of the bad rows by their line (`_bad_records`).
 
     With `rejects`, every record without the header's field count is stored in `__rejects` on
     `con`, from a pass over the whole file, so the records after the cut are there too (they
@@ -327,13 +357,11 @@ def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: boo
     from dataplatform.storage.duckdb_extensions import string_literal
 
     columns = ", ".join(f"{string_literal(name)}: 'VARCHAR'" for name in detected.names)  # safe names
-    skip = detected.skip_rows + (detected.header_rows if detected.header else 0)
     options = [
         f"delim = {string_literal(detected.delimiter or ',')}",
         f"quote = {string_literal(detected.quote)}",
         f"escape = {string_literal(detected.escape)}",
         "header = false",
-        f"skip = {int(skip)}",
         f"columns = {{{columns}}}",
         "auto_detect = false",
         "strict_mode = true",
@@ -351,13 +379,30 @@ def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: boo
     )
     path = string_literal(str(source))
     filled = " OR ".join(f"{_value(detected, name)} IS NOT NULL" for name in detected.names)
+    offset = _head_returned(con, f"SELECT * FROM read_csv({path}, {lenient}) WHERE {filled}", detected)
     if not detected.footer_read:
-        return f"SELECT * FROM read_csv({path}, {stored if rejects else lenient}) WHERE {filled}"
+        return (
+            f"SELECT * FROM read_csv({path}, {stored if rejects else lenient}) WHERE {filled} OFFSET {offset}"
+        )
     total = con.execute(
         f"SELECT count(*) FROM read_csv({path}, {stored if rejects else lenient}) WHERE {filled}"
     ).fetchone()[0]
-    kept = max(int(total) - int(detected.footer_read), 0)
-    return f"SELECT * FROM read_csv({path}, {lenient}) WHERE {filled} LIMIT {kept}"
+    kept = max(int(total) - int(detected.footer_read) - offset, 0)
+    return f"SELECT * FROM read_csv({path}, {lenient}) WHERE {filled} LIMIT {kept} OFFSET {offset}"
+
+
+def _head_returned(con, rows: str, detected: Detected) -> int:
+    """How many records above the data (preamble, header) DuckDB returns as rows: the first
+    rows it gives that are those records, cell for cell."""
+    if not detected.head:
+        return 0
+    first = con.execute(f"{rows} LIMIT {len(detected.head)}").fetchall()
+    returned = 0
+    for got, record in zip(first, detected.head, strict=False):
+        if [(v or "").strip() for v in got] != [c.strip() for c in record]:
+            break
+        returned += 1
+    return returned
 
 
 def _value(detected: Detected, name: str) -> str:
