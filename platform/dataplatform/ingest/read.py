@@ -317,6 +317,11 @@ def _layout_warnings(detected: Detected) -> list[str]:
     if detected.blank_rows:
         scope = "" if detected.sample_complete else " (counted in the first MiB)"
         notes.append(f"{detected.blank_rows} all-empty row(s) skipped{scope}")
+    quoted = [c for c in detected.columns if detected.header and detected.quote in c]
+    if quoted:
+        notes.append(f"header cell(s) holding a quote, a sign of broken quoting: {quoted[:LINES_NAMED]}")
+    if detected.escape != detected.quote:
+        notes.append(f"quotes inside quoted fields read as escaped by {detected.escape!r}, not doubled")
     if detected.stray_quotes:
         lines = detected.stray_quotes
         shown = ", ".join(map(str, lines[:LINES_NAMED])) + (
