@@ -103,7 +103,7 @@ def test_a_full_reload_keeps_the_replaced_version_as_its_backup(ingestor):
         ("truncated.csv.gz", gzip.compress(RATES * 2000)[:-40], "gzip"),
         ("missing_required.csv", b"currency,rate\nEUR,1.08\n", "required columns missing: usd_per_unit"),
         ("null_required.csv", b"currency,usd_per_unit\nEUR,\nGBP,1.27\n", "'usd_per_unit' is empty in 1 row"),
-        ("bad_value.csv", b"currency,usd_per_unit\nEUR,1.08\nGBP,abc\n", "row 2 'abc'"),
+        ("bad_value.csv", b"currency,usd_per_unit\nEUR,1.08\nGBP,abc\n", "line 3 'abc'"),
         ("type_conflict.csv", b"currency,usd_per_unit\n1,1.0\n2,2.0\n", "'currency' would change type"),
         (
             "ragged.csv",

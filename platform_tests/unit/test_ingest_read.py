@@ -73,7 +73,7 @@ def test_a_value_past_the_sample_that_does_not_fit_names_its_row_and_value(tmp_p
     rows[99_999] = "100000,lots"
     path.write_text("id,amount\n" + "\n".join(rows) + "\n")
     with pytest.raises(
-        FormatError, match=r"column 'amount' holds values that are not decimal: row 100000 'lots'"
+        FormatError, match=r"column 'amount' holds values that are not decimal: line 100001 'lots'"
     ):
         read(path, detect(path))
 
