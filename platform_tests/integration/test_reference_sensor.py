@@ -89,7 +89,7 @@ def test_a_stable_file_gets_one_run_keyed_by_its_hash_and_the_same_bytes_again_a
         result_tick = tick(platform, cursor)
         cursor = result_tick.cursor
     [again] = result_tick.run_requests
-    assert again.run_key.startswith(f"currency_rates:{digest}:rates_again.csv:")
+    assert again.run_key == f"currency_rates:{digest}:1"  # a new delivery: its own key
     assert execute(platform, again).success
     assert ledger(platform) == [("rates.csv", "loaded"), ("rates_again.csv", "duplicate")]
     archive = platform.settings.dropzone / "archive" / "currency_rates"

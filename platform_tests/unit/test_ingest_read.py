@@ -159,3 +159,74 @@ def test_a_truncated_gzip_gives_no_rows_but_an_error(tmp_path):
     path.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(FormatError):
         read(path, detect(path))
+
+
+def test_a_hash_inside_values_is_text_and_only_whole_comment_lines_are_notes(tmp_path):
+    path = tmp_path / "addresses.csv"
+    path.write_text(
+        'id,city,addr\n1,Leeds,Flat #3\n2,York,"Main St #4, rear"\n# checked by ops\n3,Hull,Dock F#\n'
+    )
+    found = read_file(path)
+    assert [r["addr"] for r in found.table.to_pylist()] == ["Flat #3", "Main St #4, rear", "Dock F#"]
+    colours = tmp_path / "colours.csv"
+    colours.write_text("#hex,name\n#FF0000,red\n#00FF00,green\n")
+    assert read_file(colours).table.num_rows == 2 or read_file(colours).detected.header is False
+
+
+def test_a_title_the_reader_rejects_never_lets_the_header_in_as_data(tmp_path):
+    path = tmp_path / "gdp.csv"
+    path.write_text(",Table 1: GDP growth,,\ncountry,2019,2020,2021\nDE,1.5,-3.7,2.6\nFR,1.8,-7.5,6.4\n")
+    found = read_file(path)
+    assert found.detected.columns == ["country", "2019", "2020", "2021"]
+    assert found.table.column("country").to_pylist() == ["DE", "FR"]
+
+
+def test_an_all_text_table_has_a_header_unless_the_values_say_otherwise(tmp_path):
+    path = tmp_path / "capitals.csv"
+    path.write_text("Country,Capital\nGermany,Berlin\nFrance,Paris\n")
+    assert read_file(path).table.to_pylist() == [
+        {"country": "Germany", "capital": "Berlin"},
+        {"country": "France", "capital": "Paris"},
+    ]
+
+
+def test_a_last_row_of_the_table_s_own_shape_is_data_not_a_footnote(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("name,age,city\nAnn Lee,34,Leeds\nJane Doe,,\n")
+    assert read_file(path).table.column("name").to_pylist() == ["Ann Lee", "Jane Doe"]
+
+
+def test_a_leading_zero_past_the_sample_is_refused_not_dropped(tmp_path):
+    path = tmp_path / "zips.csv"
+    rows = [f"{i},{10000 + i % 80000}" for i in range(120_000)]
+    rows[110_000] = "110000,02134"
+    path.write_text("id,zip\n" + "\n".join(rows) + "\n")
+    with pytest.raises(
+        FormatError, match=r"column 'zip' holds values that are not integer: .*'02134'.*types"
+    ):
+        read(path, detect(path))
+
+
+def test_utf16_big_endian_reads_like_any_other_encoding(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_bytes("name,n\nZoë,1\nMüller,2\n".encode("utf-16"))  # native order with a BOM
+    path.with_name("be.csv").write_bytes(b"\xfe\xff" + "name,n\nZoë,1\nMüller,2\n".encode("utf-16-be"))
+    for name in ("names.csv", "be.csv"):
+        assert read_file(tmp_path / name).table.column("name").to_pylist() == ["Zoë", "Müller"]
+
+
+def test_a_file_mixing_utf8_and_latin1_is_refused(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("name\nZoë\n".encode() + "Müller\nCafé\n".encode("latin-1"))
+    with pytest.raises(FormatError, match="invalid UTF-8 at byte offset"):
+        detect(path)
+
+
+def test_a_second_table_is_refused_by_default_and_cut_with_a_warning_under_quarantine(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("code,n\nA,1\nB,2\nC,3\ncode,n\nD,4\nE,5\n")
+    with pytest.raises(FormatError, match="another table starts at record 5"):
+        read_file(path)
+    found = read_file(path, "quarantine")
+    assert found.table.column("code").to_pylist() == ["A", "B", "C"]
+    assert any("another table starts" in w for w in found.warnings)

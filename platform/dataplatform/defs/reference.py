@@ -6,7 +6,7 @@ file's content hash; the run does the work through `ingest.service`, the same pa
 loaded into a table once however often the sensor or the daemon restarts, and the same bytes
 dropped for two tables load into each. Bytes the table's ledger has seen before are a new
 delivery (a duplicate, a rollback, a file re-sent after its table's YAML was fixed), keyed by
-the delivered file too. A run that died leaves its file in `incoming/`: the sensor records the
+how many outcomes those bytes have had. A run that died leaves its file in `incoming/`: the sensor records the
 attempt in the ledger with its error and asks again (a new key per failed run, at most
 `MAX_ATTEMPTS` times), then rejects the file with the last error; the service recognises
 whatever a dead run had already committed.
@@ -235,10 +235,10 @@ def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefi
 
 
 def _delivery(ingestor, drop, digest: str) -> str:
-    """What one delivery's runs share: the table and the bytes; for bytes this table's ledger has
-    an outcome for already, the delivered file and its time too, so each new delivery runs."""
+    """What one delivery's runs share: the table and the bytes, and for bytes this table's ledger
+    has outcomes for already, how many: each new delivery runs, whatever its name or time."""
     seen = [e for e in ingestor.ledger.find(digest, drop.table) if e["status"] != "failed"]
-    return f"{drop.table}:{digest}" + (f":{drop.path.name}:{drop.mtime_ns}" if seen else "")
+    return f"{drop.table}:{digest}" + (f":{len(seen)}" if seen else "")
 
 
 def _failed_attempts(instance: dg.DagsterInstance, ingestor, drop, digest: str, failed: list) -> list[str]:

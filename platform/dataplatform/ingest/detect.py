@@ -9,9 +9,9 @@ their leading zeros. Here each question is answered on the evidence of the whole
   object), else delimited text;
 * encoding: a BOM decides; else strict UTF-8; else cp1252 when bytes 0x80-0x9F are present
   (they are printable there, control codes in latin-1), latin-1 when not. A file holding
-  well-formed UTF-8 sequences *and* invalid bytes is broken UTF-8: refused with the offset and
-  line of the first bad byte, never decoded into the wrong letters (unless the table names an
-  encoding). NUL bytes outside UTF-16 mean a binary file;
+  well-formed UTF-8 sequences *and* invalid bytes is damaged or mixes encodings: refused with
+  the offset and line of the first bad byte, never decoded into the wrong letters (unless the
+  table names an encoding). NUL bytes outside UTF-16 mean a binary file;
 * dialect: each candidate delimiter (comma, semicolon, tab, pipe, comma-space, space), quote
   (`"`, `'`) and escape (doubling, backslash) parses the start of the file; the one whose
   records agree on one field count and whose cells look like values (numbers, dates, words)
@@ -42,6 +42,7 @@ import csv
 import dataclasses
 import gzip
 import io
+import itertools
 import json
 import re
 import zlib
@@ -71,6 +72,7 @@ VALUE_LIKE = re.compile(
     r"|[\w][\w .'&()/+-]*|https?://\S+|\S+@\S+"
 )
 MAX_HEADER_ROWS = 3
+YEAR = re.compile(r"(18|19|20|21)\d\d")
 NOTE = re.compile(
     r"(sources?|notes?|nb|footnotes?|remarks?|\*|†|\(|©|\(c\)|copyright|total)\b|[^,]{0,40}:", re.I
 )
@@ -98,12 +100,18 @@ class Detected:
     header_rows: int = 1  # records the header spans (joined with a space), when there is one
     skip_rows: int = 0  # records before the header (or the first data row): preamble, blank, comment
     footer_rows: int = 0  # non-blank records of footnotes after the data
-    footer_read: int = 0  # of the records after the data, how many a strict reader returns as rows
+    footer_read: int = (
+        0  # of the footnotes found in a large file's tail, how many a strict reader returns as rows
+    )
+    cut_at: int | None = None  # where the table ends in the decoded text, when records follow it
     second_table: int | None = None  # the record where another table starts (not loaded)
     head: list[list[str]] = field(default_factory=list)  # records above the data a reader may return
     data_rows: int | None = None  # filled records of the table below its header, when the sample is whole
     stray_quotes: list[int] = field(default_factory=list)  # sampled lines with a quote inside a field
-    comment: str | None = None  # lines starting with it inside the data are not records
+    comment: str | None = None  # lines starting with it above the table, or of another width in it, are notes
+    comment_lines: list[int] = field(
+        default_factory=list
+    )  # sampled comment records below the header (from 1)
     trailing_delimiter: bool = False
     decimal_separator: str = "."
     line_terminator: str = "\n"
@@ -215,8 +223,7 @@ def _encoding(raw: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError as error:
         bad = error.start
-    invalid = _invalid_utf8_bytes(complete)
-    if len(UTF8_SEQUENCE.findall(complete)) >= max(invalid, 1):  # mostly UTF-8: a damaged file
+    if UTF8_SEQUENCE.search(complete):  # UTF-8 text with bytes that are not: damaged or mixed
         raise FormatError(broken_utf8(bad, complete[bad], _line_of(complete, bad)))
     for offset, byte in enumerate(raw):
         if byte in CP1252_UNDEFINED:
@@ -235,18 +242,6 @@ def broken_utf8(offset: int, byte: int, line: int) -> str:
 
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
-
-
-def _invalid_utf8_bytes(data: bytes) -> int:
-    count, position = 0, 0
-    while position < len(data):
-        try:
-            data[position:].decode("utf-8")
-            break
-        except UnicodeDecodeError as error:
-            count += 1
-            position += error.end
-    return count
 
 
 def _complete_utf8_prefix(raw: bytes) -> bytes:
@@ -382,11 +377,10 @@ def _delimited(
         text = text[: text.rfind("\n") + 1] if "\n" in text else text
     dialect = _dialect(text, given)
     rows = dialect.rows(text)
-    comments = {i for i, row in enumerate(rows) if row and row[0].startswith("#")}
+    comments, width = _comments(rows)
     filled = [i for i, row in enumerate(rows) if i not in comments and _filled(row)]
     if not filled:
         raise FormatError("no rows of data")
-    width = _modal_width(rows, filled)
     start = int(given["skip_rows"]) if "skip_rows" in given else _block_start(rows, filled, width)
     table = [i for i in filled if i >= start]
     if not table:
@@ -418,11 +412,7 @@ def _delimited(
     if second is not None:
         trailer = [i for i in table if i >= second] + trailer
         table = [i for i in table if i < second]
-        body = [
-            row[:width]
-            for row in (rows[i] for i in range(start, table[-1] + 1))
-            if row and not (row[0].startswith("#"))
-        ]
+        body = [rows[i][:width] for i in range(start, table[-1] + 1) if i not in comments and rows[i]]
     data = body[header_rows:]
     kinds = [_column_type([row[c] for row in data if c < len(row)], decimal, nulls) for c in range(width)]
     columns = [
@@ -430,16 +420,16 @@ def _delimited(
         for c in range(width)
     ]
     names = safe_names([c if header_rows else None for c in columns])
-    head = [row[:width] for row in rows[: start + header_rows] if _filled(row) and _read_as_row(row, width)]
+    head = [row[:width] for row in rows[: start + header_rows] if row and _read_as_row(row, width)]
     inner = [rows[i] for i in range(start, (table[-1] if table else start) + 1) if i not in comments][
         header_rows:
     ]
     if not complete and tail:
         trailer_rows = _tail_footnotes(dialect.rows(tail), width)
         after = trailer_rows
-    else:
+    else:  # the whole file is known: the reader gets it cut where the table ends
         trailer_rows = [rows[i] for i in trailer]
-        after = [rows[i] for i in range(table[-1] + 1, len(rows)) if i not in comments]
+        after = []
     return Detected(
         format="csv",
         compression=compression,
@@ -453,10 +443,12 @@ def _delimited(
         footer_rows=len(trailer_rows),
         footer_read=sum(1 for row in after if _filled(row) and _read_as_row(row, width)),
         second_table=second,
+        cut_at=_record_end(text, dialect, table[-1]) if complete and len(rows) > table[-1] + 1 else None,
         head=head,
         data_rows=sum(1 for row in inner if _filled(row)) if complete else None,
         stray_quotes=_stray_quotes(text, dialect),
-        comment="#" if any(start + header_rows <= i for i in comments) else None,
+        comment="#" if comments else None,
+        comment_lines=sorted(i + 1 for i in comments if i >= start + header_rows),
         trailing_delimiter=trailing,
         decimal_separator=decimal,
         line_terminator=terminator,
@@ -469,6 +461,11 @@ def _delimited(
         if trailing
         else sum(1 for row in inner if len(row) > width and not _filled(row[width:])),
         blank_rows=sum(1 for row in inner if not _filled(row))
+        + sum(
+            1
+            for i in range(table[-1] + 1, len(rows))
+            if i not in comments and rows[i] and not _filled(rows[i])
+        )
         + sum(1 for row in after if row and not _filled(row)),
     )
 
@@ -484,9 +481,30 @@ def _stray_quotes(text: str, dialect: Dialect) -> list[int]:
     return [n for n, line in enumerate(text.splitlines(), start=1) if pattern.search(line)]
 
 
+def _record_end(text: str, dialect: Dialect, record: int) -> int:
+    """The offset in `text` just past record number `record` (from 0)."""
+    buffer = io.StringIO(text, newline="")
+    for number, _ in enumerate(dialect.reader(iter(buffer.readline, ""))):
+        if number == record:
+            return buffer.tell()
+    return len(text)
+
+
 def _read_as_row(row: list[str], width: int) -> bool:
     """Whether a strict reader returns this record as a row: enough fields, any surplus empty."""
     return len(row) >= width and not _filled(row[width:])
+
+
+def _comments(rows: list[list[str]]) -> tuple[set[int], int]:
+    """(comment records, the table's field count). A record starting with `#` is a comment above
+    the first other record, and below it only when its field count is not the table's: a code
+    list whose values start with `#` (`#FF0000,red`) is data."""
+    hashed = {i for i, row in enumerate(rows) if row and row[0].lstrip().startswith("#")}
+    others = [i for i, row in enumerate(rows) if i not in hashed and _filled(row)]
+    if not others:
+        return set(), _modal_width(rows, [i for i, row in enumerate(rows) if _filled(row)] or [0])
+    width = _modal_width(rows, others)
+    return {i for i in hashed if i < others[0] or len(rows[i]) != width}, width
 
 
 def _filled(row: list[str]) -> bool:
@@ -524,36 +542,30 @@ def _typical_filled(rows: list[list[str]], indexes: list[int], width: int) -> fl
 
 
 def _footnotes_from(rows: list[list[str]], table: list[int], width: int) -> int:
-    """Where the footnotes start in `table` (its length when there are none).
-
-    Footnotes are records after the table with at most one filled cell holding prose (`Source:
-    ...`, `Total: 3`, `(c) 2026`), or any such run set off by a blank line. A record with the
-    wrong field count but several filled cells is data gone wrong, kept for the bad-row policy,
-    never cut as a footnote."""
+    """Where the footnotes start in `table` (its length when there are none): the run of notes
+    at its end (`_footnote`), judged as set off when a blank line stands before the run."""
     cut = len(table)
-    for position in range(len(table) - 1, 0, -1):
-        i = table[position]
-        if not _footnote(rows[i], width, separated=table[position - 1] < i - 1):
-            break
-        cut = position
-    return cut
+    while cut > 1 and _footnote(rows[table[cut - 1]], width, separated=True):
+        cut -= 1
+    if cut < len(table) and table[cut - 1] < table[cut] - 1:
+        return cut
+    alone = len(table)  # not set off: only notes that read as notes by themselves
+    while alone > cut and _footnote(rows[table[alone - 1]], width, separated=False):
+        alone -= 1
+    return alone
 
 
 def _tail_footnotes(rows: list[list[str]], width: int) -> list[list[str]]:
     """The footnote records at the end of a file too large to sample whole."""
-    filled = [row for row in rows if _filled(row)]
-    footer: list[list[str]] = []
-    for row in reversed(filled[1:]):
-        if not _footnote(row, width, separated=True):
-            break
-        footer.insert(0, row)
-    return footer
+    filled = [i for i, row in enumerate(rows) if _filled(row)]
+    return [rows[i] for i in filled[_footnotes_from(rows, filled, width) :]]
 
 
 def _footnote(row: list[str], width: int, separated: bool) -> bool:
     """A note under a table: one filled cell of prose (or anything set off by a blank line), or
     a line of prose whose own commas split it (`Source: Census 2021, Statistics Office`)
-    where it starts like a note or is set off by a blank line. A short row of values is data."""
+    where it starts like a note or is set off by a blank line. A record of the table's own field
+    count (`Jane Doe,,`) is data unless it is set off by a blank line and reads as a note."""
     filled = [c.strip() for c in row if c.strip()]
     if width < 2 or not filled:
         return False
@@ -561,10 +573,12 @@ def _footnote(row: list[str], width: int, separated: bool) -> bool:
     if _column_type([first], ".", frozenset({""}))[0] != "text":
         return False
     prose = " " in first or ":" in first
+    note = bool(NOTE.match(first))
+    if len(row) == width:  # the table's own shape: data, unless a note set off below it
+        return separated and (note or (len(filled) == 1 and prose))
     if len(filled) == 1:
         return prose or separated
-    note = bool(NOTE.match(first))
-    return prose and ((len(row) != width and (separated or note)) or (separated and note))
+    return prose and (separated or note)
 
 
 def _second_table(
@@ -604,7 +618,8 @@ def _header_rows(
     if known and safe_names(list(body[0])) == known:
         return 1
     width = len(body[0])
-    below = body[MAX_HEADER_ROWS:] if len(body) > MAX_HEADER_ROWS + 2 else body[1:]
+    repeated = [row for row in body[1:] if row != body[0]]  # a header repeated below is no value
+    below = repeated[MAX_HEADER_ROWS - 1 :] if len(repeated) > MAX_HEADER_ROWS + 1 else repeated
     kinds = [_column_type([row[c] for row in below if c < len(row)], decimal, nulls)[0] for c in range(width)]
     for c, kind in enumerate(kinds):  # every value has decimals: a bare year above them is a label
         if kind == "decimal" and not any(INTEGER.fullmatch(row[c].strip()) for row in below if c < len(row)):
@@ -612,15 +627,26 @@ def _header_rows(
     count = 0
     for row, fits_width in zip(body[:MAX_HEADER_ROWS], whole, strict=False):
         misfits, fits = _fit(row, kinds, decimal, nulls)
-        if misfits and misfits >= fits and (count == 0 or (not fits and fits_width)):
+        labels = (misfits and misfits >= fits) or _years(row, kinds)
+        if labels and (count == 0 or ((not fits or _years(row, kinds)) and fits_width)):
             count += 1
         else:
             break
-    if count or not body[1:]:
+    if count or not repeated:
         return count or int(_labels(body[0], [], nulls))
     if any(kind != "text" for kind in kinds) and _fit(body[0], kinds, decimal, nulls)[1]:
         return 0  # the first row's values fit their typed columns: data
-    return int(_labels(body[0], body[1:], nulls))
+    return int(_labels(body[0], repeated, nulls))
+
+
+def _years(row: list[str], kinds: list[str]) -> bool:
+    """Whether the row's cells over typed columns are years running left to right (`2019,2020,
+    2021` over figures): the labels of a wide statistical table, not a row of its values."""
+    cells = [cell.strip() for cell, kind in zip(row, kinds, strict=False) if kind != "text" and cell.strip()]
+    if len(cells) < 2 or not all(YEAR.fullmatch(cell) for cell in cells):
+        return False
+    years = [int(cell) for cell in cells]
+    return all(b > a for a, b in itertools.pairwise(years))
 
 
 def _fit(row: list[str], kinds: list[str], decimal: str, nulls: frozenset[str]) -> tuple[int, int]:
@@ -651,14 +677,18 @@ def _fits(value: str, kind: str, decimal: str) -> bool:
 
 
 def _labels(first: list[str], data: list[list[str]], nulls: frozenset[str]) -> bool:
-    """Whether an all-text first row names its columns: distinct labels with letters, none
-    repeated below, shaped unlike the values below where those share one shape (`code` over
-    `DE`, `FR`; `Name` over `Germany`, `France` votes neither way)."""
+    """Whether an all-text first row names its columns: distinct labels with letters (or years),
+    none repeated below, and shaped unlike the values below where those share a shape with
+    digits (`code` over `D-01`, `D-02`). Letters alone tell nothing (`Country` over `Germany`,
+    `CODE` over `DE`), and a reference file far more often has a header than not."""
     labels = [cell.strip() for cell in first]
     present = [label for label in labels if label]
     if len(present) < len(labels) - (1 if len(labels) > 2 else 0) or len(set(present)) != len(present):
         return False
-    if not all(re.search(r"[^\W\d_]", label) for label in present):
+    worded = [bool(re.search(r"[^\W\d_]", label)) for label in present]
+    if not any(worded) or not all(
+        w or YEAR.fullmatch(label) for w, label in zip(worded, present, strict=True)
+    ):
         return False
     votes = 0
     for c, label in enumerate(labels):
@@ -666,7 +696,7 @@ def _labels(first: list[str], data: list[list[str]], nulls: frozenset[str]) -> b
         if label in values:
             return False
         shapes = {_shape(v) for v in values}
-        if label and len(shapes) == 1:
+        if label and len(shapes) == 1 and "9" in next(iter(shapes)):  # only a shape with digits tells
             votes += 1 if _shape(label) not in shapes else -1
     return votes >= 0
 

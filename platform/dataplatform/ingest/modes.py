@@ -41,6 +41,7 @@ SOURCE_HASH = "dataplatform.content_hash"  # commit metadata: the file a load ca
 SOURCE_MODE = "dataplatform.mode"
 SOURCE_BACKUP = "dataplatform.backup_version"
 SOURCE_ROWS = "dataplatform.rows"  # in-memory loads (upsert), whose commit rewrites the table
+SOURCE_CONFIG = "dataplatform.config"  # how the file was read: the same bytes read otherwise differ
 
 
 def load(
@@ -50,6 +51,7 @@ def load(
     mode: Mode,
     keys: Sequence[str] = (),
     content_hash: str | None = None,
+    config: str | None = None,
 ) -> Loaded:
     """Load `data` (a table, or a stream for files of any size); with `content_hash`, the
     commit records the file it came from, so a load interrupted after its commit is recognised
@@ -75,6 +77,7 @@ def load(
     before = _version(store, table) if exists else None
     backup = before if mode == "full" else None
     metadata = {SOURCE_MODE: mode} | ({SOURCE_HASH: content_hash} if content_hash else {})
+    metadata |= {SOURCE_CONFIG: config} if config else {}
     metadata |= {SOURCE_BACKUP: str(backup)} if backup is not None else {}
     try:
         if isinstance(data, pa.Table):
@@ -151,10 +154,13 @@ def unrecorded_load(
     return None
 
 
-def holds(store: DeltaStore, table: TableName, content_hash: str) -> bool:
-    """Whether the table's newest version is the load of the file with `content_hash`: the
-    same bytes again would change nothing."""
-    return store.exists(table) and store.history(table)[0].get(SOURCE_HASH) == content_hash
+def holds(store: DeltaStore, table: TableName, content_hash: str, config: str | None = None) -> bool:
+    """Whether the table's newest version is the load of the file with `content_hash`, read
+    with the same `config`: the same bytes read the same way again would change nothing."""
+    if not store.exists(table):
+        return False
+    newest = store.history(table)[0]
+    return newest.get(SOURCE_HASH) == content_hash and newest.get(SOURCE_CONFIG) == config
 
 
 def _version(store: DeltaStore, table: TableName) -> int:

@@ -37,11 +37,8 @@ Policy = Literal["reject", "quarantine", "pad"]
 POLICIES: tuple[Policy, ...] = ("reject", "quarantine", "pad")
 SAMPLE_VALUES = 5
 LINES_NAMED = 10  # bad lines a reason names one by one before it gives a count
-DUCKDB_ENCODINGS = {
-    "utf-8": "utf-8",
-    "utf-8-sig": "utf-8",
-    "utf-16": "utf-16",
-}  # DuckDB refuses 0x80-0x9F as latin-1
+# DuckDB refuses 0x80-0x9F as latin-1 and reads UTF-16 little-endian only: those are transcoded
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8"}
 CHUNK = 1 << 20
 BATCH_ROWS = 1 << 17  # rows per streamed batch: a few MiB whatever the file's size
 
@@ -94,7 +91,10 @@ def read(path: Path, detected: Detected, policy: Policy = "reject") -> pa.Table:
 
 @contextmanager
 def batches(
-    path: Path, detected: Detected, policy: Policy = "reject", rows_per_batch: int = BATCH_ROWS
+    path: Path,
+    detected: Detected,
+    policy: Policy = "reject",
+    rows_per_batch: int = BATCH_ROWS,
 ) -> Iterator[Reading]:
     """The file's typed rows as a stream, so a file of any size is loaded in bounded memory.
 
@@ -148,7 +148,8 @@ def _typed_stream(
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
-        rows = _csv_rows(con, source, detected, encoding, rejects=True)
+        compressed = source == original and detected.compression == "gzip"  # copies are plain text
+        rows = _csv_rows(con, source, detected, encoding, rejects=True, compressed=compressed)
         stream = con.execute(
             f"SELECT {_typed_select(detected, names, native)} FROM ({rows})"
         ).to_arrow_reader(rows_per_batch)
@@ -164,10 +165,20 @@ def _typed_stream(
                 rows += batch.num_rows
                 if pc.any(batch.column("__misfit")).as_py():
                     with duckdb.connect() as again:
-                        _report_misfits(again, detected, names, _csv_rows(again, source, detected, encoding))
+                        _report_misfits(
+                            again,
+                            detected,
+                            names,
+                            _csv_rows(again, source, detected, encoding, compressed=compressed),
+                        )
                 yield batch.drop_columns(["__misfit"])
             bad = _bad_records(con, original, detected, encoding)
             _refuse_lost_rows(detected, rows, bad)
+            if detected.second_table is not None and policy == "reject":
+                raise FormatError(
+                    f"another table starts at record {detected.second_table + 1} (its header repeats this "
+                    "one's); send one table per file, or declare bad_rows: quarantine to load the first"
+                )
             reading.warnings.extend(_layout_warnings(detected))
             if not rows:
                 reading.warnings.append("the file has no data rows")
@@ -199,13 +210,13 @@ def _typed_select(detected: Detected, names: list[str], native: set[str] = froze
 
 def _native_types(detected: Detected) -> dict[str, str]:
     """The columns DuckDB's CSV parser types itself, which is several times faster than casting
-    text in SQL: integers, decimals, and the dates of the first date format (the parser takes
-    one); the rest stay text for SQL. With footnotes or a second table below the data, whose
+    text in SQL: decimals, and the dates of the first date format (the parser takes one); the
+    rest stay text for SQL, integers too, whose parser would turn `02134` into 2134 unsaid. With footnotes or a second table below the data, whose
     cutting counts the rows the parser returns, every column stays text."""
     if detected.footer_rows:
         return {}
     dates = [detected.date_formats[n] for n in detected.names if detected.types.get(n) == "date"]
-    kinds = {"integer": "BIGINT", "decimal": "DOUBLE"}
+    kinds = {"decimal": "DOUBLE"}  # integers stay text: a leading zero past the sample must show
     native = {n: kinds[t] for n in detected.names if (t := detected.types.get(n, "text")) in kinds}
     if dates:
         native |= {
@@ -231,10 +242,9 @@ def _bad_records(con, original: Path, detected: Detected, encoding: str) -> list
     ).fetchall()
     if any(kind == "INVALID ENCODING" for _, kind, _ in found):
         raise FormatError(_first_bad_byte(original, detected))
-    _refuse_misfits(con, detected)
-    found = [
-        record for record in found if record[0] > _above(detected)
-    ]  # the preamble and header's own faults
+    _refuse_misfits(con, original, detected)
+    notes = set(detected.comment_lines)  # comment lines inside the table are not rows
+    found = [record for record in found if record[0] > _above(detected) and record[0] not in notes]
     unread = detected.footer_rows - detected.footer_read  # footnotes DuckDB rejected: the last ones
     if unread:
         found = found[: max(len(found) - unread, 0)]
@@ -251,25 +261,36 @@ def _bad_records(con, original: Path, detected: Detected, encoding: str) -> list
     return _physical_lines(original, detected, bad)
 
 
-def _refuse_misfits(con, detected: Detected) -> None:
+def _refuse_misfits(con, original: Path, detected: Detected) -> None:
     """A value the parser could not read as its column's type: the file is refused, naming the
     column, the lines and the values, instead of a null standing in for it."""
     misfits = con.execute(
         "SELECT column_name, line, min(csv_line) FROM __rejects WHERE error_type = 'CAST' AND line > ? "
         "AND line NOT IN (SELECT line FROM __rejects WHERE error_type <> 'CAST') "  # a bad row's fault
-        "GROUP BY ALL ORDER BY line LIMIT 100",
-        [_above(detected)],
+        "AND NOT list_contains(?, line) GROUP BY ALL ORDER BY line LIMIT 100",
+        [_above(detected), list(detected.comment_lines)],
     ).fetchall()
     if not misfits:
         return
     name = misfits[0][0]
     position = detected.names.index(name)
+    first = [BadRow(line, raw.lstrip("\r\n"), "") for column, line, raw in misfits if column == name][
+        :SAMPLE_VALUES
+    ]
     shown = []
-    for _, line, raw in [m for m in misfits if m[0] == name][:SAMPLE_VALUES]:
-        fields = _fields(raw.lstrip("\r\n"), detected)
-        shown.append(f"line {line} {fields[position].strip() if position < len(fields) else raw!r}")
+    for row in _physical_lines(original, detected, first):
+        fields = _fields(row.raw, detected)
+        shown.append(f"line {row.line} {fields[position].strip() if position < len(fields) else row.raw!r}")
     kind = detected.types.get(name, "text")
-    raise FormatError(f"column {name!r} holds values that are not {kind}: {', '.join(shown)}")
+    raise FormatError(f"column {name!r} holds values that are not {kind}: {', '.join(shown)}{_hint(kind)}")
+
+
+def _hint(kind: str) -> str:
+    return (
+        "; if the column is text (a code, a mix), declare it in the table's YAML: types: {column: text}"
+        if kind != "text"
+        else ""
+    )
 
 
 def _above(detected: Detected) -> int:
@@ -278,11 +299,17 @@ def _above(detected: Detected) -> int:
 
 
 def _refuse_lost_rows(detected: Detected, rows: int, bad: list[BadRow]) -> None:
-    """Refuse a read that accounts for fewer records than detection counted in the whole file:
-    a quote the reader took differently swallowed rows, and nothing may vanish unsaid."""
+    """Refuse a read that does not account for the records detection counted in the whole file:
+    fewer, and a quote the reader took differently swallowed rows; more, and a title, header or
+    note line came through as data. Nothing may vanish or appear unsaid."""
     expected = detected.data_rows
-    if expected is None or rows + len(bad) >= expected:
+    if expected is None or rows + len(bad) == expected:
         return
+    if rows + len(bad) > expected:
+        raise FormatError(
+            f"the reader found {rows + len(bad)} data records where the file holds {expected}: a line above "
+            "or inside the table was taken for data; declare the format (skip_rows, header) in the table's YAML"
+        )
     near = f" (a quote near line {bad[0].line} opens a field that swallows what follows)" if bad else ""
     raise FormatError(
         f"the reader accounts for {rows + len(bad)} of the file's {expected} data records{near}; "
@@ -406,7 +433,9 @@ def _unparsable(detected: Detected, error: Exception) -> FormatError:
     return FormatError(f"the file cannot be parsed as {_describe(detected)}: {reason}")
 
 
-def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: bool = False) -> str:
+def _csv_rows(
+    con, source: Path, detected: Detected, encoding: str, rejects: bool = False, compressed: bool = False
+) -> str:
     """A query of the file's data rows as text: what is above them left out, all-empty rows
     left out (detection counted them), whatever follows the table cut by position.
 
@@ -434,7 +463,7 @@ def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: boo
         "strict_mode = true",
         "null_padding = false",
         f"encoding = {string_literal(encoding)}",
-        f"compression = {string_literal('gzip' if detected.compression == 'gzip' else 'none')}",
+        f"compression = {string_literal('gzip' if compressed else 'none')}",
     ]
     if detected.line_terminator == "\r":
         options.append("new_line = '\\r'")
@@ -446,8 +475,6 @@ def _csv_rows(con, source: Path, detected: Detected, encoding: str, rejects: boo
     if detected.null_values:
         tokens = ", ".join(string_literal(v) for v in ("", *detected.null_values))
         options.append(f"nullstr = [{tokens}]")
-    if detected.comment:
-        options.append(f"comment = {string_literal(detected.comment)}")
     lenient = ", ".join([*options, "ignore_errors = true"])
     stored = ", ".join(
         [*options, "store_rejects = true", "rejects_table = '__rejects'", "rejects_scan = '__scan'"]
@@ -481,13 +508,16 @@ def _filled(detected: Detected, native: Mapping[str, str]) -> str:
 
 def _head_returned(con, rows: str, detected: Detected) -> int:
     """How many records above the data (preamble, header) DuckDB returns as rows: the first
-    rows it gives that are those records, cell for cell."""
+    rows it gives that are those records, cell for cell, in order (it may reject some of them,
+    a title whose text does not fit a typed column, and return the next)."""
     if not detected.head:
         return 0
     first = con.execute(f"{rows} LIMIT {len(detected.head)}").fetchall()
-    returned = 0
-    for got, record in zip(first, detected.head, strict=False):
-        if not all(_same(value, cell, detected) for value, cell in zip(got, record, strict=False)):
+    returned, records = 0, iter(detected.head)
+    for got in first:  # a head record DuckDB rejected is passed over, not matched against
+        if not any(
+            all(_same(v, c, detected) for v, c in zip(got, record, strict=False)) for record in records
+        ):
             break
         returned += 1
     return returned
@@ -554,8 +584,8 @@ def _report_misfits(con, detected: Detected, names: list[str], rows: str) -> Non
             f"SELECT __row, {quote(name)} FROM raw WHERE {_misfit(detected, name)} ORDER BY __row LIMIT {SAMPLE_VALUES}"
         ).fetchall()
         if found:
-            shown = ", ".join(f"row {r} {v!r}" for r, v in found)
-            raise FormatError(f"column {name!r} holds values that are not {kind}: {shown}")
+            shown = ", ".join(f"data row {r} {v!r}" for r, v in found)
+            raise FormatError(f"column {name!r} holds values that are not {kind}: {shown}{_hint(kind)}")
 
 
 def _describe(detected: Detected) -> str:
@@ -587,7 +617,22 @@ def _first_bad_byte(path: Path, detected: Detected) -> str:
 
 @contextmanager
 def _utf8_copy(path: Path, detected: Detected):
-    """The file itself when DuckDB reads its encoding, else a strict UTF-8 copy of it."""
+    """The file itself when DuckDB reads its encoding, else a strict UTF-8 copy of it; cut where
+    the table ends when footnotes or another table follow it (known only of a file detection read
+    whole, 1 MiB at most), since which of those records DuckDB would return as rows is its guess."""
+    if detected.cut_at is not None:
+        import gzip
+
+        opener = gzip.open if detected.compression == "gzip" else open
+        with opener(path, "rb") as source:
+            text = source.read().decode(
+                "utf-8-sig" if detected.encoding == "utf-8-sig" else detected.encoding
+            )
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / "table.csv"
+            target.write_text(text[: detected.cut_at], encoding="utf-8", newline="")
+            yield target, "utf-8"
+        return
     if detected.encoding in DUCKDB_ENCODINGS:
         yield path, DUCKDB_ENCODINGS[detected.encoding]
         return
@@ -615,8 +660,8 @@ def _utf8_copy(path: Path, detected: Detected):
 def _cast(value: str, kind: str, date_format: str | None, decimal: str) -> str:
     from dataplatform.storage.duckdb_extensions import string_literal
 
-    if kind == "integer":
-        return f"TRY_CAST({value} AS BIGINT)"
+    if kind == "integer":  # a leading zero makes a code, not a number: a misfit, never dropped
+        return f"CASE WHEN regexp_full_match({value}, '[+-]?0[0-9]+') THEN NULL ELSE TRY_CAST({value} AS BIGINT) END"
     if kind == "decimal":
         number = f"replace({value}, ',', '.')" if decimal == "," else value
         return f"TRY_CAST({number} AS DOUBLE)"

@@ -59,12 +59,14 @@ class Ingestor:
         next attempt, and every attempt is in the ledger, not only in the run's logs."""
         path, base = self._delivered(path, table, digest)
         earlier = self.ledger.find(base["content_hash"], table)
+        changed = datetime.fromtimestamp(path.stat().st_ctime, UTC)  # a move back into incoming changes it
         unfinished = [
             e
             for e in earlier
             if e["file"] == path.name
             and e["status"] != "failed"
             and not (self.zone.root / e["moved_to"]).exists()
+            and changed < e["processed_at"]
         ]
         if unfinished:  # recorded, then interrupted before the move: finish it
             entry = unfinished[-1]
@@ -168,6 +170,10 @@ class Ingestor:
         recorded = {e["table_version"] for e in loads if e["table_version"] is not None}
         done = unrecorded_load(self.store, name, base["content_hash"], recorded)
         if done is not None:  # loaded, then interrupted before the ledger: record, never reload
+            notes = [
+                "recorded from its commit after an interrupted run",
+                *self._reread(path, table, config, run_id, base),
+            ]
             return self._finish(
                 path,
                 "loaded",
@@ -177,10 +183,12 @@ class Ingestor:
                 rows_loaded=done.rows,
                 table_version=done.version,
                 backup_version=done.backup_version,
-                warnings="recorded from its commit after an interrupted run",
+                warnings="; ".join(notes),
             )
         before = [e for e in earlier if e["status"] == "loaded"]
-        if holds(self.store, name, base["content_hash"]) or (config.mode == "append" and before):
+        if holds(self.store, name, base["content_hash"], config.fingerprint()) or (
+            config.mode == "append" and before
+        ):
             return self._finish(
                 path, "duplicate", run_id, base, warnings=f"identical to what reference/{table} holds now"
             )
@@ -192,7 +200,9 @@ class Ingestor:
             stream = _with_required(reading.stream, config)
             if existing is not None and config.schema_change != "evolve":
                 _refuse_drift(table, existing, stream.schema)
-            loaded = load(self.store, name, stream, config.mode, config.keys, base["content_hash"])
+            loaded = load(
+                self.store, name, stream, config.mode, config.keys, base["content_hash"], config.fingerprint()
+            )
         if reading.bad_rows:
             self._keep_rejects(table, base, reading.bad_rows, run_id)
         notes = list(reading.warnings)
@@ -214,8 +224,29 @@ class Ingestor:
             warnings="; ".join(notes) or None,
         )
 
+    def _reread(
+        self, path: Path, table: str, config: TableConfig, run_id: str | None, base: dict
+    ) -> list[str]:
+        """Read a file whose load committed before its run died, without loading it: its warnings
+        and quarantined rows (kept after the commit) are what the dead run did not get to keep."""
+        from dataplatform.ingest.read import batches
+
+        name = reference_table(table)
+        try:
+            detected = config.detect(path, self.store.schema(name).names)
+            with batches(path, detected, config.bad_rows) as reading:
+                for _ in reading.stream:
+                    pass
+        except USER_ERRORS:
+            return []
+        if reading.bad_rows:
+            self._keep_rejects(table, base, reading.bad_rows, run_id)
+        return reading.warnings
+
     def _keep_rejects(self, table: str, base: dict, bad: list, run_id: str | None) -> None:
+        """The file's bad rows in `<table>_rejects`, replacing any an earlier attempt kept."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         now = datetime.now(UTC)
         rows = [
@@ -241,7 +272,13 @@ class Ingestor:
                 ("run_id", pa.string()),
             ]
         )
-        self.store.append(rejects_table(table), pa.Table.from_pylist(rows, schema=schema))
+        kept = pa.Table.from_pylist(rows, schema=schema)
+        name = rejects_table(table)
+        if self.store.exists(name):
+            earlier = self.store.read(name)
+            others = earlier.filter(pc.invert(pc.equal(earlier["content_hash"], base["content_hash"])))
+            kept = pa.concat_tables([others.select(schema.names).cast(schema), kept])
+        self.store.write(name, kept)
 
     def _finish(self, path: Path, status: Status, run_id: str | None, base: dict, **facts) -> LedgerEntry:
         target = self.zone.destination(path, base["table"], "error" if status == "rejected" else "archive")

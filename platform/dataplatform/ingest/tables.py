@@ -78,6 +78,15 @@ class TableConfig:
         sidecar = path.with_name(path.name + ".yaml")
         return self._with(_read_yaml(sidecar), sidecar) if sidecar.is_file() else self
 
+    def fingerprint(self) -> str:
+        """What decides how a file is read and loaded, as a short hash: the same bytes under a
+        changed YAML (a fixed delimiter, a new policy) are a new delivery, not a duplicate."""
+        import hashlib
+        import json
+
+        read_as = dataclasses.asdict(self) | {"description": ""}
+        return hashlib.sha256(json.dumps(read_as, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
     def detect(self, path: Path, table_columns: list[str] | None = None) -> Detected:
         """How `path` is written, detected around what this config declares (its `format`, null
         values and types) and the columns of the table it goes into."""
