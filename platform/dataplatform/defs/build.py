@@ -8,6 +8,7 @@ from dataplatform.defs.checks import medallion_checks
 from dataplatform.defs.datasets import dataset_definitions
 from dataplatform.defs.jobs import all_domains_daily, domain_jobs, gold_daily_job
 from dataplatform.defs.medallion import landing_assets, medallion_assets
+from dataplatform.defs.models import model_definitions
 from dataplatform.defs.platform_metrics import pipeline_runs_asset, platform_metrics_schedule
 from dataplatform.defs.reference import reference_definitions
 from dataplatform.defs.resources import build_resources
@@ -56,6 +57,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     dataset_assets, datasets_job = dataset_definitions(settings)
     assets += dataset_assets
     jobs.append(datasets_job)
+    model_assets, models_job = model_definitions(settings)
+    assets += model_assets
+    jobs.append(models_job)
     assets.append(pipeline_runs_asset(settings))
     metrics = platform_metrics_schedule()
     jobs.append(metrics.job)

@@ -1,0 +1,167 @@
+"""Train, promote, load and score models from Python, the CLI and the Dagster assets alike.
+
+    from dataplatform.models.client import ModelClient
+
+    models = ModelClient.for_settings(settings)
+    [outcome] = models.train("titanic", model="boosted")   # logged, registered, judged, maybe promoted
+    model = models.load("titanic__boosted@champion")        # the fitted scikit-learn model
+    scored = models.predict("titanic__boosted@champion", frame)
+
+A training reads the dataset's train features only, logs to MLflow, registers a version
+(alias `challenger`), then judges it against the baseline and the champion on its holdout: when
+the verdict passes, `champion` moves to it and the move is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dataplatform.models.errors import ModelError
+from dataplatform.models.spec import ModelSpec, load_models, models_folder
+from dataplatform.models.tracking import CHAMPION, Logged, Tracker, parse_reference
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dataplatform.datasets.client import DatasetClient
+    from dataplatform.models.promotion import Verdict
+    from dataplatform.models.training import Trained
+    from dataplatform.settings import Settings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    spec: ModelSpec
+    trained: Trained
+    logged: Logged
+    verdict: Verdict
+    promoted: bool
+    dataset_version: str
+
+
+class ModelClient:
+    def __init__(self, datasets: DatasetClient, tracker: Tracker, folder: Path) -> None:
+        self.datasets = datasets
+        self.tracker = tracker
+        self.folder = folder
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ModelClient:
+        from dataplatform.datasets.client import DatasetClient
+
+        return cls(
+            DatasetClient.for_settings(settings),
+            Tracker.for_settings(settings),
+            models_folder(settings.data_dir),
+        )
+
+    def specs(self, dataset: str) -> list[ModelSpec]:
+        from dataplatform.datasets.errors import DatasetError
+
+        try:
+            spec = self.datasets.spec(dataset)
+        except DatasetError as error:
+            raise ModelError(f"model spec names dataset {dataset!r}: {error}") from None
+        return load_models(self.folder, spec.name, spec.problem_type)
+
+    def train(
+        self, dataset: str, model: str | None = None, tags: dict[str, str] | None = None, promote: bool = True
+    ) -> list[Outcome]:
+        """Train `dataset`'s models (or the one named), each logged, registered and judged."""
+        from dataplatform.models.training import train
+
+        specs = self.specs(dataset)
+        if model is not None:
+            specs = [s for s in specs if s.name == model]
+            if not specs:
+                known = ", ".join(s.name for s in self.specs(dataset))
+                raise ModelError(f"dataset {dataset!r} has no model {model!r}; its models: {known}")
+        data = self.datasets.spec(dataset)
+        frame = self.datasets.load(data.name, "train", features=True)
+        times = self._times(data)
+        carried = [*data.id_columns, *(c for c, kind in data.column_types.items() if kind == "index")]
+        version = self.dataset_version(data.name)
+        outcomes = []
+        for spec in specs:
+            trained = train(spec, frame, data.target, carried, times)
+            logged = self.tracker.log(trained, version, tags or {})
+            verdict = self.judge(trained)
+            promoted = False
+            if promote and verdict.passed:
+                self.tracker.promote(
+                    spec.registered_name, logged.version, "passed the promotion check", verdict, tags
+                )
+                promoted = True
+            outcomes.append(Outcome(spec, trained, logged, verdict, promoted, version))
+        return outcomes
+
+    def judge(self, trained: Trained) -> Verdict:
+        """The promotion verdict on the candidate's holdout: the champion is scored on the same rows."""
+        from dataplatform.models.metrics import evaluate
+        from dataplatform.models.promotion import judge
+
+        name = trained.spec.registered_name
+        version = self.tracker.alias_version(name, CHAMPION)
+        champion = None
+        if version is not None:
+            model = self.tracker.load(f"{name}/{version}")
+            wanted = list(getattr(model, "feature_names_in_", trained.features))
+            if set(wanted) <= set(trained.holdout_features.columns):
+                champion = evaluate(
+                    trained.spec.problem, model, trained.holdout_features[wanted], trained.holdout_labels
+                )
+            else:  # trained on other features: its own holdout figures are all there is
+                run = self.tracker.version(name, version).run_id
+                champion = {
+                    k[len("holdout_") :]: v
+                    for k, v in self.tracker.run_metrics(run).items()
+                    if k.startswith("holdout_")
+                }
+        return judge(trained.spec, trained.holdout, trained.baseline, champion, version)
+
+    def promote(self, reference: str, reason: str) -> dict[str, Any]:
+        """Move `champion` by hand (`name/version`), recorded like the check's moves."""
+        name, alias, version = parse_reference(reference)
+        if version is None:
+            version = self.tracker.alias_version(name, alias or CHAMPION)
+            if version is None:
+                raise ModelError(f"model {name!r} has no alias {alias!r}")
+        if not reason.strip():
+            raise ModelError("a manual promotion needs a reason (--reason)")
+        return self.tracker.promote(name, version, reason.strip(), tags={"manual": "true"})
+
+    def load(self, reference: str):
+        return self.tracker.load(reference)
+
+    def predict(self, reference: str, frame: pd.DataFrame, keep: list[str] | None = None) -> pd.DataFrame:
+        """`frame` scored by the model at `reference`: the `keep` columns (ids), the prediction,
+        and for classifiers each class's probability."""
+        import pandas as pd
+
+        model = self.load(reference)
+        wanted = list(getattr(model, "feature_names_in_", []))
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise ModelError(f"the rows to score lack the model's feature(s) {', '.join(missing[:10])}")
+        inputs = frame[wanted].astype("float64")
+        scored = frame[list(keep or [])].reset_index(drop=True).copy()
+        scored["prediction"] = model.predict(inputs)
+        if hasattr(model, "predict_proba"):
+            probabilities = pd.DataFrame(
+                model.predict_proba(inputs), columns=[f"probability_{c}" for c in model.classes_]
+            )
+            scored = pd.concat([scored, probabilities], axis=1)
+        return scored
+
+    def dataset_version(self, dataset: str) -> str:
+        """The content hash of the dataset's splits, as registered."""
+        info = self.datasets.info(dataset)
+        return str(info.get("version_hash") or info.get("registered_at") or "unknown")
+
+    def _times(self, data) -> Any:
+        if len(data.datetime_columns) != 1:
+            return None
+        column = data.datetime_columns[0]
+        return self.datasets.store.frame(data.name, "train", [column])[column].to_numpy()

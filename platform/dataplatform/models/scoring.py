@@ -1,0 +1,86 @@
+"""Score a dataset's test split with a model's champion, and shape a Kaggle submission from it.
+
+The scored rows keep the dataset's id columns, so each prediction can be joined back; they are
+written to `predictions/<dataset>/<model>` (Delta), replaced whole each time. A dataset
+registered from a Kaggle-style folder has a `*submission*` split naming the ids and the target:
+the submission is that table's ids, in its order, each with its prediction under the target's
+name, and is refused (not written short) if the scored rows miss any of its ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dataplatform.models.errors import ModelError
+from dataplatform.models.tracking import CHAMPION
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dataplatform.models.client import ModelClient
+    from dataplatform.models.spec import ModelSpec
+    from dataplatform.settings import Settings
+
+DRIFT_SAMPLE = 100_000  # train rows the drift check compares with: a reservoir, the same every run
+
+
+@dataclass(frozen=True)
+class Scored:
+    rows: int
+    version: str
+    location: str
+    submission: Path | None
+    train_features: pd.DataFrame  # the model's inputs, for the drift check
+    test_features: pd.DataFrame
+
+
+def score_test_split(client: ModelClient, spec: ModelSpec, settings: Settings) -> Scored:
+    import pyarrow as pa
+
+    from dataplatform.storage import TableName, open_store
+
+    data = client.datasets.spec(spec.dataset)
+    version = client.tracker.alias_version(spec.registered_name, CHAMPION)
+    if version is None:
+        raise ModelError(
+            f"{spec.registered_name} has no champion yet: train it (dataplatform models train {spec.dataset})"
+        )
+    reference = f"{spec.registered_name}/{version}"
+    test = client.datasets.load(data.name, "test", features=True)
+    scored = client.predict(reference, test, keep=[c for c in data.id_columns if c in test.columns])
+    store = open_store("delta", settings.data_dir.resolve())
+    table = TableName("predictions", spec.dataset, spec.name)
+    store.write(table, pa.Table.from_pandas(scored, preserve_index=False))
+    inputs = list(getattr(client.load(reference), "feature_names_in_", []))
+    train = client.datasets.load(data.name, "train", features=True, sample=DRIFT_SAMPLE)
+    return Scored(
+        rows=len(scored),
+        version=version,
+        location=store.location(table),
+        submission=_submission(client, data, scored, settings.data_dir / "models" / "submissions", spec),
+        train_features=train[inputs],
+        test_features=test[inputs],
+    )
+
+
+def _submission(
+    client: ModelClient, data, scored: pd.DataFrame, folder: Path, spec: ModelSpec
+) -> Path | None:
+    shapes = [split for split in data.splits if "submission" in split]
+    if not shapes or data.target is None:
+        return None
+    sample = client.datasets.load(data.name, shapes[0])
+    ids = [c for c in sample.columns if c != data.target and c in scored.columns]
+    if not ids:
+        raise ModelError(f"{shapes[0]} of {data.name} shares no id column with the scored rows")
+    joined = sample[ids].merge(scored[[*ids, "prediction"]], on=ids, how="left", validate="one_to_one")
+    missing = int(joined["prediction"].isna().sum())
+    if missing:
+        raise ModelError(f"{missing} id(s) of {shapes[0]} have no prediction: the test split lacks them")
+    joined = joined.rename(columns={"prediction": data.target})[list(sample.columns)]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{spec.registered_name}.csv"
+    joined.to_csv(path, index=False)
+    return path
