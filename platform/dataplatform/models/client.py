@@ -99,7 +99,7 @@ class ModelClient:
 
     def judge(self, trained: Trained) -> Verdict:
         """The promotion verdict on the candidate's holdout: the champion is scored on the same rows."""
-        from dataplatform.models.metrics import evaluate
+        from dataplatform.models.metrics import better, evaluate
         from dataplatform.models.promotion import judge
 
         name = trained.spec.registered_name
@@ -119,7 +119,13 @@ class ModelClient:
                     for k, v in self.tracker.run_metrics(run).items()
                     if k.startswith("holdout_")
                 }
-        return judge(trained.spec, trained.holdout, trained.baseline, champion, version)
+        metric = trained.spec.selection_metric
+        gains = [
+            better(metric, fold[metric], base[metric])
+            for fold, base in zip(trained.folds, trained.baseline_folds, strict=True)
+            if metric in fold and metric in base
+        ]
+        return judge(trained.spec, trained.holdout, trained.baseline, champion, version, gains)
 
     def promote(self, reference: str, reason: str) -> dict[str, Any]:
         """Move `champion` by hand (`name/version`), recorded like the check's moves."""

@@ -1,8 +1,11 @@
 """The promotion rule: may a candidate become champion? Pure: metrics in, a verdict out.
 
 A candidate must beat the baseline fitted on the same rows by more than
-`min_gain_over_baseline` on the selection metric (a model no better than predicting the
-majority class or the mean has learned nothing), and, when there is a champion, gain at least
+`min_gain_over_baseline` on the selection metric, on the holdout and on the mean of the
+cross-validation folds, and the folds' mean gain must stand clear of their noise (twice its
+standard error): a model no better than predicting the majority class or the mean has learned
+nothing, and one that beats it by chance on one holdout (trained on shuffled labels, say) must
+not pass for one that learned. When there is a champion, the candidate must gain at least
 `min_gain` (and `min_relative_gain` of the champion's value) over it on the same holdout while
 losing at most `max_guard_loss` on the guard metric. The baseline model itself is only held to
 the champion rule.
@@ -33,18 +36,16 @@ def judge(
     baseline: dict[str, float],
     champion: dict[str, float] | None = None,
     champion_version: str | None = None,
+    fold_gains: list[float] | None = None,
 ) -> Verdict:
+    """`fold_gains`: the candidate's gain over the baseline on each cross-validation fold."""
+    import statistics
+
     metric, rules = spec.selection_metric, spec.promotion
     reasons, passed, figures = [], True, {}
     if metric not in candidate:
-        return Verdict(
-            False,
-            [f"{metric} could not be computed on the holdout"],
-            candidate,
-            baseline,
-            champion,
-            champion_version,
-        )
+        reasons = [f"{metric} could not be computed on the holdout"]
+        return Verdict(False, reasons, candidate, baseline, champion, champion_version)
     if spec.estimator != "baseline":
         gain = better(metric, candidate[metric], baseline.get(metric, float("nan")))
         figures["gain_over_baseline"] = gain
@@ -54,6 +55,17 @@ def judge(
             f"{metric} {candidate[metric]:.4f} against the baseline's {baseline.get(metric, float('nan')):.4f}: "
             f"gain {gain:+.4f} {'>' if ok else '<='} {rules.min_gain_over_baseline}"
         )
+        gains = [g for g in fold_gains or [] if g == g]
+        if len(gains) >= 2:
+            mean, noise = statistics.fmean(gains), 2 * statistics.stdev(gains) / len(gains) ** 0.5
+            needed = max(rules.min_gain_over_baseline, noise)
+            figures |= {"cv_gain_over_baseline": mean, "cv_gain_noise": noise}
+            ok = mean > needed
+            passed &= ok
+            reasons.append(
+                f"cross-validated gain over the baseline {mean:+.4f} {'>' if ok else '<='} {needed:.4f} "
+                "(the threshold, or twice the folds' standard error)"
+            )
     if champion is not None and metric in champion:
         gain = better(metric, candidate[metric], champion[metric])
         needed = max(rules.min_gain, rules.min_relative_gain * abs(champion[metric]))

@@ -32,6 +32,7 @@ class Trained:
     model: Any  # fitted on every train row outside the holdout
     features: list[str]
     folds: list[dict[str, float]]  # metrics per cross-validation fold
+    baseline_folds: list[dict[str, float]]  # a baseline's on the same folds: the gain's noise
     holdout: dict[str, float]  # the candidate's metrics on the holdout
     baseline: dict[str, float]  # a baseline fitted on the same rows, on the same holdout
     holdout_features: pd.DataFrame
@@ -80,16 +81,14 @@ def train(
         )
     fit_rows, holdout_rows, folds, time_ordered = _splits(spec, labels, times)
     fitted_part_inputs, fitted_part_labels = inputs.iloc[fit_rows], labels.iloc[fit_rows]
-    fold_metrics = []
-    for train_index, test_index in folds:
-        model = _fit(spec, fitted_part_inputs.iloc[train_index], fitted_part_labels.iloc[train_index])
-        fold_metrics.append(
-            evaluate(
-                spec.problem, model, fitted_part_inputs.iloc[test_index], fitted_part_labels.iloc[test_index]
-            )
-        )
-    model = _fit(spec, fitted_part_inputs, fitted_part_labels)
     baseline_spec = ModelSpec(spec.dataset, "baseline", "baseline", spec.problem, seed=spec.seed)
+    fold_metrics, baseline_folds = [], []
+    for train_index, test_index in folds:
+        fold_inputs, fold_labels = fitted_part_inputs.iloc[train_index], fitted_part_labels.iloc[train_index]
+        held = fitted_part_inputs.iloc[test_index], fitted_part_labels.iloc[test_index]
+        fold_metrics.append(evaluate(spec.problem, _fit(spec, fold_inputs, fold_labels), *held))
+        baseline_folds.append(evaluate(spec.problem, _fit(baseline_spec, fold_inputs, fold_labels), *held))
+    model = _fit(spec, fitted_part_inputs, fitted_part_labels)
     baseline = _fit(baseline_spec, fitted_part_inputs, fitted_part_labels)
     held_inputs, held_labels = inputs.iloc[holdout_rows], labels.iloc[holdout_rows]
     return Trained(
@@ -97,6 +96,7 @@ def train(
         model=model,
         features=features,
         folds=fold_metrics,
+        baseline_folds=baseline_folds,
         holdout=evaluate(spec.problem, model, held_inputs, held_labels),
         baseline=evaluate(spec.problem, baseline, held_inputs, held_labels),
         holdout_features=held_inputs,
