@@ -104,3 +104,32 @@ def test_a_value_pyarrow_cannot_parse_leaves_the_file_to_duckdbs_reader_and_its_
         client.register(path, name="late")
     assert client.list() == []
     assert not (client.store.files / "late").exists()
+
+
+@pytest.mark.parametrize(
+    "labels", [("Yes", "No"), ("yes", "no"), ("T", "F"), ("true", "false"), ("True", "False")]
+)
+@pytest.mark.parametrize("in_memory", [True, False], ids=["pyarrow", "duckdb"])
+def test_a_two_word_target_comes_back_in_its_own_words(tmp_path, monkeypatch, labels, in_memory):
+    """DuckDB reads yes/no, T/F and true/false as booleans; stored that way, a prediction could
+    only say True where the data said Yes. Text stays text, in both readers."""
+    if not in_memory:
+        monkeypatch.setattr(sources, "IN_MEMORY_LIMIT", 0)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(200),
+            "x": rng.normal(size=200),
+            "member": rng.choice(labels, 200),
+            "churned": rng.choice(labels, 200),
+        }
+    )
+    frame.to_csv(tmp_path / "churn.csv", index=False)
+    client = DatasetClient(tmp_path / "data")
+    spec = client.register(tmp_path / "churn.csv", target="churned")
+    assert (spec.problem_type, spec.class_count) == ("binary", 2)
+    loaded = client.load("churn")
+    assert loaded["churned"].tolist() == frame["churned"].tolist()
+    assert loaded["member"].tolist() == frame["member"].tolist()  # a feature keeps its words too
+    assert set(client.stats("churn")["train"]["target_distribution"]["classes"]) == set(labels)
+    assert client.load("churn", features=True)["churned"].tolist() == frame["churned"].tolist()

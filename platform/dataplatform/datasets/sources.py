@@ -1,6 +1,10 @@
 """What a user registers, a single file or a Kaggle-style folder: checked, then read split by split.
 
-DuckDB's readers do the parsing (type detection, gzip, JSON arrays and lines). The store reads a
+DuckDB's readers do the parsing (type detection, gzip, JSON arrays and lines), except that text
+is never read as booleans: DuckDB would read `yes`/`no`, `T`/`F` or `True`/`False` as true and
+false, and a label would then come back in other words than it was given (a prediction or a
+submission must give back `Yes`, not `True`). Such a column stays text (categorical), as
+written; real booleans (Parquet, JSON `true`) stay booleans. The store reads a
 file straight into its table (`SourceFile.reader`), so a large file is never copied through
 Python; `read_source` gives the same data as Arrow tables for callers that want it. A plain
 CSV or TSV file of up to `IN_MEMORY_LIMIT` bytes is parsed by pyarrow instead, with the dialect
@@ -73,9 +77,13 @@ class Source:
         return [f.split for f in self.files]
 
 
+# The types DuckDB's CSV sniffer picks from: its default ones but BOOLEAN (see above).
+CSV_TYPES = (
+    "auto_type_candidates = ['BIGINT', 'DOUBLE', 'TIME', 'DATE', 'TIMESTAMP', 'TIMESTAMPTZ', 'VARCHAR']"
+)
 READERS: dict[str, str] = {
-    "csv": "SELECT * FROM read_csv(?, header = true, buffer_size = ?)",
-    "tsv": "SELECT * FROM read_csv(?, header = true, delim = '\t', buffer_size = ?)",
+    "csv": f"SELECT * FROM read_csv(?, header = true, buffer_size = ?, {CSV_TYPES})",
+    "tsv": f"SELECT * FROM read_csv(?, header = true, delim = '\t', buffer_size = ?, {CSV_TYPES})",
     "parquet": "SELECT * FROM read_parquet(?)",
     "json": "SELECT * FROM read_json(?, format = 'auto')",
     "jsonl": "SELECT * FROM read_json(?, format = 'newline_delimited')",
@@ -99,12 +107,9 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "BIGINT": pa.int64(),
     "DOUBLE": pa.float64(),
     "VARCHAR": pa.string(),
-    "BOOLEAN": pa.bool_(),
     "DATE": pa.date32(),
     "TIMESTAMP": pa.timestamp("us"),
 }
-# Spellings DuckDB reads as booleans that pyarrow is told about (DuckDB takes any case of them).
-BOOLEAN_WORDS = {True: ("true", "t", "yes", "y", "1"), False: ("false", "f", "no", "n", "0")}
 NO_CHARACTER = "(empty)"  # how sniff_csv reports a quote, escape or comment character not found
 
 
@@ -146,7 +151,7 @@ def csv_in_parts(con: duckdb.DuckDBPyConnection, file: SourceFile) -> CsvParts |
     try:
         sniffed = con.execute(
             "SELECT Delimiter, Quote, Escape, Comment, SkipRows, HasHeader, Columns, DateFormat, "
-            f"TimestampFormat FROM sniff_csv(?, header = true{delimiter})",
+            f"TimestampFormat FROM sniff_csv(?, header = true{delimiter}, {CSV_TYPES})",
             [str(file.path)],
         ).fetchone()
     except duckdb.Error:
@@ -169,10 +174,6 @@ def csv_in_parts(con: duckdb.DuckDBPyConnection, file: SourceFile) -> CsvParts |
     import pyarrow.csv as csv
 
     names = [column["name"] for column in columns]
-    words = {
-        flag: [c for w in spellings for c in (w, w.title(), w.upper())]
-        for flag, spellings in BOOLEAN_WORDS.items()
-    }
     quoted = quote_char != NO_CHARACTER
     parse = csv.ParseOptions(
         delimiter=delim,
@@ -184,8 +185,6 @@ def csv_in_parts(con: duckdb.DuckDBPyConnection, file: SourceFile) -> CsvParts |
         column_types=dict(zip(names, types, strict=True)),
         null_values=[""],
         strings_can_be_null=True,
-        true_values=words[True],
-        false_values=words[False],
     )
     schema = pa.schema(list(zip(names, types, strict=True)))
     if quoted:
