@@ -2,9 +2,10 @@
 
 Every command goes through `dataplatform.datasets.client.DatasetClient` over the configured data
 folder (`<DATAPLATFORM_DATA_DIR>/datasets/`), so the CLI, notebooks and the Dagster assets see
-the same registry. A user mistake is one line on stderr and exit code 1; the client raises
-`DatasetError` before anything is changed, so nothing is left half-registered. The client (DuckDB,
-Arrow, pandas) is imported inside the commands so `dataplatform --help` stays fast.
+the same registry, and files are registered only from the configured folders
+(`DATAPLATFORM_DATASETS_ROOT`). A user mistake is one line on stderr and exit code 1; the client
+raises `DatasetError` before anything is changed, so nothing is left half-registered. The client
+(DuckDB, Arrow, pandas) is imported inside the commands so `dataplatform --help` stays fast.
 """
 
 from __future__ import annotations
@@ -91,9 +92,7 @@ def register(
                     table, name or key.split("/")[-1], source_asset=key, progress=report, **options
                 )
         else:
-            from dataplatform.datasets.sources import locate_source
-
-            splits = len(locate_source(source).files)  # checked here too, before the progress bar
+            splits = len(client.locate(source).files)  # checked here too, before the progress bar
             with _steps(splits, not no_features, output) as report:
                 spec = client.register(source, name=name, progress=report, **options)
         info = client.info(spec.name)

@@ -10,12 +10,21 @@ instead of surfacing later inside a run.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["parquet", "delta", "duckdb", "postgres"]
@@ -100,6 +109,9 @@ class Settings(BaseSettings):
     reference_examples: Path | None = EXAMPLES
     # custom feature plugins for registered datasets: <folder>/<dataset>.py (default <data_dir>/datasets/plugins)
     dataset_plugins_dir: Path | None = None
+    # the folders dataset files may be registered from, separated by os.pathsep (default: the
+    # user's home folder, the working folder and data_dir); see `dataset_roots`
+    datasets_root: str | None = None
     profile: Literal["local", "postgres"] = "local"
     postgres_url: SecretStr | None = None
     executor: Literal["in_process", "multiprocess"] = "in_process"
@@ -142,6 +154,23 @@ class Settings(BaseSettings):
     @property
     def dataset_plugins(self) -> Path:
         return (self.dataset_plugins_dir or self.data_dir / "datasets" / "plugins").resolve()
+
+    @property
+    def dataset_roots(self) -> tuple[Path, ...]:
+        """Where dataset files may come from: a registration cannot read /etc or follow a symlink
+        out of these folders, and neither can a spec file edited to point elsewhere."""
+        if self.datasets_root is None:
+            return (Path.home(), Path.cwd(), self.data_dir)
+        return tuple(
+            Path(folder).expanduser() for folder in self.datasets_root.split(os.pathsep) if folder.strip()
+        )
+
+    @field_validator("datasets_root")
+    @classmethod
+    def _names_a_folder(cls, value: str | None) -> str | None:
+        if value is not None and not any(folder.strip() for folder in value.split(os.pathsep)):
+            raise ValueError(f"name one or more folders, separated by {os.pathsep!r}")
+        return value
 
 
 class SettingsError(ValueError):

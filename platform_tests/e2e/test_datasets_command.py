@@ -11,9 +11,15 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from platform_tests.e2e.conftest import BIN, run
+from platform_tests.e2e.conftest import BIN, PROJECT, run
 
 CLI = [str(BIN / "dataplatform"), "datasets"]
+
+
+@pytest.fixture
+def user_env(user_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The user's environment, with the test's folder as the one datasets may be registered from."""
+    return {**user_env, "DATAPLATFORM_DATASETS_ROOT": str(tmp_path)}
 
 
 def datasets(env: dict[str, str], *arguments: str, stdin: str | None = None):
@@ -263,3 +269,29 @@ def test_feature_plugins_come_from_the_configured_folder(user_env, tmp_path):
     client = DatasetClient(Path(user_env["DATAPLATFORM_DATA_DIR"]))
     train, features = client.load("loans"), client.load("loans", features=True)
     assert np.allclose(features["amount_k"], train["amount"] / 1000)
+
+
+def test_files_outside_the_allowed_folders_are_refused_before_anything_is_read(
+    user_env, tmp_path, tmp_path_factory
+):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "secret.csv").write_text("id,value\n1,2\n")
+    (tmp_path / "link.csv").symlink_to(elsewhere / "secret.csv")
+    (tmp_path / "linked").symlink_to(elsewhere, target_is_directory=True)
+    for path in (tmp_path / "link.csv", tmp_path / "linked", elsewhere / "secret.csv"):
+        refused = one_line_error(datasets(user_env, "register", str(path)))
+        assert f"is outside the folders datasets may be registered from ({tmp_path})" in refused
+
+    defaults = {k: v for k, v in user_env.items() if k != "DATAPLATFORM_DATASETS_ROOT"}
+    data_dir = Path(defaults["DATAPLATFORM_DATA_DIR"])
+    etc = one_line_error(datasets(defaults, "register", "/etc"))  # not listed: refused before reading
+    assert etc == (
+        f"error: /etc is outside the folders datasets may be registered from ({Path.home()}, "
+        f"{PROJECT}, {data_dir}); move it into one of them or name its folder in DATAPLATFORM_DATASETS_ROOT"
+    )
+    (data_dir / "inbox").mkdir(parents=True)
+    (data_dir / "inbox" / "people.csv").write_text("person_id,age,label\n1,30,0\n2,40,1\n3,50,1\n")
+    inside = datasets(defaults, "register", str(data_dir / "inbox" / "people.csv"))  # the data folder is one
+    assert inside.returncode == 0, inside.stderr
+    registry = data_dir / "datasets" / "registry"
+    assert [p.name for p in registry.glob("*.yaml")] == ["people.yaml"]

@@ -46,7 +46,7 @@ def registered(tmp_path_factory) -> Iterator[tuple[Platform, DatasetClient, dg.E
     """E-commerce through gold, then three datasets: a Kaggle folder, a file whose target has a
     gap, and gold customer value; then the code location built and the datasets job run."""
     root = tmp_path_factory.mktemp("datasets")
-    settings = small_settings(root)
+    settings = small_settings(root, datasets_root=str(root))  # where the sources are
     with real_instance(root) as instance:
         before = Platform(settings, instance)
         for job, partition in [("ecommerce_master", None), ("ecommerce_daily", DAY.isoformat())]:
@@ -185,3 +185,23 @@ def test_a_dataset_from_a_reference_table_depends_on_it_and_rereads_it(tmp_path)
     store.write(reference_table("currency_rates"), pa.concat_tables([rates, rates]))  # a new delivery
     spec = register_again(client, "currency_rates", settings)
     assert (spec.target, client.info("currency_rates")["rows"]["train"]) == ("rate", 60)
+
+
+def test_a_spec_edited_to_point_outside_the_allowed_folders_is_not_read(tmp_path):
+    """Specs are fit for git: one changed to name a file elsewhere must not make a run read it."""
+    from dataplatform.datasets.errors import DatasetError
+    from dataplatform.defs.datasets import register_again
+
+    settings = small_settings(tmp_path, datasets_root=str(tmp_path / "inbox"))
+    client = DatasetClient.for_settings(settings)
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "outside").mkdir()
+    passengers(50, 1, np.random.default_rng(5)).to_csv(tmp_path / "inbox" / "people.csv", index=False)
+    passengers(50, 1, np.random.default_rng(6)).to_csv(tmp_path / "outside" / "people.csv", index=False)
+    client.register(tmp_path / "inbox" / "people.csv")
+    before = client.load("people")
+    spec_file = client.registry.path_for("people")
+    spec_file.write_text(spec_file.read_text().replace("/inbox/", "/outside/"))
+    with pytest.raises(DatasetError, match="is outside the folders datasets may be registered from"):
+        register_again(client, "people", settings)
+    pd.testing.assert_frame_equal(client.load("people"), before)

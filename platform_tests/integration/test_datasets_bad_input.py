@@ -12,10 +12,14 @@ import pytest
 from dataplatform.datasets.client import DatasetClient
 from dataplatform.datasets.errors import DatasetError
 
+OUTSIDE = "is outside the folders datasets may be registered from"
+
 
 @pytest.fixture
 def client(tmp_path: Path) -> DatasetClient:
-    return DatasetClient(tmp_path / "data", plugins_dir=tmp_path / "plugins", source_root=tmp_path / "inbox")
+    return DatasetClient(
+        tmp_path / "data", plugins_dir=tmp_path / "plugins", source_roots=[tmp_path / "inbox"]
+    )
 
 
 @pytest.fixture
@@ -57,8 +61,12 @@ def test_an_existing_name_without_force_keeps_the_registered_dataset(client, inb
     ("make", "message"),
     [
         (lambda inbox: inbox / "missing.csv", "missing.csv: no such file or folder"),
-        (lambda inbox: inbox / ".." / "outside.csv", "escapes the allowed folder"),
-        (lambda inbox: Path("/etc/hostname"), "escapes the allowed folder"),
+        (lambda inbox: inbox / ".." / "outside.csv", OUTSIDE),
+        (lambda inbox: Path("/etc/hostname"), OUTSIDE),
+        (
+            lambda inbox: _link(inbox / "link.csv", inbox.parent / "outside.csv"),
+            r"\(it leads to .*outside.csv\) is",
+        ),
         (lambda inbox: _write(inbox / "book.xlsx", b"PK\x03\x04"), "unsupported format '.xlsx'"),
         (lambda inbox: _write(inbox / "empty.csv", b""), "empty.csv: the file is empty"),
         (
@@ -149,6 +157,11 @@ def test_unknown_tables_columns_and_sample_sizes_on_load(client, inbox):
         client.load("good", sample=0)
     with pytest.raises(DatasetError, match="no dataset named 'other'"):
         client.load("other")
+
+
+def _link(path: Path, target: Path) -> Path:
+    path.symlink_to(target)
+    return path
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -128,7 +128,9 @@ def test_a_plugin_adds_its_columns_and_removal_drops_the_schema(folder, database
 def test_the_postgres_profile_puts_datasets_in_postgres_and_never_shows_the_password(
     folder, database, tmp_path
 ):
-    settings = Settings(data_dir=tmp_path / "data", profile="postgres", postgres_url=database)
+    settings = Settings(
+        data_dir=tmp_path / "data", profile="postgres", postgres_url=database, datasets_root=str(tmp_path)
+    )
     client = DatasetClient.for_settings(settings)
     client.register(folder, name="titanic")
     assert client.store.backend == "postgres" and schemas(database) == {"titanic"}

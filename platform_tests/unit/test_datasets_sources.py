@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import os
 from pathlib import Path
 
 import duckdb
@@ -97,12 +98,45 @@ def test_a_link_leaving_the_folder_is_refused(tmp_path):
         locate_source(folder)
 
 
-def test_relative_paths_resolve_inside_the_root(tmp_path):
-    (tmp_path / "inbox").mkdir()
-    (tmp_path / "inbox" / "a.csv").write_text("x\n1\n")
-    assert locate_source("a.csv", root=tmp_path / "inbox").path == tmp_path / "inbox" / "a.csv"
-    with pytest.raises(DatasetError, match="escapes the allowed folder"):
-        locate_source("../inbox/../a.csv", root=tmp_path / "inbox")
+def test_a_path_must_lie_inside_one_of_the_roots_once_its_links_are_resolved(tmp_path, monkeypatch):
+    root = tmp_path.resolve()
+    inbox, other, outside = root / "inbox", root / "other", root / "outside"
+    for folder in (inbox, other, outside):
+        folder.mkdir()
+    (inbox / "a.csv").write_text("x\n1\n")
+    (other / "b.csv").write_text("x\n2\n")
+    (outside / "secret.csv").write_text("x\n3\n")
+    (inbox / "link.csv").symlink_to(outside / "secret.csv")
+    (inbox / "linked").symlink_to(outside, target_is_directory=True)
+    roots = [inbox, other]
+    monkeypatch.chdir(inbox)  # a relative path is taken from the working folder
+    assert locate_source("a.csv", roots).path == inbox / "a.csv"
+    assert locate_source(other / "b.csv", roots).path == other / "b.csv"
+    for path, told in [
+        ("../outside/secret.csv", f"../outside/secret.csv (it leads to {outside / 'secret.csv'})"),
+        (inbox / "link.csv", f"{inbox / 'link.csv'} (it leads to {outside / 'secret.csv'})"),
+        (inbox / "linked", f"{inbox / 'linked'} (it leads to {outside})"),
+        (inbox / "linked" / "gone.csv", f"{inbox}/linked/gone.csv (it leads to {outside}/gone.csv)"),
+        ("/etc", "/etc"),
+    ]:
+        with pytest.raises(DatasetError) as refused:  # not even whether it exists is told
+            locate_source(path, roots)
+        assert str(refused.value) == (
+            f"{told} is outside the folders datasets may be registered from ({inbox}, {other}); "
+            "move it into one of them or name its folder in DATAPLATFORM_DATASETS_ROOT"
+        )
+
+
+def test_the_roots_come_from_datasets_root_or_default_to_home_working_folder_and_data(tmp_path, monkeypatch):
+    from dataplatform.settings import Settings, SettingsError, load_settings
+
+    monkeypatch.chdir(tmp_path)
+    assert Settings(data_dir=tmp_path / "data").dataset_roots == (Path.home(), tmp_path, tmp_path / "data")
+    joined = os.pathsep.join([str(tmp_path / "a"), "", "~/b"])
+    assert Settings(datasets_root=joined).dataset_roots == (tmp_path / "a", Path.home() / "b")
+    monkeypatch.setenv("DATAPLATFORM_DATASETS_ROOT", os.pathsep)
+    with pytest.raises(SettingsError, match=r"DATAPLATFORM_DATASETS_ROOT=.*name one or more folders"):
+        load_settings()
 
 
 def test_csv_read_buffers_split_the_file_between_threads_within_duckdb_default_and_128_mib(

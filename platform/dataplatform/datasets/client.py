@@ -15,7 +15,7 @@ so under the `postgres` profile). Names are normalised by every method (`My-Data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from dataplatform.datasets.registration import (
     user_overrides,
 )
 from dataplatform.datasets.search import Field, search
-from dataplatform.datasets.sources import locate_source
+from dataplatform.datasets.sources import Source, locate_source
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
 from dataplatform.datasets.sql import store_backend
 from dataplatform.datasets.store import DatasetStore
@@ -65,25 +65,30 @@ class DatasetClient:
         self,
         data_dir: str | Path,
         plugins_dir: str | Path | None = None,
-        source_root: str | Path | None = None,
+        source_roots: Sequence[str | Path] | None = None,
         postgres_url: str | None = None,
     ) -> None:
-        """`source_root`, when set, is the only folder files may be registered from; `postgres_url`,
-        when set, is the database holding the data (the specs stay in the folder)."""
+        """`source_roots`, when set, are the only folders files may be registered from (symlinks
+        resolved; see `sources.locate_source`); unset, any path is taken, as Python code can read
+        any file anyway, and `for_settings` sets the configured ones. `postgres_url`, when set, is
+        the database holding the data (the specs stay in the folder)."""
         root = Path(data_dir) / "datasets"
         self.registry = SpecRegistry(root / "registry")
         self.store = DatasetStore(root, postgres_url)
         self.plugins_dir = Path(plugins_dir) if plugins_dir is not None else root / "plugins"
-        self.source_root = None if source_root is None else Path(source_root)
+        self.source_roots = None if source_roots is None else [Path(r) for r in source_roots]
 
     @classmethod
     def for_settings(cls, settings: Settings) -> DatasetClient:
         """The client the settings describe: the one place the storage profile picks the store
-        (PostgreSQL at `DATAPLATFORM_POSTGRES_URL` under the `postgres` profile, else DuckDB)."""
+        (PostgreSQL at `DATAPLATFORM_POSTGRES_URL` under the `postgres` profile, else DuckDB), and
+        the folders files may be registered from (`DATAPLATFORM_DATASETS_ROOT`), so the CLI and
+        the Dagster assets read only files there."""
         url = settings.postgres_url if store_backend(settings.profile) == "postgres" else None
         return cls(
             settings.data_dir.resolve(),
             plugins_dir=settings.dataset_plugins,
+            source_roots=settings.dataset_roots,
             postgres_url=None if url is None else url.get_secret_value(),
         )
 
@@ -102,7 +107,7 @@ class DatasetClient:
         progress: Progress | None = None,
     ) -> DatasetSpec:
         """Register a file or a Kaggle-style folder; the name defaults to the file or folder name."""
-        located = locate_source(source, self.source_root)
+        located = self.locate(source)
         request = Request(
             name=normalise_name(name if name is not None else located.path.name.split(".")[0]),
             source_kind=located.kind,
@@ -155,6 +160,10 @@ class DatasetClient:
         specs = [s for s in self.registry.list() if tag is None or tag in s.tags]
         specs.sort(key=lambda s: str(getattr(s, sort) or ""))
         return specs if limit is None else specs[:limit]
+
+    def locate(self, source: str | Path) -> Source:
+        """A file or folder checked against the allowed folders (`source_roots`), nothing read yet."""
+        return locate_source(source, self.source_roots)
 
     def spec(self, name: str) -> DatasetSpec:
         return self.registry.load(name)

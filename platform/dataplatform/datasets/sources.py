@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -239,19 +239,19 @@ def asset_table(key: str) -> tuple[str, TableName]:
     )
 
 
-def locate_source(path: str | Path, root: str | Path | None = None) -> Source:
+def locate_source(path: str | Path, roots: Sequence[str | Path] | None = None) -> Source:
     """Check a source without reading its data: a file becomes the `train` split; a folder's
     `train.*`, `test.*`, `*submission*` and other tables become splits named after their files.
-    With `root`, the path must lie inside it."""
-    resolved = _resolve(Path(path), root)
+    With `roots`, the path must lie inside one of those folders (see `_inside_roots`)."""
+    resolved = _inside_roots(Path(path), roots)
     if resolved.is_dir():
         return _locate_folder(resolved)
     return Source("file", resolved, [SourceFile("train", resolved, _checked_file(resolved))])
 
 
-def read_source(path: str | Path, root: str | Path | None = None) -> dict[str, pa.Table]:
+def read_source(path: str | Path, roots: Sequence[str | Path] | None = None) -> dict[str, pa.Table]:
     """Every split of a source as an Arrow table, for callers that want the data in Python."""
-    source = locate_source(path, root)
+    source = locate_source(path, roots)
     with duckdb.connect() as con:
         return {f.split: read_file(con, f) for f in source.files}
 
@@ -310,14 +310,21 @@ def split_name(path: Path) -> str:
     return re.sub(r"[^a-z0-9]+", "_", snake.lower()).strip("_") or "table"
 
 
-def _resolve(path: Path, root: str | Path | None) -> Path:
-    if root is not None:
-        base = Path(root).resolve()
-        resolved = (base / path).resolve() if not path.is_absolute() else path.resolve()
-        if not resolved.is_relative_to(base):
-            raise DatasetError(f"{path}: escapes the allowed folder {base}; register files inside it")
-    else:
-        resolved = path.resolve()
+def _inside_roots(path: Path, roots: Sequence[str | Path] | None) -> Path:
+    """The path with every symlink resolved (a relative one taken from the working folder), refused
+    unless it lies inside one of `roots` (resolved too), before anything there is looked at: not
+    even whether it exists is told about a path outside. The CLI, the client and the Dagster
+    assets all check here, with the roots `DatasetClient.for_settings` gives them."""
+    resolved = path.resolve()
+    if roots is not None:
+        allowed = [Path(root).resolve() for root in roots]
+        if not any(resolved.is_relative_to(root) for root in allowed):
+            where = "" if resolved == path.absolute() else f" (it leads to {resolved})"
+            raise DatasetError(
+                f"{path}{where} is outside the folders datasets may be registered from "
+                f"({', '.join(map(str, allowed)) or 'none'}); move it into one of them or name its folder "
+                "in DATAPLATFORM_DATASETS_ROOT"
+            )
     if not resolved.exists():
         raise DatasetError(f"{path}: no such file or folder")
     return resolved
