@@ -1,4 +1,4 @@
-"""`dataplatform datasets`: register, describe, find, export and split ML datasets.
+"""`dataplatform datasets`: register, describe, find, load, export and split ML datasets.
 
 Every command goes through `dataplatform.datasets.client.DatasetClient` over the configured data
 folder (`<DATAPLATFORM_DATA_DIR>/datasets/`), so the CLI, notebooks and the Dagster assets see
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -35,6 +35,10 @@ console = Console()
 errors = Console(stderr=True)  # progress and errors, so stdout holds only results
 
 Format = Annotated[str, typer.Option("--format", help="table or json")]
+Version = Annotated[
+    int | None,
+    typer.Option("--version", min=1, help="An earlier version (see `info`); default: the current one."),
+]
 
 
 @app.command()
@@ -127,12 +131,56 @@ def list_datasets(
 
 
 @app.command()
-def info(name: Annotated[str, typer.Argument(help="Dataset name.")], output: Format = "table") -> None:
-    """A dataset's spec: ids, target, problem type, classes, column types (and why), rows per table."""
+def info(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    version: Version = None,
+    output: Format = "table",
+) -> None:
+    """A dataset's spec: ids, target, problem type, classes, column types (and why), rows per table, versions."""
     client = _client()
     with _failing_cleanly():
-        found = client.info(name)
+        found = client.info(name, version)
     _print_info(found, output)
+
+
+@app.command()
+def load(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    split: Annotated[str, typer.Option(help="train, test or another split.")] = "train",
+    features: Annotated[bool, typer.Option("--features", help="The split's features instead.")] = False,
+    column: Annotated[
+        list[str] | None, typer.Option("--column", help="Only this column; repeatable.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="The first this many rows.")] = 20,
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="A reproducible random sample of this many rows instead.")
+    ] = None,
+    version: Version = None,
+    output: Format = "table",
+) -> None:
+    """Rows of a split (or its features), of the current version or an earlier one."""
+    client = _client()
+    options: dict[str, Any] = {
+        "split": split,
+        "columns": _listed(column),
+        "features": features,
+        "version": version,
+    }
+    with _failing_cleanly():
+        if sample is not None:
+            frame = client.load(name, sample=sample, **options)
+        else:  # only the first frame is read: the rest of the split never leaves the store
+            with closing(client.load(name, chunk_size=limit, **options)) as frames:  # type: ignore[arg-type]
+                frame = next(frames)
+    if output == "json":
+        typer.echo(json.dumps({"rows": json.loads(frame.to_json(orient="records", date_format="iso"))}))
+        return
+    view = Table(title=f"{name} {'features of ' if features else ''}{split}: {len(frame):,} rows")
+    for label in frame.columns:
+        view.add_column(str(label), overflow="fold")
+    for values in frame.itertuples(index=False):
+        view.add_row(*(_cell(v) for v in values))
+    console.print(view)
 
 
 @app.command()
@@ -142,6 +190,7 @@ def stats(
     export: Annotated[
         Path | None, typer.Option(help="Also write every figure to this .json, .yaml or .yml file.")
     ] = None,
+    version: Version = None,
     output: Format = "table",
 ) -> None:
     """Statistics per split and column, as computed at registration; the target's distribution."""
@@ -149,7 +198,7 @@ def stats(
         _fail(f"--export {export}: use a .json, .yaml or .yml file name")
     client = _client()
     with _failing_cleanly():
-        figures = client.stats(name)
+        figures = client.stats(name, version)
         shown = figures if full else _brief(figures)
         if export is not None:
             _write_figures(export, figures)
@@ -194,12 +243,13 @@ def export(
     metadata_only: Annotated[
         bool, typer.Option("--metadata-only", help="Only the spec (.yaml) and statistics (.stats.json).")
     ] = False,
+    version: Version = None,
     output: Format = "table",
 ) -> None:
     """Write a dataset's tables, spec and statistics as files."""
     client = _client()
     with _failing_cleanly():
-        written = client.export(name, destination, to, compression, _listed(table), metadata_only)
+        written = client.export(name, destination, to, compression, _listed(table), metadata_only, version)
     if output == "json":
         typer.echo(json.dumps({"files": [str(p) for p in written]}))
         return
@@ -238,7 +288,7 @@ def remove(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be removed.")] = False,
     output: Format = "table",
 ) -> None:
-    """Remove a dataset's spec and stored tables (asks first unless --force)."""
+    """Remove a dataset's spec and stored tables, every version of them (asks first unless --force)."""
     client = _client()
     with _failing_cleanly():
         planned = client.remove(name, dry_run=True)
@@ -252,15 +302,14 @@ def remove(
                     "name": done.name,
                     "spec_file": str(done.spec_file),
                     "tables": done.tables,
+                    "versions": done.versions,
                     "removed": done.done,
                 }
             )
         )
         return
     verb = "removed" if done.done else "would remove"
-    console.print(
-        f"{verb} {done.name}: {done.spec_file} and tables {', '.join(done.tables) or 'none'}", highlight=False
-    )
+    console.print(f"{verb} {done.name}: {_removal_text(done)}", highlight=False)
 
 
 @app.command()
@@ -390,8 +439,13 @@ def _steps(splits: int, features: bool, output: str):
     return bar()
 
 
+def _removal_text(removal) -> str:
+    versions = ", ".join(map(str, removal.versions)) or "none"
+    return f"{removal.spec_file}, tables {', '.join(removal.tables) or 'none'} and versions {versions}"
+
+
 def _confirm(planned) -> None:
-    question = f"remove dataset {planned.name} ({planned.spec_file} and tables {', '.join(planned.tables) or 'none'})?"
+    question = f"remove dataset {planned.name} ({_removal_text(planned)})?"
     try:
         agreed = typer.confirm(question, default=False, err=True)
     except typer.Abort:  # no answer at all (stdin closed)
@@ -473,6 +527,9 @@ def _show_info(found: dict[str, Any]) -> None:
         return f"  ({reasons[key]})" if key in reasons else ""
 
     view.add_row("source", f"{found['source_kind']} {found['source']}")
+    if found.get("version") is not None:
+        kept = ", ".join(str(v["version"]) for v in found["versions"]) or str(found["version"])
+        view.add_row("version", f"{found['version']} of {kept} (hash {found['version_hash']})")
     view.add_row("id columns", (", ".join(found["id_columns"]) or "none") + why("id_columns"))
     view.add_row("target", (found["target"] or "none") + why("target"))
     view.add_row("problem type", problem + why("problem_type"))
@@ -542,6 +599,8 @@ def _show_stats(figures: dict[str, Any], full: bool) -> None:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # an int to Python, but not a number to show
+        return str(value)
     if isinstance(value, float):
         return f"{value:,.4g}"
     if isinstance(value, int):

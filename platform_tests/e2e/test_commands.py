@@ -37,21 +37,22 @@ def test_cli_run_materialises_everything_and_reports_it(user_env):
     assert rows["landing/ecommerce/orders"] == rows["bronze/ecommerce/orders"]
     assert summary["data_dir"] == user_env["DATAPLATFORM_DATA_DIR"]
 
-    # a registered dataset adds assets with a store of their own: the summary still reports
-    registered = [
-        str(BIN / "dataplatform"),
-        "datasets",
-        "register",
-        "--from-asset",
-        "gold/ecommerce/customer_value",
-    ]
-    assert run([*registered, "--target", "revenue_usd"], user_env).returncode == 0
+    # the run registered customers' value from gold as a dataset and trained its default models
+    models = run([str(BIN / "dataplatform"), "models", "list", "--format", "json"], user_env)
+    assert models.returncode == 0, models.stderr[-2000:]
+    aliases = {m["name"]: m["aliases"] for m in json.loads(models.stdout)}
+    assert aliases["customer_value__boosted"]["challenger"] == "1"
+    assert "champion" in aliases["customer_value__baseline"]
     again = run([str(BIN / "dataplatform"), "run", "--days", "1", "--format", "json"], user_env)
     assert again.returncode == 0, again.stderr[-3000:]
     rerun = {a["asset"]: a["rows"] for a in json.loads(again.stdout.strip().splitlines()[-1])["assets"]}
     history = "gold/platform/pipeline_runs"  # the one table that records each run
     assert rerun.pop(history) > rows.pop(history) > 0
     assert rerun == rows
+    retrained = run([str(BIN / "dataplatform"), "models", "list", "--format", "json"], user_env)
+    assert {m["name"]: m["latest_version"] for m in json.loads(retrained.stdout)}[
+        "customer_value__boosted"
+    ] == 2
 
 
 def test_invalid_setting_is_one_clear_line_without_traceback(user_env):

@@ -1,4 +1,5 @@
-"""`dataplatform datasets` as a user runs it: register, look, find, export, split, update, remove, and mistakes."""
+"""`dataplatform datasets` as a user runs it: register, look, find, load, export, split, update, remove,
+versions, and mistakes."""
 
 from __future__ import annotations
 
@@ -127,7 +128,8 @@ def test_a_dataset_from_registration_to_removal(user_env, tmp_path):
     assert json.loads(updated.stdout)["tags"] == ["credit", "risk"]
 
     dry = datasets(user_env, "remove", "loans", "--dry-run")
-    assert "would remove loans" in dry.stdout and (registry / "loans.yaml").exists()
+    assert "would remove loans" in dry.stdout and "versions 1" in dry.stdout
+    assert (registry / "loans.yaml").exists()
     declined = datasets(user_env, "remove", "loans", stdin="n\n")
     assert one_line_error(declined).endswith("loans not removed: answer y to confirm, or pass --force")
     assert (registry / "loans.yaml").exists()
@@ -269,6 +271,47 @@ def test_feature_plugins_come_from_the_configured_folder(user_env, tmp_path):
     client = DatasetClient(Path(user_env["DATAPLATFORM_DATA_DIR"]))
     train, features = client.load("loans"), client.load("loans", features=True)
     assert np.allclose(features["amount_k"], train["amount"] / 1000)
+
+
+def test_versions_are_read_by_number_and_an_unknown_one_is_one_line(user_env, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("person_id,age,member\n1,30,Yes\n2,40,No\n3,50,Yes\n")
+    assert datasets(user_env, "register", str(path)).returncode == 0
+    path.write_text("person_id,age,member\n1,30,Yes\n2,40,No\n3,50,Yes\n4,60,No\n")
+    again = datasets(user_env, "register", str(path), "--force", "--format", "json")
+    current = json.loads(again.stdout)
+    assert current["version"] == 2 and current["rows"]["train"] == 4
+    assert [(v["version"], v["current"]) for v in current["versions"]] == [(1, False), (2, True)]
+
+    first = json.loads(datasets(user_env, "info", "people", "--version", "1", "--format", "json").stdout)
+    assert (first["version"], first["rows"]["train"]) == (1, 3)
+    assert first["version_hash"] == current["versions"][0]["version_hash"] != current["version_hash"]
+    shown = datasets(user_env, "info", "people")
+    assert "2 of 1, 2 (hash " in shown.stdout
+
+    loaded = datasets(user_env, "load", "people", "--version", "1", "--format", "json")
+    assert json.loads(loaded.stdout)["rows"] == [
+        {"person_id": 1, "age": 30, "member": "Yes"},  # the labels as written, not true/false
+        {"person_id": 2, "age": 40, "member": "No"},
+        {"person_id": 3, "age": 50, "member": "Yes"},
+    ]
+    head = json.loads(datasets(user_env, "load", "people", "--limit", "2", "--format", "json").stdout)
+    assert [r["person_id"] for r in head["rows"]] == [1, 2]
+    table = datasets(user_env, "load", "people", "--column", "member", "--features")
+    assert table.returncode == 0 and "Yes" in table.stdout
+
+    out = tmp_path / "out"
+    assert datasets(user_env, "export", "people", str(out), "--version", "1", "--to", "csv").returncode == 0
+    assert len(pd.read_csv(out / "people" / "train.csv")) == 3
+    assert yaml.safe_load((out / "people" / "people.yaml").read_text())["version"] == 1
+
+    for command in (["info"], ["load"], ["stats"], ["export", "people", str(out)]):
+        arguments = [*command, "people"] if len(command) == 1 else command
+        unknown = datasets(user_env, *arguments, "--version", "7")
+        assert one_line_error(unknown).endswith("dataset 'people' has no version 7 (versions: 1, 2)")
+
+    removed = datasets(user_env, "remove", "people", "--force", "--format", "json")
+    assert json.loads(removed.stdout)["versions"] == [1, 2]
 
 
 def test_files_outside_the_allowed_folders_are_refused_before_anything_is_read(

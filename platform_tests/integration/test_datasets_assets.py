@@ -158,6 +158,8 @@ def test_materialising_again_rereads_the_source_and_keeps_the_users_choices(regi
     assert client.info("titanic")["rows"]["train"] == 260
     spec = client.spec("titanic")
     assert (spec.target, spec.reasons["target"], spec.tags) == ("Survived", "given by the user", ["kaggle"])
+    # the datasets job read the same files before (still version 1); the grown ones are version 2
+    assert spec.version == 2 and len(client.load("titanic", version=1)) == 200
     event = platform.instance.get_latest_materialization_event(dg.AssetKey(["datasets", "titanic", "train"]))
     assert event.asset_materialization.metadata["dagster/row_count"].value == 260
 

@@ -79,6 +79,7 @@ def test_a_dataset_in_postgres_is_the_dataset_in_duckdb(folder, database, tmp_pa
         "features_test",
         "_meta",
         "_frequencies",
+        "_versions",
     }
     assert spec.column_types["boarded"] == "datetime"
     for split in ("train", "test"):

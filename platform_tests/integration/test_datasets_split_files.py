@@ -1,6 +1,7 @@
 """Splits kept as Parquet files beside the DuckDB store: every version's files are the ones the
-store names, a failed write leaves the previous version readable with its files, and nothing is
-left behind by success, failure, removal or a write a killed process never finished."""
+store names, a failed write leaves the previous version readable with its files, an earlier
+version keeps its files, and nothing is left behind by success, failure, removal or a write a
+killed process never finished."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from dataplatform.datasets.client import DatasetClient
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.sql import qualified
+from dataplatform.datasets.store import archived_name
 
 
 @pytest.fixture
@@ -40,10 +42,12 @@ def kaggle_folder(root: Path, rows: int, seed: int) -> Path:
     return folder
 
 
-def named_files(client: DatasetClient, name: str) -> dict[str, str]:
-    """Split -> the file the store names for it."""
+def named_files(client: DatasetClient, name: str, version: int | None = None) -> dict[str, str]:
+    """Split (or fitted values) -> the file the store names for it, in the current version or an
+    earlier one."""
+    files = qualified(name, archived_name("_files", version))
     with client.store.reading() as con:
-        return dict(con.execute(f"SELECT split, file FROM {qualified(name, '_files')}").fetchall())
+        return dict(con.execute(f"SELECT split, file FROM {files}").fetchall())
 
 
 def files_on_disk(client: DatasetClient, name: str) -> set[str]:
@@ -68,10 +72,10 @@ def assert_same(before: dict[str, object], after: dict[str, object]) -> None:
     assert after["stats"] == before["stats"] and after["checks"] == before["checks"]
 
 
-def test_each_split_is_one_named_parquet_file_and_a_replacement_leaves_only_its_own(client, tmp_path):
+def test_each_split_is_one_named_parquet_file_and_a_new_version_keeps_the_previous_ones(client, tmp_path):
     client.register(kaggle_folder(tmp_path, 500, 1), name="shop", column_types={"day": "datetime"})
     first = named_files(client, "shop")
-    assert sorted(first) == ["test", "train"]
+    assert sorted(first) == ["_frequencies", "_parameters", "test", "train"]  # the features' fitted values
     # the dates were cast after reading: each split was written again, and only the new file is kept
     assert files_on_disk(client, "shop") == set(first.values())
     assert client.load("shop")["day"].dtype.kind == "M"
@@ -79,9 +83,16 @@ def test_each_split_is_one_named_parquet_file_and_a_replacement_leaves_only_its_
 
     client.register(kaggle_folder(tmp_path, 300, 2), name="shop", force=True)
     second = named_files(client, "shop")
-    assert files_on_disk(client, "shop") == set(second.values())
+    assert named_files(client, "shop", version=1) == first
+    assert files_on_disk(client, "shop") == set(first.values()) | set(second.values())
     assert not set(first.values()) & set(second.values())
     assert len(client.load("shop")) == 240 and client.info("shop")["rows"]["test"] == 60
+
+    # the same data again is the same version: its files are replaced, the first version's stay
+    client.register(tmp_path / "shop_2", name="shop", force=True)
+    third = named_files(client, "shop")
+    assert files_on_disk(client, "shop") == set(first.values()) | set(third.values())
+    assert [v["version"] for v in client.versions("shop")] == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -126,7 +137,9 @@ def test_a_failed_rebuild_keeps_the_version_and_a_good_one_keeps_the_files(clien
     assert_same(before, snapshot(client, "shop"))
     client.update("shop", target="amount")
     assert client.spec("shop").problem_type == "regression"
-    assert named_files(client, "shop") == files and files_on_disk(client, "shop") == set(files.values())
+    rebuilt = named_files(client, "shop")  # the same split files, new fitted values
+    assert {s: rebuilt[s] for s in ("train", "test")} == {s: files[s] for s in ("train", "test")}
+    assert files_on_disk(client, "shop") == set(rebuilt.values())
 
 
 def test_files_a_killed_write_left_are_removed_by_the_next_write(client, tmp_path):
@@ -134,9 +147,8 @@ def test_files_a_killed_write_left_are_removed_by_the_next_write(client, tmp_pat
     leftover = client.store.files / "shop" / "train-0123456789abcdef.parquet"
     leftover.write_bytes(b"half a file")
     client.register(kaggle_folder(tmp_path, 100, 2), name="shop", force=True)
-    assert not leftover.exists() and files_on_disk(client, "shop") == set(
-        named_files(client, "shop").values()
-    )
+    kept = set(named_files(client, "shop").values()) | set(named_files(client, "shop", version=1).values())
+    assert not leftover.exists() and files_on_disk(client, "shop") == kept
 
 
 def test_removal_takes_the_files(client, tmp_path):

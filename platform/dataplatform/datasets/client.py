@@ -11,6 +11,10 @@ Files live under `<data_dir>/datasets/`: `registry/<name>.yaml` (the specs, fit 
 plugins; another folder can be given). Given a `postgres_url`, the data, features and statistics
 live in that PostgreSQL database instead, a schema per dataset (`DatasetClient.for_settings` does
 so under the `postgres` profile). Names are normalised by every method (`My-Data` is `my_data`).
+
+Every registration whose data differs is a new version (`spec.version`, identified by
+`spec.version_hash`); `info`, `stats`, `load` and `export` read the current one unless given
+`version=`, and a model records the version it was trained on to read that data again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from dataplatform.datasets import versions
 from dataplatform.datasets.checks import DatasetCheck, check_dataset
 from dataplatform.datasets.detect import Overrides
 from dataplatform.datasets.errors import DatasetError
@@ -57,6 +62,7 @@ class Removal:
     name: str
     spec_file: Path
     tables: list[str]
+    versions: list[int]
     done: bool
 
 
@@ -106,7 +112,8 @@ class DatasetClient:
         force: bool = False,
         progress: Progress | None = None,
     ) -> DatasetSpec:
-        """Register a file or a Kaggle-style folder; the name defaults to the file or folder name."""
+        """Register a file or a Kaggle-style folder; the name defaults to the file or folder name.
+        A new version unless the data is that of a version the dataset has (see `versions`)."""
         located = self.locate(source)
         request = Request(
             name=normalise_name(name if name is not None else located.path.name.split(".")[0]),
@@ -165,17 +172,42 @@ class DatasetClient:
         """A file or folder checked against the allowed folders (`source_roots`), nothing read yet."""
         return locate_source(source, self.source_roots)
 
-    def spec(self, name: str) -> DatasetSpec:
-        return self.registry.load(name)
+    def spec(self, name: str, version: int | None = None) -> DatasetSpec:
+        """The spec of the current version, or of `version`."""
+        return self._version(name, version)[0]
 
-    def info(self, name: str) -> dict[str, Any]:
-        """The spec with the rows of every stored table (splits and features)."""
-        spec = self.registry.load(name)
-        return {**spec.to_dict(), "rows": self.store.tables(spec.name)}
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of a dataset, oldest first: `version`, `version_hash`, `registered_at`,
+        `current`; empty when nothing is stored."""
+        return self._versions(self.registry.load(name).name)
 
-    def stats(self, name: str) -> dict[str, Any]:
+    def _versions(self, name: str) -> list[dict[str, Any]]:
+        if not self.store.exists():
+            return []
+        with self.store.reading() as con:
+            rows = versions.listed(con, name)
+        keys = {
+            "version": "version",
+            "hash": "version_hash",
+            "registered_at": "registered_at",
+            "current": "current",
+        }
+        return [{shown: row[key] for key, shown in keys.items()} for row in rows]
+
+    def info(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """The spec (of the current version, or of `version`) with the rows of every stored table
+        (splits and features) and the dataset's versions."""
+        spec, archived = self._version(name, version)
+        return {
+            **spec.to_dict(),
+            "rows": self.store.tables(spec.name, archived),
+            "versions": self._versions(spec.name),
+        }
+
+    def stats(self, name: str, version: int | None = None) -> dict[str, Any]:
         """Statistics per split, as computed at registration (see `stats.table_stats`)."""
-        return self.store.meta(self.registry.load(name).name, "stats")
+        spec, archived = self._version(name, version)
+        return self.store.meta(spec.name, "stats", archived)
 
     def load(
         self,
@@ -185,18 +217,20 @@ class DatasetClient:
         sample: int | None = None,
         chunk_size: int | None = None,
         features: bool = False,
+        version: int | None = None,
     ) -> pd.DataFrame | Iterator[pd.DataFrame]:
         """A split (or its features) as pandas; an iterator of frames of `chunk_size` rows when set.
 
-        `sample` takes a reproducible random sample of that many rows (the same rows every call).
+        `sample` takes a reproducible random sample of that many rows (the same rows every call);
+        `version` reads an earlier version (`spec.version`), the current one by default.
         """
-        spec = self.registry.load(name)
+        spec, archived = self._version(name, version)
         table = f"features_{split}" if features else split
         if chunk_size is not None:
             if sample is not None:
                 raise DatasetError("sample and chunk_size cannot be combined; sample first, or walk all rows")
-            return self.store.frames(spec.name, table, chunk_size, columns)
-        return self.store.frame(spec.name, table, columns, sample)
+            return self.store.frames(spec.name, table, chunk_size, columns, archived)
+        return self.store.frame(spec.name, table, columns, sample, archived)
 
     def check(self, name: str) -> list[DatasetCheck]:
         """The dataset's checks (ids unique, target in train, none in test, consistent columns)."""
@@ -210,9 +244,12 @@ class DatasetClient:
         compression: str | None = None,
         tables: list[str] | None = None,
         metadata_only: bool = False,
+        version: int | None = None,
     ) -> list[Path]:
+        """Write the tables, spec and statistics of the current version, or of `version`, as files."""
+        spec, archived = self._version(name, version)
         return export_dataset(
-            self.store, self.registry.load(name), Path(destination), fmt, compression, tables, metadata_only
+            self.store, spec, Path(destination), fmt, compression, tables, metadata_only, archived
         )
 
     def search(self, pattern: str, field: Field = "any") -> list[DatasetSpec]:
@@ -247,17 +284,18 @@ class DatasetClient:
         return rebuild(self.store, self.registry, spec, overrides, self.plugins_dir)
 
     def remove(self, name: str, dry_run: bool = False) -> Removal:
-        """Remove the spec and the stored tables; `dry_run` only says what would go."""
+        """Remove the spec and the stored tables of every version; `dry_run` only says what would go."""
         spec_file = self.registry.path_for(name)
         normalised = normalise_name(name)
         if not spec_file.is_file():
             raise DatasetError(f"no dataset named '{normalised}'")
+        kept = [v["version"] for v in self._versions(normalised)]
         if dry_run:
             tables = list(self.store.tables(normalised)) if self.store.exists() else []
-            return Removal(normalised, spec_file, tables, done=False)
+            return Removal(normalised, spec_file, tables, kept, done=False)
         tables = self.store.drop(normalised) if self.store.exists() else []
         self.registry.remove(normalised)
-        return Removal(normalised, spec_file, tables, done=True)
+        return Removal(normalised, spec_file, tables, kept, done=True)
 
     def split(
         self,
@@ -285,6 +323,15 @@ class DatasetClient:
             )
         times = self.store.frame(spec.name, "train", [time_column])[time_column].to_numpy()
         return time_folds(times, folds, test_fraction, gap, mode, window)
+
+    def _version(self, name: str, version: int | None) -> tuple[DatasetSpec, int | None]:
+        """The spec of `version` (the current one when None) and the number to read it by from
+        the store (`store.archived_name`), None for the current version."""
+        spec = self.registry.load(name)
+        if version is None:
+            return spec, None
+        with self.store.reading() as con:
+            return versions.resolve(con, spec, version)
 
 
 def _overrides(

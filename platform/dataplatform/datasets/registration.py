@@ -4,7 +4,9 @@ Everything happens inside one store transaction, and the spec file is written in
 any failure (a bad file, a target that does not exist, a failing plugin) rolls the store back
 (the split files it wrote are removed, see `store`) and puts the previous spec file back, so a
 dataset is never half-registered. The same steps
-(`describe_splits`) also rebuild a registered dataset when its target or ids change.
+(`describe_splits`) also rebuild a registered dataset when its target or ids change. Either
+write keeps the version it replaces readable and records the new one by its content hash
+(`versions`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from dataplatform.datasets import versions
 from dataplatform.datasets.detect import Detection, Overrides, column_kinds, detect
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.features import (
@@ -34,9 +37,9 @@ from dataplatform.datasets.features import (
 )
 from dataplatform.datasets.sources import SUBMISSION_SPLIT, CsvParts, SourceFile, csv_in_parts, reading_error
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
-from dataplatform.datasets.sql import qualified, quote, schema_ref
+from dataplatform.datasets.sql import qualified, quote
 from dataplatform.datasets.stats import SortedFigures, arrow_numeric_figures, table_stats, target_distribution
-from dataplatform.datasets.store import DatasetStore, relations
+from dataplatform.datasets.store import DatasetStore
 
 Progress = Callable[[str], None]
 USER = "given by the user"
@@ -109,7 +112,8 @@ def register(
     plugins: Path | None = None,
     progress: Progress | None = None,
 ) -> DatasetSpec:
-    """Load every split with its loader (`train` first) and describe the dataset; return its spec."""
+    """Load every split with its loader (`train` first) and describe the dataset; return its spec,
+    a new version unless the splits are those of a kept version (see `versions`)."""
     name = normalise_name(request.name)
     if registry.exists(name) and not request.force:
         raise DatasetError(
@@ -117,8 +121,7 @@ def register(
         )
     report = progress or (lambda _step: None)
     with _spec_restored_on_failure(registry, name), store.writing(name) as con:
-        con.execute(f"DROP SCHEMA IF EXISTS {schema_ref(name)} CASCADE")
-        con.execute(f"CREATE SCHEMA {schema_ref(name)}")
+        history = versions.begin(con, name, _current_spec(registry, name))
         counted: dict[str, dict[str, SortedFigures]] = {}
         for split, load in loaders.items():
             report(f"reading {split}")
@@ -136,7 +139,8 @@ def register(
             features=request.features,
         )
         spec = describe_splits(con, store, spec, request.overrides, plugins, report, counted)
-        report("saving the spec")
+        report("saving the version")
+        spec = versions.settle(con, spec, history)
         registry.save(spec, force=True)
     return spec
 
@@ -148,14 +152,26 @@ def rebuild(
     overrides: Overrides,
     plugins: Path | None = None,
 ) -> DatasetSpec:
-    """Detect, describe and featurise a registered dataset again from its stored splits, with new overrides."""
+    """Detect, describe and featurise a registered dataset again from its stored splits, with new
+    overrides. It stays the same version unless a new column type changed the stored values."""
     with _spec_restored_on_failure(registry, spec.name), store.writing(spec.name) as con:
-        for table, kind in relations(con, spec.name).items():
-            if table.startswith(("features_", "_")) and table != "_files":  # `_files` names the splits' files
-                con.execute(f"DROP {kind} {qualified(spec.name, table)}")
+        history = versions.begin(con, spec.name, spec)
+        if history.archived is None:
+            raise DatasetError(f"dataset '{spec.name}' has no stored data; register it again")
+        for split in spec.splits:
+            store.share_split(con, spec.name, split, history.archived)
         spec = describe_splits(con, store, spec, overrides, plugins, lambda _step: None)
+        spec = versions.settle(con, spec, history)
         registry.save(spec, force=True)
     return spec
+
+
+def _current_spec(registry: SpecRegistry, name: str) -> DatasetSpec | None:
+    """The registered spec, if it can be read: a spec file broken by hand is replaced, not kept."""
+    try:
+        return registry.load(name) if registry.exists(name) else None
+    except DatasetError:
+        return None
 
 
 def user_overrides(spec: DatasetSpec) -> Overrides:
@@ -245,9 +261,7 @@ def describe_splits(
     meta = {"stats": stats}
     if spec.features:
         report("building features")
-        meta["features"] = _build_features(
-            con, spec.name, refs, detection, stats["train"], plugins, store.feature_views
-        )
+        meta["features"] = _build_features(con, store, spec.name, refs, detection, stats["train"], plugins)
     con.execute(f"CREATE TABLE {qualified(spec.name, '_meta')} (key VARCHAR, value VARCHAR)")
     con.executemany(
         f"INSERT INTO {qualified(spec.name, '_meta')} VALUES (?, ?)",
@@ -331,31 +345,33 @@ def _unparsed(con: duckdb.DuckDBPyConnection, tables: list[str], column: str, sq
 
 def _build_features(
     con: duckdb.DuckDBPyConnection,
+    store: DatasetStore,
     name: str,
     refs: dict[str, str],
     detection: Detection,
     train_stats: dict[str, Any],
     plugins: Path | None,
-    views: bool,
 ) -> dict[str, object]:
     """`features_<split>` for train and every split that has train's feature inputs (test, usually).
 
     Only the fitted values are stored (`_parameters`, `_frequencies`); each `features_<split>`
     is a view computing the features from its split when read. Writing them as tables took
     longer than everything else in a registration (1M rows x 41 columns: 1.7 s of 4.2 s), and
-    reading the view costs about what computing them did. Tables are written instead for a
-    dataset with a feature plugin (its plugin's columns exist only as Python's answer) and when
-    `views` is false; the parameters (maps and structs) are then only read while writing them.
+    reading the view costs about what computing them did. The view reads the split's file and
+    the fitted values' files, never another relation, so it survives its version being renamed
+    (`versions`). Tables are written instead for a dataset with a feature plugin (its plugin's
+    columns exist only as Python's answer) and in a store that cannot keep DuckDB views
+    (PostgreSQL); the parameters (maps and structs) are then only read while writing them.
     """
     fitted = fit_features(con, refs["train"], detection.column_types, detection.target, train_stats)
-    frequencies = qualified(name, "_frequencies")
-    _store_arrow(con, frequencies, fitted_frequencies(fitted))
     plugin = plugin_path(plugins, name)
-    views = views and plugin is None
+    views = store.feature_views and plugin is None
     if views:
-        parameters = qualified(name, "_parameters")
-        _store_arrow(con, parameters, fitted_parameters(fitted))
+        frequencies = store.write_fitted(con, name, "_frequencies", fitted_frequencies(fitted))
+        parameters = store.write_fitted(con, name, "_parameters", fitted_parameters(fitted))
     else:
+        frequencies = qualified(name, "_frequencies")
+        _store_arrow(con, frequencies, fitted_frequencies(fitted))
         parameters = "_fitted_parameters"
         con.register(parameters, fitted_parameters(fitted))
     inputs = set(fitted.numeric) | set(fitted.datetime) | set(fitted.text) | set(fitted.categorical)
@@ -365,7 +381,8 @@ def _build_features(
         if split == SUBMISSION_SPLIT or not inputs <= set(present):
             continue
         carry = [c for c in fitted.carried if c in present]
-        sql = feature_query(replace(fitted, carried=carry), ref, parameters, frequencies)
+        source = store.split_reader(con, name, split) if views else ref
+        sql = feature_query(replace(fitted, carried=carry), source, parameters, frequencies)
         target = qualified(name, f"features_{split}")
         if views:
             con.execute(f"CREATE VIEW {target} AS {sql}")

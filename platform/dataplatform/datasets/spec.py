@@ -84,6 +84,10 @@ class DatasetSpec:
     features: bool = True
     reasons: dict[str, str] = field(default_factory=dict)
     registered_at: str = ""
+    # Which registration of the data this is (1, 2, ...) and the content hash of its splits
+    # (`contenthash`), so a model can record the data it was trained on and load it again.
+    version: int | None = None
+    version_hash: str | None = None
 
     def __post_init__(self) -> None:
         if self.source_kind not in SOURCE_KINDS:

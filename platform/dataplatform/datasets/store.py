@@ -8,16 +8,20 @@ PostgreSQL cannot run DuckDB's SQL in a view, so there features are stored as ta
 Layout of schema `<name>`: a relation per split (`train`, `test`, `sample_submission`, extra
 tables), `features_<split>` for the splits features were built for (views computing them from
 the split, or tables for a dataset with a feature plugin), `_meta` (key, JSON value:
-statistics, fitted feature parameters), `_parameters` and `_frequencies` (the fitted values
-the features read). Names starting with `_` are the store's own, never a split's.
+statistics, fitted feature parameters) and `_frequencies` (fitted values the features read).
+Names starting with `_` are the store's own, never a split's. These are the current version's;
+each earlier version's are kept beside them as `_v<N>.<relation>`, listed in `_versions` (see
+`versions`), so reading a version is reading other names.
 
 In the DuckDB store a split is a Parquet file, `dataset_files/<name>/<split>-<random>.parquet`
 beside the store file, and the split's relation a view reading it; `_files` names the file of
-each split. A view names its file relative to the store's folder, which every connection the
-store opens searches (DuckDB's `file_search_path`), so the data folder can be moved or copied
-and keeps working; to query the file with DuckDB outside the platform, set `file_search_path`
-to that folder or work in it. (Datasets registered before this name absolute paths: register
-them again after a move.) Writing the rows into the compressed DuckDB file was the largest part of a
+each split, and of the fitted values the feature views read (`_parameters`, `_frequencies`),
+which are Parquet files too: a view that names only files reads the same rows under any name,
+so a version is kept by renaming its relations. A view names its file relative to the store's
+folder, which every connection the store opens searches (DuckDB's `file_search_path`), so the
+data folder can be moved or copied and keeps working; to query the file with DuckDB outside
+the platform, set `file_search_path` to that folder or work in it. (Datasets registered before
+this name absolute paths: register them again after a move.) Writing the rows into the compressed DuckDB file was the largest part of a
 registration: the benchmark's 1M-row CSV registered in 1.96-2.19 s that way against 1.65-1.91 s
 into Parquet (taking turns on 2 cores, 0.5-0.6 s less CPU), and a 10,000-row sample still
 loads in 0.09 s. In PostgreSQL a split is a table.
@@ -25,8 +29,8 @@ loads in 0.09 s. In PostgreSQL a split is a table.
 Writes happen in one transaction (`writing`), a PostgreSQL transaction on that backend: a failed
 registration rolls back and leaves the previous version, or nothing, behind. A split file is
 never overwritten (every write makes a new name), so the previous version's files stay while
-the transaction runs; once it has committed or rolled back, the dataset's files that the store
-does not name are removed, still holding the store's lock, so no other writer's new files can be
+the transaction runs; once it has committed or rolled back, the dataset's files that no version's
+`_files` names are removed, still holding the store's lock, so no other writer's new files can be
 taken for leftovers. A process killed mid-write leaves at worst files nobody names, removed by
 that dataset's next write. DuckDB allows one writing process per file; readers open it read-only.
 """
@@ -58,6 +62,19 @@ SPLIT_FILE_OPTIONS = "FORMAT parquet, COMPRESSION snappy"
 # pyarrow's default (a million rows) would leave a million-row split to one thread.
 SPLIT_ROW_GROUP_ROWS = 256 * 1024
 _SPLIT = re.compile(r"[a-z0-9_]+")  # what `sources.split_name` makes; a split's file is named by it
+_ARCHIVED = re.compile(r"_v(\d+)\.(.+)")  # an earlier version's relation (`archived_name`)
+
+
+def archived_name(table: str, version: int | None) -> str:
+    """The name a version's relation is stored under: its own for the current version (None), else
+    prefixed with the version, `_` first so it is the store's own to every listing of data tables."""
+    return table if version is None else f"_v{version}.{table}"
+
+
+def archived_version(relation: str) -> tuple[int, str] | None:
+    """The version and relation an archived name stands for; None for a current relation."""
+    found = _ARCHIVED.fullmatch(relation)
+    return None if found is None else (int(found.group(1)), found.group(2))
 
 
 class DatasetStore:
@@ -198,15 +215,57 @@ class DatasetStore:
 
     def _name_split_file(self, con: duckdb.DuckDBPyConnection, name: str, split: str, path: Path) -> None:
         """Point the split's view at `path` and record it in `_files` (see `_remove_unnamed_files`)."""
-        from dataplatform.storage.duckdb_extensions import string_literal
+        con.execute(f"CREATE OR REPLACE VIEW {qualified(name, split)} AS SELECT * FROM {self._reader(path)}")
+        self._record_file(con, name, split, path)
 
-        con.execute(
-            f"CREATE OR REPLACE VIEW {qualified(name, split)} AS "
-            f"SELECT * FROM read_parquet({string_literal(self._view_path(path))})"
-        )
+    def _record_file(self, con: duckdb.DuckDBPyConnection, name: str, key: str, path: Path) -> None:
         files = qualified(name, "_files")
         con.execute(f"CREATE TABLE IF NOT EXISTS {files} (split VARCHAR PRIMARY KEY, file VARCHAR NOT NULL)")
-        con.execute(f"INSERT OR REPLACE INTO {files} VALUES (?, ?)", [split, path.name])
+        con.execute(f"INSERT OR REPLACE INTO {files} VALUES (?, ?)", [key, path.name])
+
+    def _reader(self, path: Path) -> str:
+        """The SQL reading one of the dataset's files."""
+        from dataplatform.storage.duckdb_extensions import string_literal
+
+        return f"read_parquet({string_literal(self._view_path(path))})"
+
+    def write_fitted(self, con: duckdb.DuckDBPyConnection, name: str, key: str, data: pa.Table) -> str:
+        """Store fitted values the feature views read (`_parameters`, `_frequencies`) as a Parquet
+        file named in `_files`; the SQL reading it. DuckDB store only (PostgreSQL keeps no views):
+        a view that reads only files reads the same rows once its version's relations are renamed."""
+        import pyarrow.parquet as pq
+
+        path = self._new_split_file(name, key)
+        try:
+            pq.write_table(data, path)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        self._record_file(con, name, key, path)
+        return self._reader(path)
+
+    def split_reader(self, con: duckdb.DuckDBPyConnection, name: str, split: str) -> str:
+        """The SQL a feature view reads a split through: its file (DuckDB store only, as `write_fitted`)."""
+        return self._reader(self.files / name / self._named_file(con, name, split, None))
+
+    def share_split(self, con: duckdb.DuckDBPyConnection, name: str, split: str, version: int) -> None:
+        """Make the current `split` hold the rows it holds in archived `version`, to describe them
+        again (`registration.rebuild`). DuckDB: the same file, which stays while any version names
+        it. PostgreSQL: a copy of the table. Call inside `writing(name)`."""
+        if not self.split_files:
+            source = qualified(name, archived_name(split, version))
+            con.execute(f"CREATE TABLE {qualified(name, split)} AS SELECT * FROM {source}")
+            return
+        self._name_split_file(
+            con, name, split, self.files / name / self._named_file(con, name, split, version)
+        )
+
+    def _named_file(self, con: duckdb.DuckDBPyConnection, name: str, key: str, version: int | None) -> str:
+        files = qualified(name, archived_name("_files", version))
+        found = con.execute(f"SELECT file FROM {files} WHERE split = ?", [key]).fetchone()
+        if found is None:
+            raise DatasetError(f"dataset '{name}' has no stored file for {key!r}; register it again")
+        return str(found[0])
 
     def _view_path(self, path: Path) -> str:
         """How a view names a split file: relative to the store's folder, which every connection
@@ -231,7 +290,7 @@ class DatasetStore:
         self.write_split(con, name, split, f"SELECT * REPLACE ({replaced}) FROM {target}", [])
 
     def _remove_unnamed_files(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
-        """Remove the dataset's files `_files` does not name (all of them once the dataset is gone).
+        """Remove the dataset's files no version's `_files` names (all of them once the dataset is gone).
 
         When the store cannot say which files it names, nothing is removed; a file that cannot be
         removed now stays for the next write to remove: neither may hide how the write ended.
@@ -239,12 +298,13 @@ class DatasetStore:
         folder = self.files / name
         if not folder.is_dir():
             return
-        try:
+        try:  # every version's `_files`; none when the dataset was dropped or never committed
+            listings = [t for t in relations(con, name) if (archived_version(t) or (0, t))[1] == "_files"]
             named = {
-                file for (file,) in con.execute(f"SELECT file FROM {qualified(name, '_files')}").fetchall()
+                file
+                for table in listings
+                for (file,) in con.execute(f"SELECT file FROM {qualified(name, table)}").fetchall()
             }
-        except duckdb.CatalogException:
-            named = set()  # no such dataset (dropped, or its first registration rolled back)
         except duckdb.Error:
             return
         with suppress(OSError):
@@ -308,25 +368,37 @@ class DatasetStore:
             ) from None
         return con
 
-    def tables(self, name: str) -> dict[str, int]:
+    # Every read below takes `archived`: the number of an earlier version to read (see
+    # `versions.resolve`), or None for the current one.
+
+    def tables(self, name: str, archived: int | None = None) -> dict[str, int]:
         """Rows of every data table of a dataset (splits and features), metadata tables left out."""
         with self.reading() as con:
-            return {table: _count(con, qualified(name, table)) for table in _data_tables(con, name)}
+            return {
+                table: _count(con, qualified(name, archived_name(table, archived)))
+                for table in _data_tables(con, name, archived)
+            }
 
-    def meta(self, name: str, key: str) -> Any:
+    def meta(self, name: str, key: str, archived: int | None = None) -> Any:
         with self.reading() as con:
             try:  # a few rows, picked here: a parameter would import pandas (see `relations`)
-                rows = dict(con.execute(f"SELECT key, value FROM {qualified(name, '_meta')}").fetchall())
+                meta = qualified(name, archived_name("_meta", archived))
+                rows = dict(con.execute(f"SELECT key, value FROM {meta}").fetchall())
             except duckdb.CatalogException as error:
                 raise DatasetError(f"dataset '{name}' has no stored data; register it again") from error
         return None if key not in rows else json.loads(rows[key])
 
     def frame(
-        self, name: str, table: str, columns: list[str] | None = None, sample: int | None = None
+        self,
+        name: str,
+        table: str,
+        columns: list[str] | None = None,
+        sample: int | None = None,
+        archived: int | None = None,
     ) -> pd.DataFrame:
         """A table as pandas, optionally only some columns and a reproducible random sample of rows."""
         with self.reading() as con:
-            select = self._select(con, name, table, columns)
+            select = self._select(con, name, table, columns, archived)
             if sample is not None:
                 # One thread so the seeded sample is the same on every call; DuckDB takes only a
                 # constant here, so the validated integer is written into the clause.
@@ -337,12 +409,17 @@ class DatasetStore:
             return con.execute(select).df()
 
     def frames(
-        self, name: str, table: str, chunk_size: int, columns: list[str] | None = None
+        self,
+        name: str,
+        table: str,
+        chunk_size: int,
+        columns: list[str] | None = None,
+        archived: int | None = None,
     ) -> Iterator[pd.DataFrame]:
         """The table in frames of `chunk_size` rows, so a table larger than memory can be walked."""
         size = _positive(chunk_size, "chunk_size")
         with self.reading() as con:
-            reader = con.execute(self._select(con, name, table, columns)).to_arrow_reader(size)
+            reader = con.execute(self._select(con, name, table, columns, archived)).to_arrow_reader(size)
             buffered = []
             rows = 0
             for batch in reader:
@@ -355,18 +432,25 @@ class DatasetStore:
                 yield _take(buffered, rows)[0].to_pandas()
 
     def drop(self, name: str) -> list[str]:
-        """Drop the dataset's schema and its files; the tables it held, empty when there was none."""
+        """Drop the dataset's schema (every version) and its files; the current version's tables,
+        empty when there was none."""
         with self.writing(name) as con:
             listed = _data_tables(con, name)
             con.execute(f"DROP SCHEMA IF EXISTS {schema_ref(name)} CASCADE")
         return listed
 
     def _select(
-        self, con: duckdb.DuckDBPyConnection, name: str, table: str, columns: list[str] | None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        table: str,
+        columns: list[str] | None,
+        archived: int | None,
     ) -> str:
-        available = [] if table.startswith("_") else _columns(con, qualified(name, table))
+        stored = qualified(name, archived_name(table, archived))
+        available = [] if table.startswith("_") else _columns(con, stored)
         if not available:
-            tables = ", ".join(_data_tables(con, name))
+            tables = ", ".join(_data_tables(con, name, archived))
             raise DatasetError(f"dataset '{name}' has no table '{table}' (tables: {tables or 'none'})")
         chosen = available if columns is None else list(columns)
         unknown = [c for c in chosen if c not in available]
@@ -374,7 +458,7 @@ class DatasetStore:
             raise DatasetError(
                 f"{', '.join(unknown)}: not column(s) of {name}/{table}; columns: {', '.join(available)}"
             )
-        return f"SELECT {', '.join(quote(c) for c in chosen)} FROM {qualified(name, table)}"
+        return f"SELECT {', '.join(quote(c) for c in chosen)} FROM {stored}"
 
 
 def relations(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
@@ -391,9 +475,13 @@ def relations(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
     return {table: kind for schema, table, kind in listed if schema == name}
 
 
-def _data_tables(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    """The splits and their features; the fitted values and metadata (`_`-named) left out."""
-    return [table for table in relations(con, name) if not table.startswith("_")]
+def _data_tables(con: duckdb.DuckDBPyConnection, name: str, archived: int | None = None) -> list[str]:
+    """A version's splits and their features, by their own names; the fitted values and metadata
+    (`_`-named) left out, and so are other versions' (see `archived_name`)."""
+    if archived is None:
+        return [table for table in relations(con, name) if not table.startswith("_")]
+    found = [archived_version(relation) for relation in relations(con, name)]
+    return [t for v, t in filter(None, found) if v == archived and not t.startswith("_")]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

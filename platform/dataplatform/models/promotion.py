@@ -2,8 +2,8 @@
 
 A candidate must beat the baseline fitted on the same rows by more than
 `min_gain_over_baseline` on the selection metric, on the holdout and on the mean of the
-cross-validation folds, and the folds' mean gain must stand clear of their noise (twice its
-standard error): a model no better than predicting the majority class or the mean has learned
+cross-validation folds, and the folds' mean gain must stand clear of their noise (its standard
+error): a model no better than predicting the majority class or the mean has learned
 nothing, and one that beats it by chance on one holdout (trained on shuffled labels, say) must
 not pass for one that learned. When there is a champion, the candidate must gain at least
 `min_gain` (and `min_relative_gain` of the champion's value) over it on the same holdout while
@@ -57,14 +57,14 @@ def judge(
         )
         gains = [g for g in fold_gains or [] if g == g]
         if len(gains) >= 2:
-            mean, noise = statistics.fmean(gains), 2 * statistics.stdev(gains) / len(gains) ** 0.5
+            mean, noise = statistics.fmean(gains), statistics.stdev(gains) / len(gains) ** 0.5
             needed = max(rules.min_gain_over_baseline, noise)
             figures |= {"cv_gain_over_baseline": mean, "cv_gain_noise": noise}
             ok = mean > needed
             passed &= ok
             reasons.append(
                 f"cross-validated gain over the baseline {mean:+.4f} {'>' if ok else '<='} {needed:.4f} "
-                "(the threshold, or twice the folds' standard error)"
+                "(the threshold, or the folds' standard error)"
             )
     if champion is not None and metric in champion:
         gain = better(metric, candidate[metric], champion[metric])
