@@ -13,6 +13,7 @@ only when a method runs.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -274,9 +275,28 @@ class Tracker:
             import mlflow
         except ImportError:
             raise ModelError("MLflow is not installed: pip install -c constraints.txt -e .") from None
+        self._check_reachable()
+        for chatty in ("mlflow", "alembic"):  # store creation and migrations, logged at INFO on stderr
+            logging.getLogger(chatty).setLevel(logging.WARNING)
         mlflow.set_tracking_uri(self.uri)
         mlflow.set_registry_uri(self.uri)
         return mlflow
+
+    def _check_reachable(self) -> None:
+        """Fail at once, in one line, when a database store is out of reach: MLflow itself retries
+        for minutes and logs every attempt."""
+        if self.uri.startswith("sqlite") or getattr(self, "_reached", False):
+            return
+        import psycopg
+
+        try:
+            psycopg.connect(
+                self.uri.replace("postgresql+psycopg://", "postgresql://", 1), connect_timeout=5
+            ).close()
+        except psycopg.Error as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ModelError(f"the MLflow store at {self.location()} cannot be reached: {reason}") from None
+        self._reached = True
 
     def _client(self):
         self._mlflow()
