@@ -1,20 +1,25 @@
 """Read a delivered file into a typed Arrow table, exactly as `detect` described it.
 
-DuckDB's CSV reader does the parsing, with every option given explicitly (no sniffing), every
-column read as text, and strictly: a record without the header's field count is not padded or
-shifted but set aside with its line and raw text (DuckDB's `store_rejects`). What becomes of
-those records is the table's `bad_rows` policy:
+DuckDB's CSV reader does the parsing, with every option given explicitly (no sniffing) and
+strictly: a record without the header's field count is not padded or shifted but set aside with
+its line and raw text (DuckDB's `store_rejects`). What becomes of those records is the table's
+`bad_rows` policy:
 
 * `reject` (default): the file is refused, the reason naming each bad line and its field count;
 * `quarantine`: the good rows load, the bad ones are handed back (`Reading.bad_rows`) for the
   rejects table beside the table;
 * `pad`: a short record is padded with nulls at its end and loaded, each one reported; a long
-  one is still refused (there is no telling which of its fields is the extra one).
+  one is still refused (there is no telling which of its fields is the extra one). Padded rows
+  come after the others.
 
+The parser types decimal and date columns itself (a value that does not fit is a CAST reject,
+named by column, line and value); integers, booleans, timestamps and text are read as text and
+typed in SQL, so a leading zero or a stray word is named too instead of silently becoming null.
 Empty fields beyond the header's count are dropped (DuckDB does) and counted; all-empty records
-are skipped and counted. Types are then applied column by column, so a value that does not fit
-its column is reported with its row number instead of silently becoming null. cp1252 files are
-transcoded to UTF-8 first, strictly: an undecodable byte stops the read with its offset.
+are skipped and counted. What detection found above and below the table (preamble, header,
+footnotes, another table) is left out by position, and a read that does not account for the
+records detection counted is refused. Encodings DuckDB cannot read (cp1252, latin-1, UTF-16 of
+either order) are transcoded to UTF-8 first, strictly: an undecodable byte stops the read.
 """
 
 from __future__ import annotations
