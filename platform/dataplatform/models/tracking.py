@@ -104,6 +104,7 @@ class Tracker:
                 trained.model,
                 name="model",
                 skops_trusted_types=_own_types(trained.model),
+                pip_requirements=_requirements(),  # inferring them loads the model in a subprocess: ~4 s
                 signature=infer_signature(example, trained.model.predict(example)),
                 input_example=example,
                 registered_model_name=spec.registered_name,
@@ -303,6 +304,13 @@ class Tracker:
         from mlflow import MlflowClient
 
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+
+def _requirements() -> list[str]:
+    """What serving a model needs: the versions this process trained with."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "numpy", "pandas")]
 
 
 def _own_types(model) -> list[str]:
