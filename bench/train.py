@@ -14,8 +14,8 @@ Generating and registering are setup, not timed. What is compared:
   rule compares the gain with), the final fit on train minus the holdout, a baseline on the
   same rows, both scored on the holdout, MLflow logging (run, parameters, metrics, signature, input
   example, the model as skops), registration of a new version with its tags and the
-  `challenger` alias, the promotion check (the champion loaded and scored on the same holdout)
-  and, as it passes, the move of `champion` recorded as a run. Every timed training finds a
+  `challenger` alias, the promotion check (the champion's figures on the same holdout: read from
+  its run, as it was trained on the same dataset version with the same holdout) and, as it passes, the move of `champion` recorded as a run. Every timed training finds a
   champion to compare with: the first training of the model (no champion yet, so nothing to
   load and score) runs once before the rounds, in a process of its own, and is shown as
   information. The platform's own code runs unchanged; the bench wraps some of its functions
@@ -24,8 +24,9 @@ Generating and registering are setup, not timed. What is compared:
   features read with `DatasetClient.load(name, "train", features=True)` (timed, as the platform
   reads them too), the same holdout and folds (stratified `train_test_split` and
   `StratifiedKFold` with the spec's seed, as `models/training._splits` draws them), the same
-  `HistGradientBoostingClassifier(random_state=42)` fitted and scored (predict and
-  predict_proba; accuracy, precision, recall, F1, ROC AUC, log loss) on every fold beside the
+  `HistGradientBoostingClassifier(random_state=42)` fitted and scored (predict_proba, the
+  predicted class its most probable one, as the platform and `predict` take it; accuracy,
+  precision, recall, F1, ROC AUC, log loss) on every fold beside the
   prior baseline, the final fit, and both scored on the holdout. No MLflow, no registry, no checks. Its
   holdout metrics must equal the platform's, and the script says whether they do.
 * naive (information): one fit of the same estimator on every train row and one predict on
@@ -307,14 +308,17 @@ def _scores(model, features, labels) -> dict[str, float]:
     """The platform's binary classification metrics (`models/metrics.evaluate`), by hand."""
     from sklearn import metrics as m
 
-    predicted = model.predict(features)
     positive = model.classes_[-1]
     probabilities = model.predict_proba(features)
+    predicted = model.classes_[probabilities.argmax(axis=1)]  # what predict answers
+    precision, recall, f1, _ = m.precision_recall_fscore_support(
+        labels, predicted, pos_label=positive, average="binary", zero_division=0
+    )
     return {
         "accuracy": m.accuracy_score(labels, predicted),
-        "precision": m.precision_score(labels, predicted, pos_label=positive, zero_division=0),
-        "recall": m.recall_score(labels, predicted, pos_label=positive, zero_division=0),
-        "f1": m.f1_score(labels, predicted, pos_label=positive, zero_division=0),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
         "log_loss": m.log_loss(labels, probabilities, labels=model.classes_),
         "roc_auc": m.roc_auc_score(labels, probabilities[:, -1]),
     }

@@ -41,25 +41,30 @@ def evaluate(problem: str, model: Any, features, labels) -> dict[str, float]:
     import numpy as np
     from sklearn import metrics as m
 
-    predicted = model.predict(features)
     if problem == "regression":
+        predicted = model.predict(features)
         return {
             "rmse": float(np.sqrt(m.mean_squared_error(labels, predicted))),
             "mae": float(m.mean_absolute_error(labels, predicted)),
             "r2": float(m.r2_score(labels, predicted)) if len(labels) > 1 else float("nan"),
         }
     classes = list(model.classes_)
+    probabilities = model.predict_proba(features)
+    # The most probable class is what `predict` answers for every classifier here (a binary
+    # logistic regression's positive decision is a probability above one half), without
+    # scoring the rows twice.
+    predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]
     average = "binary" if problem == "binary" else "macro"
     positive = {"pos_label": classes[-1]} if problem == "binary" else {}
+    precision, recall, f1, _ = m.precision_recall_fscore_support(  # one pass for the three
+        labels, predicted, average=average, zero_division=0, **positive
+    )
     found = {
         "accuracy": float(m.accuracy_score(labels, predicted)),
-        "precision": float(
-            m.precision_score(labels, predicted, average=average, zero_division=0, **positive)
-        ),
-        "recall": float(m.recall_score(labels, predicted, average=average, zero_division=0, **positive)),
-        "f1": float(m.f1_score(labels, predicted, average=average, zero_division=0, **positive)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
     }
-    probabilities = model.predict_proba(features)
     found["log_loss"] = float(m.log_loss(labels, probabilities, labels=classes))
     if len(set(labels)) > 1:
         if problem == "binary":

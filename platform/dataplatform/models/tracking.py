@@ -184,8 +184,9 @@ class Tracker:
                 f"model {name!r} has no version {version!r}; see `dataplatform models show {name}`"
             ) from None
 
-    def run_metrics(self, run_id: str) -> dict[str, float]:
-        return dict(self._client().get_run(run_id).data.metrics)
+    def run(self, run_id: str):
+        """A run: its params, metrics and tags (`data`)."""
+        return self._client().get_run(run_id)
 
     def load(self, reference: str):
         """The fitted model of `name@alias` or `name/version`."""
