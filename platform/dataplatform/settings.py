@@ -1,20 +1,24 @@
 """Every setting of the platform, with its default, in one place.
 
 Settings come from `DATAPLATFORM_*` environment variables (nested fields use `__`, e.g.
-`DATAPLATFORM_STORAGE__GOLD=delta`). No default needs a server: data lives under `./data` and
-the Dagster instance under `./.dagster`. `DATAPLATFORM_PROFILE=postgres` moves silver and gold
-to PostgreSQL at `DATAPLATFORM_POSTGRES_URL` (a layer set explicitly keeps its setting). An
-invalid value fails at load with a message that names the variable and the values it accepts,
-instead of surfacing later inside a run.
+`DATAPLATFORM_STORAGE__GOLD=delta`), and from a `.env` file in the working directory, the same
+file Dagster's own commands (`dagster dev`, `dagster job execute`) load into their environment;
+a variable set in the environment wins over the file. No default needs a server: data lives
+under `./data` and the Dagster instance under `./.dagster`. `DATAPLATFORM_PROFILE=postgres`
+moves silver and gold to PostgreSQL at `DATAPLATFORM_POSTGRES_URL` (a layer set explicitly keeps
+its setting). An invalid value fails at load with a message that names the variable and the
+values it accepts, instead of surfacing later inside a run.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -32,6 +36,11 @@ ENV_PREFIX = "DATAPLATFORM_"
 LAYERS = ("landing", "bronze", "silver", "gold")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dropzone"
 PROFILE_LAYERS = {"postgres": ("silver", "gold")}
+ENV_FILE = ".env"
+# psycopg 3 only: the PostgreSQL backend streams rows with its COPY API
+POSTGRES_DRIVERS = ("postgresql", "postgresql+psycopg")
+# five cron fields (minute hour day month weekday); Dagster parses the rest when it builds a schedule
+CRON = re.compile(r"^\S+(\s+\S+){4}$")
 
 
 class LayerStorage(BaseModel):
@@ -87,7 +96,14 @@ class Settings(BaseSettings):
     """The platform's configuration; build it with `load_settings()`."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        env_file=ENV_FILE,
+        # the file may hold other programs' variables (DAGSTER_*, POSTGRES_* for docker compose):
+        # it is read like the environment, so only the platform's own settings are taken from it
+        dotenv_filtering="only_existing",
     )
 
     data_dir: Path = Path("data")
@@ -115,6 +131,14 @@ class Settings(BaseSettings):
     profile: Literal["local", "postgres"] = "local"
     postgres_url: SecretStr | None = None
     executor: Literal["in_process", "multiprocess"] = "in_process"
+    # schedules, the drop-folder sensor and declarative automation start running as soon as a
+    # daemon serves the code location; `off` starts them stopped (each can still be started in
+    # the UI), for a development copy that must not write on its own or a deployment paused
+    # for maintenance
+    automation: bool = True
+    # a schedule's cron by the schedule's name, replacing its default time (UTC), e.g.
+    # DATAPLATFORM_SCHEDULES__ECOMMERCE_DAILY_SCHEDULE="0 6 * * *" when the sources land later
+    schedules: dict[str, str] = Field(default_factory=dict)
     storage: LayerStorage = LayerStorage()
     ecommerce: EcommerceVolumes = EcommerceVolumes()
     market: MarketVolumes = MarketVolumes()
@@ -165,6 +189,39 @@ class Settings(BaseSettings):
             Path(folder).expanduser() for folder in self.datasets_root.split(os.pathsep) if folder.strip()
         )
 
+    @field_validator("postgres_url")
+    @classmethod
+    def _a_postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refused at load rather than when the first run opens a connection. The message never
+        quotes the URL, which may hold a password: only the driver, which cannot."""
+        if value is None:
+            return value
+        text = value.get_secret_value()
+        if "://" not in text:
+            raise ValueError("not a URL: write postgresql://user:password@host:5432/database")
+        url = urlsplit(text)
+        if url.scheme not in POSTGRES_DRIVERS:
+            raise ValueError(
+                f"unknown driver {url.scheme!r}: use {' or '.join(d + '://' for d in POSTGRES_DRIVERS)}"
+            )
+        try:
+            port = url.port
+        except ValueError:
+            port = 0
+        if port is not None and not 0 < port < 65536:
+            raise ValueError("the port must be a number from 1 to 65535")
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _cron_expressions(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, cron in value.items():
+            if not CRON.match(cron.strip()):
+                raise ValueError(
+                    f"{name}={cron!r} is not a cron expression of five fields (minute hour day month weekday)"
+                )
+        return value
+
     @field_validator("datasets_root")
     @classmethod
     def _names_a_folder(cls, value: str | None) -> str | None:
@@ -201,5 +258,5 @@ def _describe(exc: ValidationError) -> str:
         variable = ENV_PREFIX + "__".join(path).upper()
         given = error.get("input")
         shown = "" if isinstance(given, dict) or "url" in variable.lower() else f"={given!r}"
-        problems.append(f"{variable}{shown}: {error['msg']}")
+        problems.append(f"{variable}{shown}: {error['msg'].removeprefix('Value error, ')}")
     return "invalid setting: " + "; ".join(problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dataplatform.defs.automation import automation_sensor, check_schedule_names
 from dataplatform.defs.checks import medallion_checks
 from dataplatform.defs.datasets import dataset_definitions
 from dataplatform.defs.jobs import all_domains_daily, domain_jobs, gold_daily_job
@@ -36,7 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         if pipeline is not None:
             assets += medallion_assets(pipeline, settings, daily)
             checks += medallion_checks(pipeline, daily, settings.scorecard_min_recall)
-        domain_job_list, domain_schedules = domain_jobs(domain, pipeline, daily)
+        domain_job_list, domain_schedules = domain_jobs(domain, pipeline, daily, settings)
         jobs += domain_job_list
         schedules += domain_schedules
     for pipeline in (INSIGHTS,):  # gold across domains: no generator of its own
@@ -61,15 +62,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     assets += model_assets
     jobs.append(models_job)
     assets.append(pipeline_runs_asset(settings))
-    metrics = platform_metrics_schedule()
+    metrics = platform_metrics_schedule(settings)
     jobs.append(metrics.job)
     schedules.append(metrics)
+    check_schedule_names(schedules, settings)
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
-        sensors=[reference_sensor],
+        sensors=[reference_sensor, automation_sensor(settings)],
         resources=build_resources(settings),
         executor=EXECUTORS[settings.executor],
     )

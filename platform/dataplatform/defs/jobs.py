@@ -1,6 +1,7 @@
 """Per domain: a master-data job, a daily partitioned job and, where gold has whole-history
 tables, a summaries job; a schedule for each (UTC): master data at 00:30, yesterday's partition
-at 01:00, summaries at 03:00 once the day has landed."""
+at 01:00, summaries at 03:00 once the day has landed. Each is running by default and its time
+can be changed by settings (see `defs/automation.py`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from functools import reduce
 
 import dagster as dg
 
+from dataplatform.defs.automation import cron_schedule, daily_schedule
 from dataplatform.generate import Domain
+from dataplatform.settings import Settings
 from dataplatform.transform.pipeline import DomainPipeline
 
 
-def domain_jobs(domain: Domain, pipeline: DomainPipeline | None, daily: dg.PartitionsDefinition):
+def domain_jobs(
+    domain: Domain, pipeline: DomainPipeline | None, daily: dg.PartitionsDefinition, settings: Settings
+):
     name = domain.name
     master_keys = [dg.AssetKey(["landing", name, t]) for t in (*domain.master_tables, "master_defects")]
     summary_keys, reference_keys = [], []
@@ -48,8 +53,8 @@ def domain_jobs(domain: Domain, pipeline: DomainPipeline | None, daily: dg.Parti
         ),
     ]
     schedules = [
-        dg.ScheduleDefinition(job=jobs[0], cron_schedule="30 0 * * *", execution_timezone="UTC"),
-        dg.build_schedule_from_partitioned_job(jobs[1], hour_of_day=1),
+        cron_schedule(jobs[0], "30 0 * * *", settings),
+        daily_schedule(jobs[1], 1, settings),
     ]
     if summary_keys:
         jobs.append(
@@ -57,9 +62,7 @@ def domain_jobs(domain: Domain, pipeline: DomainPipeline | None, daily: dg.Parti
                 f"{name}_summaries", selection=summaries, description=f"{name} gold over all history."
             )
         )
-        schedules.append(
-            dg.ScheduleDefinition(job=jobs[-1], cron_schedule="0 3 * * *", execution_timezone="UTC")
-        )
+        schedules.append(cron_schedule(jobs[-1], "0 3 * * *", settings))
     return jobs, schedules
 
 

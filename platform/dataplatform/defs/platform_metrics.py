@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dataplatform.defs.automation import cron_schedule
 from dataplatform.defs.medallion import asset_options
 from dataplatform.defs.metadata import metrics_metadata
 from dataplatform.defs.quality import check_specs, run_checks
@@ -56,11 +57,11 @@ def _materialisations(instance: dg.DagsterInstance):
             cursor = page.cursor
 
 
-def platform_metrics_schedule() -> dg.ScheduleDefinition:
+def platform_metrics_schedule(settings: Settings) -> dg.ScheduleDefinition:
     """The `platform_metrics` job, daily at 04:00 UTC once the day's runs are done."""
     job = dg.define_asset_job(
         "platform_metrics",
         selection=dg.AssetSelection.assets(KEY),
         description="Rebuild gold/platform/pipeline_runs.",
     )
-    return dg.ScheduleDefinition(job=job, cron_schedule="0 4 * * *", execution_timezone="UTC")
+    return cron_schedule(job, "0 4 * * *", settings)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from dataplatform.defs.automation import sensor_status
 from dataplatform.defs.metadata import table_metadata
 from dataplatform.defs.quality import check_specs, run_checks
 from dataplatform.defs.resources import LocalDropZone, io_manager_key
@@ -183,7 +184,7 @@ def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefi
         name="reference_dropzone",
         minimum_interval_seconds=settings.dropzone_interval_s,
         asset_selection=dg.AssetSelection.groups(GROUP),
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=sensor_status(settings),
         description="Takes each file dropped under incoming/<table>/ once it stopped changing.",
     )
     def reference_dropzone(context: dg.SensorEvaluationContext, dropzone: LocalDropZone) -> dg.SensorResult:
