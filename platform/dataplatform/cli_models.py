@@ -142,7 +142,11 @@ def promote(
 def predict(
     reference: Annotated[str, typer.Argument(help="name@alias (default @champion) or name/version.")],
     source: Annotated[
-        Path, typer.Argument(help="Rows to score: CSV or Parquet holding the model's features.")
+        Path,
+        typer.Argument(
+            help="Rows to score: CSV or Parquet holding the dataset's raw columns (like the file "
+            "registered) or the model's features."
+        ),
     ],
     output_file: Annotated[
         Path, typer.Option("--output", help="Where to write the scored rows (CSV or Parquet).")
@@ -152,18 +156,15 @@ def predict(
     ] = None,
 ) -> None:
     """Score a file's rows with a model and write them with their predictions."""
-    import pandas as pd
-
     client = _client()
     if not source.is_file():
         _fail(f"{source}: no such file")
     with _failing_cleanly():
-        frame = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source)
-        missing = [c for c in keep or [] if c not in frame.columns]
-        if missing:
-            _fail(f"--keep names columns the file does not have: {', '.join(missing)}")
+        from dataplatform.datasets.sources import read_source
+
+        [rows] = read_source(source).values()  # read and typed as registration reads a file
         scored = client.predict(
-            reference if "@" in reference or "/" in reference else f"{reference}@champion", frame, keep
+            reference if "@" in reference or "/" in reference else f"{reference}@champion", rows, keep
         )
         output_file.parent.mkdir(parents=True, exist_ok=True)
         if output_file.suffix == ".parquet":

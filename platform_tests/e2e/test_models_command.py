@@ -95,6 +95,17 @@ def test_train_list_show_promote_and_predict(user_env, tmp_path):
         written.columns
     )
 
+    # The same customers as a raw file (the registered columns, no target): featurized with the
+    # transforms the champion learned from, they score the same.
+    raw = pd.read_csv(data / "sources" / "churn.csv").drop(columns="churned")
+    raw = raw.set_index("customer_id").loc[features["customer_id"]].reset_index()
+    raw_source, raw_output = tmp_path / "new_customers.csv", tmp_path / "new_scored.csv"
+    raw.to_csv(raw_source, index=False)
+    command = [CLI, "models", "predict", "churn__boosted", str(raw_source), "--output", str(raw_output)]
+    scored_raw = run([*command, "--keep", "customer_id"], user_env)
+    assert scored_raw.returncode == 0, scored_raw.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(raw_output), written)
+
 
 def one_line_error(result) -> str:
     assert result.returncode == 1, result.stdout + result.stderr

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from dataplatform.datasets.client import DatasetClient
+from dataplatform.datasets.errors import DatasetError
 from dataplatform.models.client import ModelClient
 from dataplatform.models.errors import ModelError
+from dataplatform.models.metrics import evaluate
 from platform_tests.conftest import small_settings
 
 SPEC = """
@@ -110,6 +112,11 @@ def test_the_same_seed_on_the_same_dataset_version_gives_the_same_metrics(models
     [two] = models.train("churn", model="boosted")
     assert one.dataset_version == two.dataset_version
     assert one.trained.holdout == two.trained.holdout and one.trained.folds == two.trained.folds
+    # The champion held out the same rows: the check read its logged figures, which must be what
+    # scoring it again on the candidate's holdout gives.
+    champion = models.load(f"churn__boosted/{one.logged.version}")
+    rescored = evaluate("binary", champion, two.trained.holdout_features, two.trained.holdout_labels)
+    assert two.verdict.champion == rescored == one.trained.holdout
 
 
 def test_training_reads_the_train_split_only(models, monkeypatch):
@@ -231,3 +238,43 @@ def test_the_tracking_store_in_postgresql_under_the_postgres_profile(tmp_path, p
         aliases = con.execute("SELECT name, alias, version FROM registered_model_aliases").fetchall()
     assert versions == [("churn__boosted", 1)]
     assert ("churn__boosted", "champion", 1) in aliases
+
+
+def test_raw_rows_are_scored_through_the_features_of_the_version_the_model_learned_from(settings):
+    """A file of new customers, raw as registered, scores exactly as the test split's features
+    computed at registration do, even after the dataset is registered again with other rows."""
+    frame = churn_frame(800)
+    folder = settings.data_dir / "sources" / "kaggle"
+    folder.mkdir(parents=True)
+    frame.iloc[:600].to_csv(folder / "train.csv", index=False)
+    new = frame.iloc[600:].drop(columns="churned")
+    new.to_csv(folder / "test.csv", index=False)
+    datasets = DatasetClient.for_settings(settings)
+    datasets.register(folder, name="churn", id_columns=["customer_id"])
+    (settings.data_dir / "models").mkdir(parents=True)
+    (settings.data_dir / "models" / "churn.yaml").write_text(SPEC)
+    models = ModelClient.for_settings(settings)
+    [outcome] = models.train("churn", model="boosted")
+    reference = f"churn__boosted/{outcome.logged.version}"
+    expected = models.predict(reference, datasets.load("churn", "test", features=True), keep=["customer_id"])
+
+    pd.testing.assert_frame_equal(models.predict(reference, new, keep=["customer_id"]), expected)
+    other = churn_frame(800, seed=9)
+    other["monthly_spend"] *= 3  # other means and spreads: other fitted transforms
+    other.iloc[:600].to_csv(folder / "train.csv", index=False)
+    datasets.register(folder, name="churn", id_columns=["customer_id"], force=True)
+    assert models.dataset_version("churn") != outcome.dataset_version
+    pd.testing.assert_frame_equal(models.predict(reference, new, keep=["customer_id"]), expected)
+
+    with pytest.raises(DatasetError, match="computed from: plan"):
+        models.predict(reference, new.drop(columns="plan"))
+    mixed = new.astype({"monthly_spend": "object"})
+    mixed.loc[mixed.index[3], "monthly_spend"] = "twelve"
+    with pytest.raises(ModelError, match="cannot be read: Conversion failed for column monthly_spend"):
+        models.predict(reference, mixed)
+    mistyped = new.astype({"monthly_spend": "str"})  # as a CSV reader gives a column with a word in it
+    mistyped.loc[mistyped.index[3], "monthly_spend"] = "twelve"
+    with pytest.raises(
+        DatasetError, match=r"'monthly_spend' has 1 value\(s\) that are not a number \(e.g. 'twelve'\)"
+    ):
+        models.predict(reference, mistyped)

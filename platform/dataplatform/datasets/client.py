@@ -232,6 +232,21 @@ class DatasetClient:
             return self.store.frames(spec.name, table, chunk_size, columns, archived)
         return self.store.frame(spec.name, table, columns, sample, archived)
 
+    def featurize(self, name: str, rows: pa.Table, version: int | None = None) -> pa.Table:
+        """New rows (a file to score, with the dataset's raw columns) as the dataset's features,
+        computed with the transforms fitted on its train split at registration (of `version`,
+        the current one by default) and its feature plugin, so a model trained on the features
+        can score them."""
+        from dataplatform.datasets.features import FittedFeatures, apply_features
+
+        spec, archived = self._version(name, version)
+        stored = self.store.meta(spec.name, "features", archived)
+        if not stored:
+            raise DatasetError(f"dataset '{spec.name}' was registered without features; register it with them")
+        fitted = FittedFeatures.from_dict(stored, self.store.fitted_frequencies(spec.name, archived))
+        plugin = Path(stored["plugin"]) if stored.get("plugin") else None  # the one registration ran
+        return apply_features(fitted, rows, spec.name, plugin)
+
     def check(self, name: str) -> list[DatasetCheck]:
         """The dataset's checks (ids unique, target in train, none in test, consistent columns)."""
         return check_dataset(self.store, self.registry.load(name))

@@ -33,7 +33,7 @@ shape, clashing names) raises a `DatasetError` naming the plugin file and the da
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,28 @@ class FittedFeatures:
             "text": self.text,
             "categorical": self.categorical,
         }
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any], frequencies: pa.Table) -> FittedFeatures:
+        """What `to_dict` stored, with the stored `frequencies`: the transforms of registration,
+        to apply to rows that arrive later."""
+        numeric = {
+            c: NumericFit(
+                mean=f["mean"],
+                std=f["std"],
+                minimum=f["minimum"],
+                quartiles=None if f["quartiles"] is None else tuple(f["quartiles"]),
+            )
+            for c, f in stored["numeric"].items()
+        }
+        return cls(
+            carried=list(stored["carried"]),
+            numeric=numeric,
+            datetime=list(stored["datetime"]),
+            text=list(stored["text"]),
+            categorical=list(stored["categorical"]),
+            frequencies=frequencies.select(["col", "value", "frequency"]),
+        )
 
 
 def fit_features(
@@ -168,6 +190,70 @@ def feature_query(fitted: FittedFeatures, table: str, parameters: str, frequenci
         return f"SELECT {selected} FROM {table} AS t{fitted_values}"
     numbered = f"(SELECT *, row_number() OVER () AS _row FROM {table})"
     return f"SELECT {selected} FROM {numbered} AS t{fitted_values} {' '.join(joins)} ORDER BY t._row"
+
+
+def apply_features(
+    fitted: FittedFeatures, rows: pa.Table, dataset: str, plugin: Path | None = None
+) -> pa.Table:
+    """The features of rows that arrive after registration (a file to score), computed with the
+    values fitted on train, exactly as the splits' were; the carried columns the rows have come along.
+
+    A column the features are computed from must be there, and its values must read as its
+    kind (numbers for numeric inputs, dates for datetime ones), or the rows are refused naming
+    the column: a feature computed from a shifted or mistyped column would score silently wrong.
+    """
+    inputs = {**dict.fromkeys(fitted.numeric, "DOUBLE"), **dict.fromkeys(fitted.datetime, "TIMESTAMP")}
+    inputs |= dict.fromkeys([*fitted.text, *fitted.categorical], "VARCHAR")
+    missing = [c for c in inputs if c not in rows.column_names]
+    if missing:
+        raise DatasetError(
+            f"the rows lack column(s) the features of '{dataset}' are computed from: {', '.join(missing[:10])}"
+        )
+    con = duckdb.connect()
+    try:
+        con.register("_rows", rows)
+        for column, sql_type in inputs.items():
+            _refuse_unreadable(con, column, sql_type, dataset)
+        casts = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in inputs.items())
+        typed = f"(SELECT * REPLACE ({casts}) FROM _rows)" if inputs else "_rows"
+        con.register("_parameters", fitted_parameters(fitted))
+        con.register("_frequencies", fitted_frequencies(fitted))
+        carried = [c for c in fitted.carried if c in rows.column_names]
+        sql = feature_query(replace(fitted, carried=carried), typed, "_parameters", "_frequencies")
+        features = con.execute(sql).to_arrow_table()
+    finally:
+        con.close()
+    if plugin is None:
+        return features
+    return with_plugin_columns(features, plugin, dataset, run_plugin(plugin, dataset, rows.to_pandas()))
+
+
+def with_plugin_columns(features: pa.Table, plugin: Path, dataset: str, added: pd.DataFrame) -> pa.Table:
+    """`features` with a plugin's columns after them; a name the generic features have is refused."""
+    clashes = [str(c) for c in added.columns if str(c) in features.column_names]
+    if clashes:
+        raise DatasetError(
+            f"feature plugin {plugin} of dataset '{dataset}' failed: it returns {', '.join(clashes)}, "
+            "which the generic features already have; rename them"
+        )
+    extra = pa.Table.from_pandas(added, preserve_index=False)
+    for column in extra.column_names:
+        features = features.append_column(str(column), extra[column])
+    return features
+
+
+def _refuse_unreadable(con: duckdb.DuckDBPyConnection, column: str, sql_type: str, dataset: str) -> None:
+    q = quote(column)
+    found = con.execute(
+        f"SELECT count(*), any_value(CAST({q} AS VARCHAR)) FROM _rows "
+        f"WHERE {q} IS NOT NULL AND TRY_CAST({q} AS {sql_type}) IS NULL"
+    ).fetchone()
+    if found and found[0]:
+        kind = {"DOUBLE": "a number", "TIMESTAMP": "a date and time"}.get(sql_type, sql_type)
+        raise DatasetError(
+            f"column {column!r} has {found[0]:,} value(s) that are not {kind} (e.g. {found[1]!r}); "
+            f"the features of '{dataset}' read it as {kind}"
+        )
 
 
 def mapped_categories(fitted: FittedFeatures) -> list[str]:

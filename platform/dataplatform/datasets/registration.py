@@ -34,6 +34,7 @@ from dataplatform.datasets.features import (
     fitted_parameters,
     plugin_path,
     run_plugin,
+    with_plugin_columns,
 )
 from dataplatform.datasets.sources import SUBMISSION_SPLIT, CsvParts, SourceFile, csv_in_parts, reading_error
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
@@ -409,17 +410,7 @@ def _store_with_plugin_columns(
 ) -> None:
     frame = con.execute(f"SELECT * FROM {source}").df()
     added = run_plugin(plugin, name, frame)
-    features = con.execute(sql).to_arrow_table()
-    clashes = [str(c) for c in added.columns if str(c) in features.column_names]
-    if clashes:
-        raise DatasetError(
-            f"feature plugin {plugin} of dataset '{name}' failed: it returns {', '.join(clashes)}, "
-            "which the generic features already have; rename them"
-        )
-    extra = pa.Table.from_pandas(added, preserve_index=False)
-    for column in extra.column_names:
-        features = features.append_column(str(column), extra[column])
-    _store_arrow(con, target, features)
+    _store_arrow(con, target, with_plugin_columns(con.execute(sql).to_arrow_table(), plugin, name, added))
 
 
 @contextmanager

@@ -388,6 +388,15 @@ class DatasetStore:
                 raise DatasetError(f"dataset '{name}' has no stored data; register it again") from error
         return None if key not in rows else json.loads(rows[key])
 
+    def fitted_frequencies(self, name: str, archived: int | None = None) -> pa.Table:
+        """The category shares fitted on train (`_frequencies`): a table where features are tables,
+        the file named in `_files` where they are views."""
+        with self.reading() as con:
+            table = qualified(name, archived_name("_frequencies", archived))
+            if not _columns(con, table):
+                table = self._reader(self.files / name / self._named_file(con, name, "_frequencies", archived))
+            return con.execute(f"SELECT col, value, frequency FROM {table}").to_arrow_table()
+
     def frame(
         self,
         name: str,

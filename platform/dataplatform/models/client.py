@@ -24,6 +24,7 @@ from dataplatform.models.tracking import CHAMPION, Logged, Tracker, parse_refere
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from dataplatform.datasets.client import DatasetClient
     from dataplatform.models.promotion import Verdict
@@ -156,25 +157,60 @@ class ModelClient:
     def load(self, reference: str):
         return self.tracker.load(reference)
 
-    def predict(self, reference: str, frame: pd.DataFrame, keep: list[str] | None = None) -> pd.DataFrame:
-        """`frame` scored by the model at `reference`: the `keep` columns (ids), the prediction,
-        and for classifiers each class's probability."""
+    def predict(
+        self, reference: str, rows: pd.DataFrame | pa.Table, keep: list[str] | None = None
+    ) -> pd.DataFrame:
+        """`rows` scored by the model at `reference`: the `keep` columns (ids), the prediction,
+        and for classifiers each class's probability.
+
+        The rows may hold the model's features (a features split) or the dataset's raw columns
+        (a file like the one registered): those are turned into features with the transforms
+        fitted on the train split of the very dataset version the model learned from.
+        """
         import pandas as pd
+        import pyarrow as pa
 
         model = self.load(reference)
         wanted = list(getattr(model, "feature_names_in_", []))
-        missing = [c for c in wanted if c not in frame.columns]
-        if missing:
-            raise ModelError(f"the rows to score lack the model's feature(s) {', '.join(missing[:10])}")
-        inputs = frame[wanted].astype("float64")
-        scored = frame[list(keep or [])].reset_index(drop=True).copy()
-        scored["prediction"] = model.predict(inputs)
+        try:
+            table = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # a column mixing numbers and text
+            raise ModelError(f"the rows to score cannot be read: {error.args[-1]}") from None
+        unknown = [c for c in keep or [] if c not in table.column_names]
+        if unknown:
+            raise ModelError(f"the rows to score have no column(s) {', '.join(unknown)} to keep")
+        inputs = table
+        if not set(wanted) <= set(table.column_names):
+            inputs = self._featurized(reference, table)
+            missing = [c for c in wanted if c not in inputs.column_names]
+            if missing:
+                raise ModelError(f"the rows to score lack the model's feature(s) {', '.join(missing[:10])}")
+        features = inputs.select(wanted).to_pandas().astype("float64")
+        scored = table.select(list(keep or [])).to_pandas()
+        scored["prediction"] = model.predict(features)
         if hasattr(model, "predict_proba"):
             probabilities = pd.DataFrame(
-                model.predict_proba(inputs), columns=[f"probability_{c}" for c in model.classes_]
+                model.predict_proba(features), columns=[f"probability_{c}" for c in model.classes_]
             )
             scored = pd.concat([scored, probabilities], axis=1)
         return scored
+
+    def _featurized(self, reference: str, rows: pa.Table) -> pa.Table:
+        """Raw rows as the features of the dataset version the model at `reference` learned from."""
+        name, alias, version = parse_reference(reference)
+        if version is None:
+            version = self.tracker.alias_version(name, alias or CHAMPION)
+            if version is None:
+                raise ModelError(f"model {name!r} has no alias {alias!r}")
+        dataset, learned_from = self.tracker.lineage(name, version)
+        stored = {v["version_hash"]: v for v in self.datasets.versions(dataset)}
+        if learned_from not in stored:
+            raise ModelError(
+                f"{name}/{version} learned from a version of dataset {dataset!r} that is no longer "
+                "stored; score its features instead, or train it again"
+            )
+        match = stored[learned_from]
+        return self.datasets.featurize(dataset, rows, None if match["current"] else int(match["version"]))
 
     def dataset_version(self, dataset: str) -> str:
         """The content hash of the dataset's splits, as registered."""

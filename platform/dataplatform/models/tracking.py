@@ -129,7 +129,7 @@ class Tracker:
         client = self._client()
         self.version(name, version)  # refuses an unknown version before anything moves
         previous = self.alias_version(name, CHAMPION)
-        dataset = self._dataset_of(name, version)
+        dataset, _ = self.lineage(name, version)
         moved_at = datetime.now(UTC).isoformat()
         record = {"model": name, "from": previous, "to": version, "reason": reason, "at": moved_at}
         with mlflow.start_run(
@@ -266,11 +266,10 @@ class Tracker:
             for r in runs
         ]
 
-    def _dataset_of(self, name: str, version: str) -> str:
-        return (
-            self._client().get_run(self.version(name, version).run_id).data.tags.get("dataset")
-            or name.split("__", 1)[0]
-        )
+    def lineage(self, name: str, version: str) -> tuple[str, str | None]:
+        """The dataset a version learned from, and that dataset's version (its content hash)."""
+        tags = self._client().get_run(self.version(name, version).run_id).data.tags
+        return tags.get("dataset") or name.split("__", 1)[0], tags.get("dataset_version")
 
     def _mlflow(self):
         try:
