@@ -145,9 +145,13 @@ def test_predictions_cover_exactly_the_submission_s_ids(tmp_path, instance):
     frame.iloc[500:].drop(columns="churned").to_csv(folder / "test.csv", index=False)
     sample = frame.iloc[500:][["customer_id"]].assign(churned="No").sample(frac=1, random_state=2)
     sample.to_csv(folder / "sample_submission.csv", index=False)
+    newcomers = (
+        churn_frame(40, seed=21).drop(columns="churned").assign(customer_id=lambda f: f.customer_id + 10_000)
+    )
+    newcomers.to_csv(folder / "new_customers.csv", index=False)  # a scoring table beside test
     DatasetClient.for_settings(settings).register(folder, name="churn", id_columns=["customer_id"])
     (settings.data_dir / "models").mkdir(parents=True)
-    (settings.data_dir / "models" / "churn.yaml").write_text(SPEC)
+    (settings.data_dir / "models" / "churn.yaml").write_text(SPEC + "score: [test, new_customers]\n")
     platform = Platform(settings, instance)
     result = platform.run("models")
     assert result.success
@@ -179,7 +183,15 @@ def test_predictions_cover_exactly_the_submission_s_ids(tmp_path, instance):
     scored = open_store("delta", settings.data_dir.resolve()).read(
         TableName("predictions", "churn", "boosted")
     )
-    assert sorted(scored.column("customer_id").to_pylist()) == sorted(sample["customer_id"].tolist())
+    by_split = scored.to_pandas().groupby("split")["customer_id"].apply(sorted).to_dict()
+    assert by_split == {
+        "test": sorted(sample["customer_id"].tolist()),
+        "new_customers": sorted(newcomers["customer_id"].tolist()),
+    }
+    assert materialised["predictions/churn/boosted"]["rows_per_split"].value == {
+        "test": 200,
+        "new_customers": 40,
+    }
 
 
 @pytest.mark.parametrize(
@@ -201,6 +213,11 @@ def test_predictions_cover_exactly_the_submission_s_ids(tmp_path, instance):
             "'rmse' does not apply to binary problems",
         ),
         ("models: [baseline]", "`models` must map each model's name to its estimator"),
+        (
+            "score: [train]\nmodels: {m: {estimator: baseline}}",
+            "score names train, which the model learned from",
+        ),
+        ("score: {}\nmodels: {m: {estimator: baseline}}", "score must name a split or a list of splits"),
     ],
 )
 def test_a_bad_spec_is_one_clear_error_and_registers_nothing(models, settings, spec, message):
@@ -238,6 +255,14 @@ def test_the_tracking_store_in_postgresql_under_the_postgres_profile(tmp_path, p
         aliases = con.execute("SELECT name, alias, version FROM registered_model_aliases").fetchall()
     assert versions == [("churn__boosted", 1)]
     assert ("churn__boosted", "champion", 1) in aliases
+    [again] = client.train("churn", model="boosted")  # judged against the champion in PostgreSQL
+    assert again.verdict.champion == outcome.trained.holdout and again.logged.version == "2"
+    assert again.promoted  # as good as the champion: the default rule (gain >= 0) moves it
+    moved = client.promote("churn__boosted/1", "pin the first one for the audit")
+    assert (moved["from"], moved["to"]) == ("2", "1")
+    assert client.tracker.describe("churn__boosted")["promotions"][-1]["reason"].startswith("pin the first")
+    rows = DatasetClient.for_settings(settings).load("churn", features=True).head(5)
+    assert len(client.predict("churn__boosted@champion", rows)) == 5
 
 
 def test_raw_rows_are_scored_through_the_features_of_the_version_the_model_learned_from(settings):

@@ -11,7 +11,7 @@ the champion, never run after a failed promotion. Predictions carry a WARN check
 
 import dagster as dg
 
-from dataplatform.defs.datasets import DATASETS_POOL, features_key, registry_for
+from dataplatform.defs.datasets import DATASETS_POOL, FEATURE_SPLITS, dataset_key, features_key, registry_for
 from dataplatform.models.errors import ModelError
 from dataplatform.models.spec import ModelSpec, load_models, models_folder
 from dataplatform.settings import Settings
@@ -48,13 +48,19 @@ def model_definitions(settings: Settings):
             continue
         for spec in specs:
             assets.append(_model_asset(spec, settings))
-            if "test" in dataset.splits:
+            if set(spec.score) <= set(dataset.splits):
                 assets.append(_predictions_asset(spec, dataset, settings))
+            else:
+                absent = ", ".join(sorted(set(spec.score) - set(dataset.splits)))
+                dg.get_dagster_logger().warning(
+                    f"predictions of {spec.registered_name} left out of the graph: dataset {name} has no "
+                    f"split {absent} to score"
+                )
     job = dg.define_asset_job(
         "models",
         selection=dg.AssetSelection.groups(GROUP, PREDICTIONS),
         description="Train every model of every registered dataset, judge it for promotion, and score "
-        "each dataset's test split with its champion.",
+        "the splits each model scores (the test split by default) with its champion.",
     )
     return assets, job
 
@@ -135,25 +141,26 @@ def _predictions_asset(spec: ModelSpec, dataset, settings: Settings) -> dg.Asset
     @dg.asset(
         key=key,
         group_name=PREDICTIONS,
-        deps=[model_key(spec), features_key(spec.dataset, "test")],
+        deps=[model_key(spec), *(_scored_key(spec.dataset, split) for split in spec.score)],
         kinds={"delta", "mlflow"},
         check_specs=[drift],
         pool=DATASETS_POOL,
-        description=f"The test split of {spec.dataset} scored by {spec.registered_name}@champion.",
+        description=f"{', '.join(spec.score)} of {spec.dataset} scored by {spec.registered_name}@champion.",
     )
     def predictions(context: dg.AssetExecutionContext):
         from dataplatform.models.client import ModelClient
         from dataplatform.models.drift import ALARM, population_stability
-        from dataplatform.models.scoring import score_test_split
+        from dataplatform.models.scoring import score_splits
 
         client = ModelClient.for_settings(settings)
         try:
-            scored = score_test_split(client, spec, settings)
+            scored = score_splits(client, spec, settings)
         except ModelError as error:
             raise dg.Failure(str(error)) from None
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": scored.rows,
+                "rows_per_split": dg.MetadataValue.json(scored.splits),
                 "champion_version": scored.version,
                 "storage_location": dg.MetadataValue.path(scored.location),
                 **(
@@ -161,7 +168,7 @@ def _predictions_asset(spec: ModelSpec, dataset, settings: Settings) -> dg.Asset
                 ),
             }
         )
-        psi = population_stability(scored.train_features, scored.test_features)
+        psi = population_stability(scored.train_features, scored.scored_features)
         worst = max(psi.items(), key=lambda item: item[1], default=("none", 0.0))
         yield dg.AssetCheckResult(
             check_name=DRIFT_CHECK,
@@ -172,6 +179,11 @@ def _predictions_asset(spec: ModelSpec, dataset, settings: Settings) -> dg.Asset
         )
 
     return predictions
+
+
+def _scored_key(dataset: str, split: str) -> dg.AssetKey:
+    """What scoring a split reads: its features asset, or the split itself (featurized when scored)."""
+    return features_key(dataset, split) if split in FEATURE_SPLITS else dataset_key(dataset, split)
 
 
 def _git_commit() -> str:

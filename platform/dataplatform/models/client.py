@@ -114,7 +114,9 @@ class ModelClient:
         ]
         return judge(trained.spec, trained.holdout, trained.baseline, champion, version, gains)
 
-    def _champion_on_holdout(self, trained: Trained, version: str, dataset_version: str | None) -> dict[str, float]:
+    def _champion_on_holdout(
+        self, trained: Trained, version: str, dataset_version: str | None
+    ) -> dict[str, float]:
         """The champion's metrics on the candidate's holdout rows.
 
         A champion trained on the same dataset version with the same holdout share, seed and
@@ -167,10 +169,16 @@ class ModelClient:
         (a file like the one registered): those are turned into features with the transforms
         fitted on the train split of the very dataset version the model learned from.
         """
+        return self.score(reference, self.load(reference), rows, keep)[0]
+
+    def score(
+        self, reference: str, model: Any, rows: pd.DataFrame | pa.Table, keep: list[str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """`predict` with the model at `reference` already loaded; also the model's inputs for
+        the rows (their features), which a drift check compares with train."""
         import pandas as pd
         import pyarrow as pa
 
-        model = self.load(reference)
         wanted = list(getattr(model, "feature_names_in_", []))
         try:
             table = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
@@ -193,7 +201,7 @@ class ModelClient:
                 model.predict_proba(features), columns=[f"probability_{c}" for c in model.classes_]
             )
             scored = pd.concat([scored, probabilities], axis=1)
-        return scored
+        return scored, features
 
     def _featurized(self, reference: str, rows: pa.Table) -> pa.Table:
         """Raw rows as the features of the dataset version the model at `reference` learned from."""

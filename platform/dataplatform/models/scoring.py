@@ -1,7 +1,9 @@
-"""Score a dataset's test split with a model's champion, and shape a Kaggle submission from it.
+"""Score a dataset's splits with a model's champion, and shape a Kaggle submission from it.
 
-The scored rows keep the dataset's id columns, so each prediction can be joined back; they are
-written to `predictions/<dataset>/<model>` (Delta), replaced whole each time. A dataset
+The splits are the model spec's `score` (the test split by default; any other registered split,
+e.g. this month's customers added to the dataset's folder). The scored rows keep the dataset's
+id columns and their split, so each prediction can be joined back; they are written to
+`predictions/<dataset>/<model>` (Delta), replaced whole each time. A dataset
 registered from a Kaggle-style folder has a `*submission*` split naming the ids and the target:
 the submission is that table's ids, in its order, each with its prediction under the target's
 name, and is refused (not written short) if the scored rows miss any of its ids.
@@ -29,39 +31,62 @@ DRIFT_SAMPLE = 100_000  # train rows the drift check compares with: a reservoir,
 @dataclass(frozen=True)
 class Scored:
     rows: int
+    splits: dict[str, int]  # rows scored per split
     version: str
     location: str
     submission: Path | None
     train_features: pd.DataFrame  # the model's inputs, for the drift check
-    test_features: pd.DataFrame
+    scored_features: pd.DataFrame
 
 
-def score_test_split(client: ModelClient, spec: ModelSpec, settings: Settings) -> Scored:
+def score_splits(client: ModelClient, spec: ModelSpec, settings: Settings) -> Scored:
+    """Score the spec's splits (`score`, the test split by default) with the champion into one
+    table, each row with its split; a split without stored features is featurized with the
+    transforms of the dataset version the champion learned from."""
+    import pandas as pd
     import pyarrow as pa
 
     from dataplatform.storage import TableName, open_store
 
     data = client.datasets.spec(spec.dataset)
+    absent = [split for split in spec.score if split not in data.splits]
+    if absent:
+        raise ModelError(
+            f"model {spec.name!r} of {spec.dataset} scores split(s) {', '.join(absent)}, which the dataset "
+            f"does not have; its splits: {', '.join(data.splits)}"
+        )
     version = client.tracker.alias_version(spec.registered_name, CHAMPION)
     if version is None:
         raise ModelError(
             f"{spec.registered_name} has no champion yet: train it (dataplatform models train {spec.dataset})"
         )
     reference = f"{spec.registered_name}/{version}"
-    test = client.datasets.load(data.name, "test", features=True)
-    scored = client.predict(reference, test, keep=[c for c in data.id_columns if c in test.columns])
+    model = client.load(reference)
+    stored = client.datasets.store.tables(data.name)
+    parts, inputs, test_scored = [], [], None
+    for split in spec.score:
+        featured = f"features_{split}" in stored
+        rows = client.datasets.load(data.name, split, features=featured)
+        keep = [c for c in data.id_columns if c in rows.columns]
+        scored, features = client.score(reference, model, rows, keep)
+        test_scored = scored if split == "test" else test_scored
+        parts.append(scored.assign(split=split))
+        inputs.append(features)
+    scored = pd.concat(parts, ignore_index=True)
     store = open_store("delta", settings.data_dir.resolve())
     table = TableName("predictions", spec.dataset, spec.name)
     store.write(table, pa.Table.from_pandas(scored, preserve_index=False))
-    inputs = list(getattr(client.load(reference), "feature_names_in_", []))
+    wanted = list(inputs[0].columns)
     train = client.datasets.load(data.name, "train", features=True, sample=DRIFT_SAMPLE)
+    folder = settings.data_dir / "models" / "submissions"
     return Scored(
         rows=len(scored),
+        splits={split: len(part) for split, part in zip(spec.score, parts, strict=True)},
         version=version,
         location=store.location(table),
-        submission=_submission(client, data, scored, settings.data_dir / "models" / "submissions", spec),
-        train_features=train[inputs],
-        test_features=test[inputs],
+        submission=None if test_scored is None else _submission(client, data, test_scored, folder, spec),
+        train_features=train[wanted],
+        scored_features=pd.concat(inputs, ignore_index=True),
     )
 
 

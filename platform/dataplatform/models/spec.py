@@ -6,6 +6,7 @@
     cv_folds: 5                    # time-ordered folds when the dataset has a datetime column
     seed: 42
     holdout: 0.2                   # share of train held out to compare candidate, baseline, champion
+    score: [test, new_customers]   # the splits predictions score with the champion (default: test)
     promotion:
       min_gain: 0.0                # over the champion, on the selection metric
       min_relative_gain: 0.0       # the same, as a share of the champion's value
@@ -34,7 +35,8 @@ from dataplatform.models.errors import ModelError
 from dataplatform.models.metrics import DEFAULT_GUARD, DEFAULT_SELECTION, check_metric
 
 DEFAULT_MODELS = {"baseline": {"estimator": "baseline"}, "boosted": {"estimator": "hist_gradient_boosting"}}
-SHARED = ("selection_metric", "cv_folds", "seed", "holdout", "promotion")
+SHARED = ("selection_metric", "cv_folds", "seed", "holdout", "promotion", "score")
+DEFAULT_SCORED = ("test",)
 PROMOTION_FIELDS = (
     "min_gain",
     "min_relative_gain",
@@ -68,6 +70,7 @@ class ModelSpec:
     seed: int = 42
     holdout: float = 0.2
     promotion: Promotion = field(default_factory=Promotion)
+    score: tuple[str, ...] = DEFAULT_SCORED  # splits of the dataset predictions score
 
     @property
     def registered_name(self) -> str:
@@ -156,6 +159,12 @@ def _model(origin: str, dataset: str, problem: str, name: str, body: object, sha
         raise ModelError(f"{where}: seed must be a whole number, not {seed!r}")
     if not isinstance(holdout, int | float) or not 0.05 <= holdout <= 0.5:
         raise ModelError(f"{where}: holdout must be a share from 0.05 to 0.5, not {holdout!r}")
+    score = settings.get("score", list(DEFAULT_SCORED))
+    score = [score] if isinstance(score, str) else score
+    if not isinstance(score, list) or not score or not all(isinstance(s, str) and s for s in score):
+        raise ModelError(f"{where}: score must name a split or a list of splits, e.g. [test], not {score!r}")
+    if "train" in score:
+        raise ModelError(f"{where}: score names train, which the model learned from; score other splits")
     return ModelSpec(
         dataset=dataset,
         name=name,
@@ -167,6 +176,7 @@ def _model(origin: str, dataset: str, problem: str, name: str, body: object, sha
         seed=seed,
         holdout=float(holdout),
         promotion=_promotion(where, problem, settings.get("promotion") or {}),
+        score=tuple(dict.fromkeys(score)),
     )
 
 
