@@ -99,3 +99,13 @@ def test_content_hash_streams_and_tells_identical_files(zone):
     a, b = drop(zone, "a.csv"), drop(zone, "b.csv")
     c = drop(zone, "c.csv", b"currency,rate\nEUR,1.09\n")
     assert content_hash(a) == content_hash(b) != content_hash(c)
+
+
+def test_a_table_yaml_naming_an_unknown_format_field_is_refused_when_read_naming_the_file(tmp_path):
+    from dataplatform.ingest.tables import ConfigError, TableConfig
+
+    folder = tmp_path / "currencies"
+    folder.mkdir()
+    (folder / "_table.yaml").write_text("format: {delimiter: ';', delimeter: ','}\n")
+    with pytest.raises(ConfigError, match=r"_table.yaml: unknown format fields \['delimeter'\]"):
+        TableConfig.of_folder(folder)

@@ -90,11 +90,8 @@ class TableConfig:
     def detect(self, path: Path, table_columns: list[str] | None = None) -> Detected:
         """How `path` is written, detected around what this config declares (its `format`, null
         values and types) and the columns of the table it goes into."""
-        from dataplatform.ingest.detect import GIVEN_FIELDS, detect
+        from dataplatform.ingest.detect import detect
 
-        unknown = sorted(set(self.format) - GIVEN_FIELDS)
-        if unknown:
-            raise ConfigError(f"unknown format fields {unknown}; known: {sorted(GIVEN_FIELDS)}")
         detected = detect(path, self.format, self.null_values, table_columns)
         return dataclasses.replace(detected, types={**detected.types, **self.types})
 
@@ -114,13 +111,19 @@ class TableConfig:
             raise ConfigError(f"{source.name}: mode upsert needs keys")
         bad_rows = _choice(raw, "bad_rows", source, self.bad_rows, POLICIES)
         schema_change = _choice(raw, "schema_change", source, self.schema_change, SCHEMA_CHANGES)
+        given = _mapping(raw, "format", source)
+        from dataplatform.ingest.detect import GIVEN_FIELDS
+
+        unknown = sorted(set(given) - GIVEN_FIELDS)
+        if unknown:
+            raise ConfigError(f"{source.name}: unknown format fields {unknown}; known: {sorted(GIVEN_FIELDS)}")
         return dataclasses.replace(
             self,
             mode=mode,
             keys=keys,
             required=_names(raw, "required", source, self.required),
             types=types,
-            format={**self.format, **_mapping(raw, "format", source)},
+            format={**self.format, **given},
             bad_rows=bad_rows,
             null_values=tuple(
                 str(v) for v in _names(raw, "null_values", source, self.null_values, scalars=True)
