@@ -13,6 +13,7 @@ import dagster as dg
 from dataplatform.defs.metadata import metrics_metadata
 from dataplatform.defs.quality import check_specs, check_stored, reference_partitions, run_checks
 from dataplatform.defs.resources import io_manager_key
+from dataplatform.defs.retries import retry_policy_for
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed
 from dataplatform.generate import Domain
 from dataplatform.quality.specs import NotNull
@@ -56,6 +57,9 @@ def asset_options(layer: str, domain: str, settings: Settings) -> dict[str, obje
     }
     if backend == "duckdb":
         options["pool"] = WAREHOUSE_POOL
+    retry = retry_policy_for(backend)
+    if retry is not None:
+        options["retry_policy"] = retry
     return options
 
 
@@ -92,6 +96,7 @@ def _landing(domain, tables, defects_name, settings, partitions) -> dg.AssetsDef
         outs=outs,
         partitions_def=partitions,
         can_subset=False,
+        retry_policy=options.get("retry_policy"),
     )
     def landing(context: dg.AssetExecutionContext):
         from dataplatform.generate import generator_for
@@ -188,6 +193,7 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         partitions_def=partitions,
         can_subset=False,
         pool=options.get("pool"),
+        retry_policy=options.get("retry_policy"),
         check_specs=[*check_specs(silver_key, specs), *check_specs(quarantine_key, quarantine_specs)],
         required_resource_keys={"lakehouse"},
         deps=[dg.AssetKey(target.split("/")) for target in targets],  # referenced tables come first

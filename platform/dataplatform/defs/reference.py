@@ -21,6 +21,7 @@ from dataplatform.defs.automation import sensor_status
 from dataplatform.defs.metadata import table_metadata
 from dataplatform.defs.quality import check_specs, run_checks
 from dataplatform.defs.resources import LocalDropZone, io_manager_key
+from dataplatform.defs.retries import LOAD_RETRY
 from dataplatform.ingest.tables import TableConfig, declared_tables
 from dataplatform.quality.specs import CheckSpec, NotNull, Unique
 from dataplatform.settings import Settings
@@ -95,6 +96,7 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
         io_manager_key=io_manager_key(GROUP),
         required_resource_keys={"lakehouse", "dropzone"},
         check_specs=check_specs(key, specs),
+        retry_policy=LOAD_RETRY,  # a file taken by an earlier attempt is not taken again
         description=table_config.description or f"Reference table {name}, loaded from the drop folder.",
         metadata={"mode": table_config.mode, "keys": ", ".join(table_config.keys)},
     )
@@ -125,6 +127,7 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
             raise dg.Failure(
                 f"reference/{name} has no data: {reasons}",
                 metadata={"drop into": dg.MetadataValue.path(str(ingestor.zone.incoming / name))},
+                allow_retries=False,  # waits for a delivery, not for time
             )
         data = ingestor.store.read(table)
         version = ingestor.store.history(table)[0]["version"]
@@ -158,6 +161,7 @@ def _ledger_asset(tables: dict[str, TableConfig], settings: Settings) -> dg.Asse
         io_manager_key=io_manager_key(GROUP),
         deps=[reference_key(name) for name in tables],
         required_resource_keys={"dropzone"},
+        retry_policy=LOAD_RETRY,
         description="Every file the drop folder received: its hash, format, mode, rows, status and run.",
     )
     def file_ledger(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
