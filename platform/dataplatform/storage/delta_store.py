@@ -9,10 +9,17 @@ never naive timestamps (see the Delta IO manager trap in STYLE.md).
 `write_stream` writes a table or a slice from a stream of batches, one batch in memory at a
 time, or from a DuckDB query's rows, whose files DuckDB writes itself (`delta_copy`): how the
 medallion layers and the drop folder move days and files larger than memory.
+
+A slice written to a new table, or rows appended to one, first create the table empty (see
+`_create`). A writer killed after that leaves the table there with no rows: it exists, is listed
+and reads back empty with its schema, and the next write fills it. A writer killed while creating
+it leaves a `_delta_log` folder with no version in it (delta-rs makes the folder, then links the
+first commit into place): that is no table, and the next write creates it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
@@ -34,12 +41,16 @@ from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.delta_copy import copy_and_commit, copyable
 from dataplatform.storage.schema import WritePlan, conform, evolve, normalise
 
+_VERSION_FILE = re.compile(r"\d{20}\.(json|checkpoint(\.\d+\.\d+)?\.parquet)")
+
 
 class DeltaStore(TableFolders, DatasetReads):
     backend = "delta"
 
     def exists(self, table: TableName) -> bool:
-        return (self.folder(table) / "_delta_log").is_dir()
+        """Whether a version of the table is committed (see the module's note on killed writers)."""
+        log = self.folder(table) / "_delta_log"
+        return log.is_dir() and any(_VERSION_FILE.fullmatch(path.name) for path in log.iterdir())
 
     def schema(self, table: TableName) -> pa.Schema:
         return self.dataset(table).schema
@@ -164,7 +175,7 @@ class DeltaStore(TableFolders, DatasetReads):
         return SqlScan(sql if where is None else f"{sql} WHERE {slice_predicate(where)}", "delta")
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:
-        return self.table_folders(layer, "_delta_log")
+        return [table for table in self.table_folders(layer, "_delta_log") if self.exists(table)]
 
     def drop(self, table: TableName) -> None:
         import shutil
