@@ -10,7 +10,9 @@ best (Delta lets DuckDB write its files). Input metadata `columns` reads only th
 `scan` hands the asset the slice as `TableStore.scan` gives it (DuckDB's own Delta or Parquet
 reader where the backend allows), so a DuckDB transform reads it without the whole table ever
 being in memory. Every write records row count, column schema, a preview and where the data is
-(never a credential).
+(never a credential). A gold write through a file-based store then publishes the table's
+read-only snapshot (`storage/snapshots.py`), which the REST API serves without ever opening the
+warehouse; gold in PostgreSQL is read from PostgreSQL itself.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import dagster as dg
 from dataplatform.defs.metadata import PREVIEW_ROWS, table_metadata
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed, daily_slice, table_for
 from dataplatform.storage import Slice, TableStore, open_store
-from dataplatform.storage.contract import SqlRows, as_reader
+from dataplatform.storage.contract import SqlRows, TableName, as_reader
 
 
 class TableIOManager(dg.ConfigurableIOManager):
@@ -28,6 +30,9 @@ class TableIOManager(dg.ConfigurableIOManager):
 
     def store(self) -> TableStore:
         raise NotImplementedError
+
+    def publish_snapshot(self, store: TableStore, table: TableName) -> None:
+        """After a gold write: publish the table for readers that must not open the store."""
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         import pyarrow as pa
@@ -57,9 +62,11 @@ class TableIOManager(dg.ConfigurableIOManager):
             context.add_output_metadata(
                 table_metadata(preview, store.backend, store.location(table), rows=rows)
             )
-            return
-        store.write(table, obj, replace)
-        context.add_output_metadata(table_metadata(obj, store.backend, store.location(table)))
+        else:
+            store.write(table, obj, replace)
+            context.add_output_metadata(table_metadata(obj, store.backend, store.location(table)))
+        if table.layer == "gold":
+            self.publish_snapshot(store, table)
 
     def load_input(self, context: dg.InputContext):
         store = self.store()
@@ -104,28 +111,33 @@ def _first_rows(reader, rows: int):
     return pa.RecordBatchReader.from_batches(reader.schema, batches()), head
 
 
-class ParquetIOManager(TableIOManager):
-    """Parquet folders with Hive partitions under `data_dir/lake/parquet`."""
+class FileIOManager(TableIOManager):
+    """A store in files under `data_dir`: gold snapshots are published beside it."""
 
     data_dir: str
+
+    def publish_snapshot(self, store: TableStore, table: TableName) -> None:
+        from dataplatform.storage.snapshots import publish, snapshot_root
+
+        publish(store, table, snapshot_root(self.data_dir))
+
+
+class ParquetIOManager(FileIOManager):
+    """Parquet folders with Hive partitions under `data_dir/lake/parquet`."""
 
     def store(self) -> TableStore:
         return open_store("parquet", self.data_dir)
 
 
-class DeltaIOManager(TableIOManager):
+class DeltaIOManager(FileIOManager):
     """Delta Lake tables under `data_dir/lake/delta`."""
-
-    data_dir: str
 
     def store(self) -> TableStore:
         return open_store("delta", self.data_dir)
 
 
-class DuckDBIOManager(TableIOManager):
+class DuckDBIOManager(FileIOManager):
     """Tables in `data_dir/warehouse.duckdb`; steps writing it share the DuckDB pool."""
-
-    data_dir: str
 
     def store(self) -> TableStore:
         return open_store("duckdb", self.data_dir)

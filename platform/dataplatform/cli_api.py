@@ -1,0 +1,134 @@
+"""`dataplatform serve` and `dataplatform api-key`: run the REST API, manage its keys.
+
+FastAPI and uvicorn are imported inside `serve`, so `dataplatform --help` stays fast. A mistake
+is one line on stderr and exit code 1. `python -m dataplatform.cli_api` runs the same commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dataplatform.settings import SettingsError, load_settings
+
+app = typer.Typer(help="The REST API: serve it, manage its keys.", no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True, add_completion=False)
+app.add_typer(keys_app, name="api-key")
+console = Console()
+errors = Console(stderr=True)
+
+Format = Annotated[str, typer.Option("--format", help="table or json")]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: 8000]")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+) -> None:
+    """Run the REST API on uvicorn (gold, runs, checks, datasets, models, /metrics)."""
+    import uvicorn
+
+    settings = _settings()
+    api = _api_settings()
+    # the instance the platform's runs write to, as `dataplatform run` finds it
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    uvicorn.run(
+        "dataplatform.api.app:create_app",
+        factory=True,
+        host=host or api.host,
+        port=port or api.port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@keys_app.command("create")
+def create_key(
+    scope: Annotated[str, typer.Option(help="read (every GET) or admin (also /keys)")] = "read",
+    name: Annotated[str, typer.Option(help="Who uses the key")] = "default",
+    output: Format = "table",
+) -> None:
+    """Create a key; it is printed once and only its hash is stored."""
+    from dataplatform.api.keys import ApiKeyError
+
+    store = _store()
+    try:
+        entry, secret = store.create(name, scope)  # type: ignore[arg-type]
+    except ApiKeyError as error:
+        _fail(str(error))
+    if output == "json":
+        typer.echo(json.dumps({**entry.shown(), "key": secret}))
+        return
+    console.print(f"API key {entry.id} ({entry.scope}) for {entry.name}:")
+    typer.echo(secret)
+    errors.print("[yellow]Keep it now: it is not stored and cannot be shown again.[/]")
+
+
+@keys_app.command("list")
+def list_keys(output: Format = "table") -> None:
+    """Every key: id, name, scope, created and revoked times (never the key)."""
+    keys = [key.shown() for key in _store().list()]
+    if output == "json":
+        typer.echo(json.dumps(keys))
+        return
+    view = Table("id", "name", "scope", "created", "revoked")
+    for key in keys:
+        view.add_row(key["id"], key["name"], key["scope"], key["created_at"], key["revoked_at"] or "")
+    console.print(view)
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id, from `api-key list`")]) -> None:
+    """Revoke a key: a running server refuses it from its next request."""
+    from dataplatform.api.keys import ApiKeyError
+
+    try:
+        entry = _store().revoke(key_id)
+    except ApiKeyError as error:
+        _fail(str(error))
+    console.print(f"revoked {entry.id} ({entry.name}) at {entry.revoked_at}")
+
+
+def _store():
+    from dataplatform.api.keys import KeyStore
+
+    return KeyStore(_api_settings().keys_path(_settings()))
+
+
+def _settings():
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _api_settings():
+    from pydantic import ValidationError
+
+    from dataplatform.api.settings import ApiSettings
+
+    try:
+        return ApiSettings()
+    except ValidationError as exc:
+        problems = [
+            f"DATAPLATFORM_API_{'__'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        ]
+        _fail("invalid setting: " + "; ".join(problems))
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+if __name__ == "__main__":
+    app()
