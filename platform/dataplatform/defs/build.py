@@ -7,6 +7,7 @@ import dagster as dg
 from dataplatform.defs.automation import automation_sensor, check_schedule_names
 from dataplatform.defs.checks import medallion_checks
 from dataplatform.defs.datasets import dataset_definitions
+from dataplatform.defs.dead_runs import cleaning_dead_runs
 from dataplatform.defs.jobs import all_domains_daily, domain_jobs, gold_daily_job
 from dataplatform.defs.medallion import landing_assets, medallion_assets
 from dataplatform.defs.models import model_definitions
@@ -18,7 +19,11 @@ from dataplatform.settings import Settings
 
 # In process by default: on a small machine a subprocess per step costs about 2 s, ten times
 # what most steps take. Multiprocess runs steps in parallel where a machine has the cores.
-EXECUTORS = {"in_process": dg.in_process_executor, "multiprocess": dg.multiprocess_executor}
+# Either first cleans up runs whose process died, so their pool slots block no run.
+EXECUTORS = {
+    "in_process": cleaning_dead_runs(dg.in_process_executor),
+    "multiprocess": cleaning_dead_runs(dg.multiprocess_executor),
+}
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
