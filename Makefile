@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install run test dev bench lint clean
+.PHONY: install run test dev api bench lint clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ test: install  ## set up, then run the test suite
 
 dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI at http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+api: install $(DAGSTER_HOME)/dagster.yaml  ## the REST API at http://127.0.0.1:8000 (OpenAPI docs at /docs)
+	$(BIN)/python -m dataplatform.cli_api serve
 
 bench: install  ## every benchmark, each printing the platform beside its anchors
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
