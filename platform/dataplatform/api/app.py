@@ -16,14 +16,14 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from dataplatform.api.gold import GoldReader, gold_tables
+from dataplatform.api.gold import GoldReader, NotPublished, gold_tables
 from dataplatform.api.keys import ApiKey, KeyStore, Scope
 from dataplatform.api.metrics import Metrics
 from dataplatform.api.problems import Problem, ProblemError, install, responses
 from dataplatform.api.settings import ApiSettings
 from dataplatform.api.state import PlatformState
 from dataplatform.settings import Settings, load_settings
-from dataplatform.storage.snapshots import published, snapshot_root
+from dataplatform.storage.snapshots import snapshot_root
 
 API_KEY_HEADER = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="A key from `dataplatform api-key create`"
@@ -196,19 +196,16 @@ def _challenge() -> dict[str, str]:
 
 def _readiness(services: Services) -> dict[str, tuple[bool, str]]:
     parts: dict[str, tuple[bool, str]] = {}
-    if services.gold.postgres_url is not None:
-        try:
-            services.gold.source(services.tables[0])
-            parts["gold"] = (True, "PostgreSQL reachable")
-        except Exception as error:  # any failure means not ready; the reason says which
-            parts["gold"] = (False, str(error))
-    else:
-        count = len(published(services.snapshots))
+    where = "in PostgreSQL" if services.gold.postgres_url else "published as snapshots"
+    try:
+        count = services.gold.count_published()
         parts["gold"] = (
-            (True, f"{count} gold snapshots published")
+            (True, f"{count} gold tables {where}")
             if count
-            else (False, "no gold snapshot published yet: materialise gold first")
+            else (False, f"no gold table {where} yet: materialise gold first")
         )
+    except NotPublished as error:
+        parts["gold"] = (False, str(error))
     try:
         services.state.instance.get_runs_count()
         parts["dagster"] = (True, "instance reachable")
