@@ -11,7 +11,11 @@ from dataplatform.defs.dead_runs import cleaning_dead_runs
 from dataplatform.defs.jobs import all_domains_daily, domain_jobs, gold_daily_job
 from dataplatform.defs.medallion import landing_assets, medallion_assets
 from dataplatform.defs.models import model_definitions
-from dataplatform.defs.platform_metrics import pipeline_runs_asset, platform_metrics_schedule
+from dataplatform.defs.platform_metrics import (
+    job_success_asset,
+    pipeline_runs_asset,
+    platform_metrics_schedule,
+)
 from dataplatform.defs.reference import reference_definitions
 from dataplatform.defs.resources import build_resources
 from dataplatform.generate import GENERATORS
@@ -66,7 +70,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     model_assets, models_job = model_definitions(settings)
     assets += model_assets
     jobs.append(models_job)
-    assets.append(pipeline_runs_asset(settings))
+    assets += [pipeline_runs_asset(settings), job_success_asset(settings)]
     metrics = platform_metrics_schedule(settings)
     jobs.append(metrics.job)
     schedules.append(metrics)
