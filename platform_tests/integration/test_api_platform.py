@@ -222,6 +222,7 @@ def test_an_unsupported_accept_is_406(served):
         ("/gold/ecommerce/daily_sales", {"filter": "order_date:eq:2026-03-10' OR '1'='1"}, 400),
         ("/gold/ecommerce/daily_sales", {"filter": "orders:like:1"}, 400),
         ("/gold/ecommerce/daily_sales", {"filter": "orders:eq:nan"}, 400),
+        ("/gold/ecommerce/daily_sales", {"filter": "orders:eq:99999999999999999999999"}, 400),
         ("/gold/ecommerce/daily_sales", {"cursor": "eyJ2IjoiLi4vLi4vZXRjIiwibyI6MCwicSI6IngifQ"}, 400),
         ("/gold/ecommerce/daily_sales", {"limit": "100000000"}, 400),
         ("/gold/ecommerce/customer_value", {"partition_from": "2026-03-10"}, 400),
@@ -317,6 +318,7 @@ def test_runs_filter_by_job_status_and_partition_with_durations(served):
     second = served.get(f"/runs?limit=1&cursor={first['next_cursor']}").json()
     assert first["runs"][0]["run_id"] != second["runs"][0]["run_id"]
     assert served.get("/runs?status=NOT_A_STATUS").status_code == 400
+    assert served.get("/runs?cursor=0000dead-beef").status_code == 400
 
 
 def test_a_run_has_step_timings_and_logs_a_page_at_a_time(served):

@@ -31,14 +31,23 @@ SALES = pa.table(
 )
 
 
+@pytest.fixture(scope="module")
+def definitions(tmp_path_factory, postgres_url) -> dg.Definitions:
+    """The code location under the postgres profile: it names the gold tables the API serves."""
+    from dataplatform.defs import build_definitions
+
+    root = tmp_path_factory.mktemp("definitions")
+    return build_definitions(small_settings(root, profile="postgres", postgres_url=postgres_url))
+
+
 @pytest.fixture
-def client(tmp_path, postgres_database):
+def client(tmp_path, postgres_database, definitions):
     settings = small_settings(tmp_path, profile="postgres", postgres_url=postgres_database)
     store_for_layer(settings, "gold").write(TableName("gold", "ecommerce", "daily_sales"), SALES)
     (tmp_path / "instance").mkdir()
     with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "instance")) as instance:
         app = create_app(
-            settings, ApiSettings(require_keys=False), PlatformState(settings, instance, dg.Definitions())
+            settings, ApiSettings(require_keys=False), PlatformState(settings, instance, definitions)
         )
         yield TestClient(app)
     assert not (settings.data_dir / "warehouse.duckdb").exists()
@@ -89,11 +98,11 @@ def test_injection_through_postgres_is_refused_or_compared_as_text(client):
     assert len(client.get("/gold/ecommerce/daily_sales").json()["rows"]) == 4
 
 
-def test_a_table_not_written_yet_and_an_unreachable_server_are_503(tmp_path, client):
+def test_a_table_not_written_yet_and_an_unreachable_server_are_503(tmp_path, client, definitions):
     missing = client.get("/gold/market/daily_bars")
     assert missing.status_code == 503 and missing.headers["Retry-After"]
     away = small_settings(tmp_path, profile="postgres", postgres_url="postgresql://nobody@127.0.0.1:1/none")
-    app = create_app(away, ApiSettings(require_keys=False), PlatformState(away, definitions=dg.Definitions()))
+    app = create_app(away, ApiSettings(require_keys=False), PlatformState(away, definitions=definitions))
     response = TestClient(app).get("/gold/ecommerce/daily_sales")
     assert response.status_code == 503 and response.headers["content-type"] == "application/problem+json"
     assert "nobody" not in response.text

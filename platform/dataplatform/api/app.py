@@ -41,7 +41,7 @@ class Services:
         url = settings.postgres_url.get_secret_value() if settings.postgres_url else None
         self.snapshots = snapshot_root(settings.data_dir)
         self.gold = GoldReader(self.snapshots, url if settings.layer_backend("gold") == "postgres" else None)
-        self.tables = gold_tables()
+        self.tables = gold_tables(state.definitions)
         self.keys = KeyStore(api.keys_path(settings))
         self.limiter = RateLimiter(api.rate_per_second, api.rate_burst)
         self.metrics = Metrics(self)
@@ -97,8 +97,11 @@ def create_app(
     api: ApiSettings | None = None,
     state: PlatformState | None = None,
 ) -> FastAPI:
-    """The API over `settings`' data folder and the instance in `state` (DAGSTER_HOME if None)."""
+    """The API over `settings`' data folder and the instance in `state` (DAGSTER_HOME if None).
+    The code location's definitions are built here, once (a few seconds): they name the gold
+    tables the routes accept, and the jobs, schedules and checks the instance is asked about."""
     from dataplatform.api import routes
+    from dataplatform.api.gold_routes import gold_router
 
     settings = settings or load_settings()
     api = api or ApiSettings()
@@ -157,6 +160,7 @@ def create_app(
         body, content_type = request.app.state.services.metrics.render()
         return Response(body, media_type=content_type)
 
+    app.include_router(gold_router(services.tables), dependencies=[Depends(caller("read"))])
     app.include_router(routes.router, dependencies=[Depends(caller("read"))])
     app.include_router(routes.admin, dependencies=[Depends(caller("admin"))])
     return app
@@ -173,7 +177,8 @@ def caller(scope: Scope):
         services: Services = request.app.state.services
         presented = header or (bearer.credentials if bearer else None)
         key = None
-        if services.api.require_keys or presented:
+        # the admin scope always takes a key, even on a copy that serves data without one
+        if services.api.require_keys or presented or scope == "admin":
             if not presented:
                 raise ProblemError(401, "an API key is required: send it as X-API-Key", _challenge())
             key = services.keys.verify(presented)

@@ -1,7 +1,7 @@
 """Gold tables for HTTP readers: which exist, and safe queries over their published rows.
 
-The table list comes from the domain pipelines' specs (pure Python, no Dagster, no Arrow), so
-OpenAPI can name every domain and table before anything is materialised. Rows come from the
+The table list comes from the code location's definitions, so OpenAPI names every domain and
+gold table (materialised or not) and a new gold asset is served without a line here. Rows come from the
 read-only snapshot each gold write publishes (`storage/snapshots.py`) through an in-memory
 DuckDB, or, under the postgres profile, from PostgreSQL attached read-only: the warehouse file
 is never opened. A query's columns are checked against the table's schema and only ever reach
@@ -24,6 +24,7 @@ from dataplatform.storage.contract import StorageError, TableName, quote_identif
 from dataplatform.storage.snapshots import Snapshot, latest, published, version_file
 
 if TYPE_CHECKING:
+    import dagster as dg
     import pyarrow as pa
 
 FILTER_OPERATORS = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -56,30 +57,35 @@ class GoldEntry:
         return TableName("gold", self.domain, self.name)
 
 
-def gold_tables() -> list[GoldEntry]:
-    """Every gold table of the definitions, from the pipelines' specs (cheap to import)."""
+def gold_tables(definitions: dg.Definitions | None = None) -> list[GoldEntry]:
+    """Every gold asset of the definitions (so a new gold table is served without a line here),
+    with the key columns its pipeline spec declares, which give pages their order; without
+    definitions, the pipelines' gold tables alone (cheap: no Dagster, no Arrow)."""
     from dataplatform.transform.ecommerce import ECOMMERCE
     from dataplatform.transform.insights import INSIGHTS
     from dataplatform.transform.market import MARKET
     from dataplatform.transform.sensors import SENSORS
     from dataplatform.transform.weather import WEATHER
 
-    entries = [
-        GoldEntry(p.domain, g.name, g.description, g.key, g.partition_column)
+    specs = {
+        (p.domain, g.name): GoldEntry(p.domain, g.name, g.description, g.key, g.partition_column)
         for p in (ECOMMERCE, MARKET, SENSORS, WEATHER, INSIGHTS)
         for g in p.gold
-    ]
-    # built by defs/platform_metrics.py from the instance rather than by a pipeline
-    entries.append(
-        GoldEntry(
-            "platform",
-            "pipeline_runs",
-            "One row per materialisation of every asset: rows in and out, drops, duration, rows/s.",
-            ("materialized_at", "asset", "partition"),
-            None,
+    }
+    if definitions is None:
+        return list(specs.values())
+    graph = definitions.resolve_asset_graph()
+    found = []
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.path):
+        if len(key.path) != 3 or key.path[0] != "gold":
+            continue
+        domain, name = key.path[1:]
+        node = graph.get(key)
+        partition_column = (node.metadata or {}).get("partition_column")
+        found.append(
+            specs.get((domain, name)) or GoldEntry(domain, name, node.description or "", (), partition_column)
         )
-    )
-    return entries
+    return found
 
 
 @dataclass(frozen=True)
@@ -220,9 +226,18 @@ class GoldReader:
         return Page(self._query(sql, [*source.params, *params, limit]), source, None)
 
     def _query(self, sql: str, params: list[Any]) -> pa.Table:
+        """Run one query. A snapshot file pruned between reading the manifest and reading the
+        file (a reader slower than `KEEP_VERSIONS` publications), or PostgreSQL going away, is
+        `NotPublished`: the client is told to retry, never given a 500."""
+        import duckdb
+
         cursor = self._db.cursor()
         try:
             return cursor.execute(sql, params).to_arrow_table()
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            raise NotPublished(
+                f"the table could not be read just now ({type(error).__name__}); retry"
+            ) from None
         finally:
             cursor.close()
 
@@ -341,7 +356,10 @@ def _typed(raw: str | None, arrow_type: str, column: str) -> Any:
     kind = _kind(arrow_type)
     try:
         if kind == "int":
-            return int(raw)
+            number = int(raw)
+            if not -(2**63) <= number < 2**63:
+                raise ValueError("out of the 64-bit range")
+            return number
         if kind == "float":
             number = float(raw)
             if number != number or number in (float("inf"), float("-inf")):

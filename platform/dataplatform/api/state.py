@@ -44,6 +44,7 @@ class PlatformState:
         self._instance = instance
         self._definitions = definitions
         self._lock = threading.Lock()
+        self._definitions_lock = threading.Lock()  # a build takes seconds: instance reads go on
 
     @property
     def instance(self) -> dg.DagsterInstance:
@@ -54,7 +55,7 @@ class PlatformState:
 
     @property
     def definitions(self) -> dg.Definitions:
-        with self._lock:
+        with self._definitions_lock:
             if self._definitions is None:
                 from dataplatform.defs import build_definitions
 
@@ -75,7 +76,7 @@ class PlatformState:
             tags={PARTITION_TAG: partition} if partition else {},
         )
         if cursor is not None and self.instance.get_run_by_id(cursor) is None:
-            raise NotFound(f"no run {cursor!r} to continue from: pass next_cursor as returned")
+            raise ValueError(f"no run {cursor!r} to continue from: pass next_cursor as returned")
         records = self.instance.get_run_records(filters=filters, limit=limit + 1, cursor=cursor)
         page = [_run(record) for record in records[:limit]]
         return page, page[-1]["run_id"] if len(records) > limit else None
