@@ -51,7 +51,15 @@ def test_served_api_with_cli_keys_and_a_gold_run_alongside(user_env):
             assert before.status_code == 503 and "Retry-After" in before.headers
 
             for job, tags in (("ecommerce_master", None), ("ecommerce_daily", {"dagster/partition": DAY})):
-                command = [str(BIN / "dagster"), "job", "execute", "-m", "dataplatform.definitions", "-j", job]
+                command = [
+                    str(BIN / "dagster"),
+                    "job",
+                    "execute",
+                    "-m",
+                    "dataplatform.definitions",
+                    "-j",
+                    job,
+                ]
                 if tags:
                     command += ["--tags", json.dumps(tags)]
                 done = run(command, user_env, timeout=600)

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,6 +24,10 @@ from dataplatform.api.settings import ApiSettings
 from dataplatform.api.state import PlatformState
 from dataplatform.settings import Settings, load_settings
 from dataplatform.storage.snapshots import snapshot_root
+
+if TYPE_CHECKING:
+    from dataplatform.datasets.client import DatasetClient
+    from dataplatform.datasets.spec import DatasetSpec
 
 API_KEY_HEADER = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="A key from `dataplatform api-key create`"
@@ -51,7 +55,9 @@ class Services:
     def unavailable(self, detail: str) -> ProblemError:
         return ProblemError(503, detail, {"Retry-After": str(self.api.retry_after_s)})
 
-    def dataset_details(self, client: Any, spec: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def dataset_details(
+        self, client: DatasetClient, spec: DatasetSpec
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """A dataset version's versions list and statistics. They live in the dataset store, a
         DuckDB file its writers must open alone, so each version is read once and kept: a
         registration is disturbed at most once per new version, never by repeated requests.
