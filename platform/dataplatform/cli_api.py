@@ -51,6 +51,34 @@ def serve(
     )
 
 
+@app.command("publish-gold")
+def publish_gold(output: Format = "table") -> None:
+    """Publish a snapshot of every gold table in the warehouse now. Gold writes publish their own;
+    this is for a warehouse written before the API existed or restored from a backup. It opens
+    the warehouse like a writer does, so run it between runs."""
+    from dataplatform.storage import StorageError, store_for_layer
+    from dataplatform.storage.snapshots import publish, snapshot_root
+
+    settings = _settings()
+    if settings.layer_backend("gold") == "postgres":
+        _fail("gold is in PostgreSQL: the API reads it there, there is nothing to publish")
+    store = store_for_layer(settings, "gold")
+    try:
+        snapshots = [
+            publish(store, table, snapshot_root(settings.data_dir)) for table in store.list_tables("gold")
+        ]
+    except StorageError as error:
+        _fail(str(error))
+    found = [{"table": str(s.table), "rows": s.rows, "version": s.version} for s in snapshots]
+    if output == "json":
+        typer.echo(json.dumps(found))
+        return
+    for item in found:
+        console.print(f"{item['table']}: {item['rows']:,} rows published ({item['version']})")
+    if not found:
+        console.print("no gold table in the warehouse yet")
+
+
 @keys_app.command("create")
 def create_key(
     scope: Annotated[str, typer.Option(help="read (every GET) or admin (also /keys)")] = "read",

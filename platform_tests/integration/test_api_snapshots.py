@@ -69,3 +69,19 @@ def test_an_empty_table_publishes_its_columns(tmp_path):
 @pytest.mark.parametrize("version", ["../../../etc/passwd", "manifest", "0" * 20 + "-zzzzzzzz", ""])
 def test_a_version_from_a_cursor_never_names_another_file(tmp_path, version):
     assert version_file(snapshot_root(tmp_path), TABLE, version) is None
+
+
+def test_publish_gold_publishes_a_warehouse_written_before_the_api(tmp_path):
+    from typer.testing import CliRunner
+
+    from dataplatform.cli_api import app
+
+    store = open_store("duckdb", tmp_path)
+    store.write(TABLE, pa.table({"n": [1, 2]}))
+    store.write(TableName("silver", "ecommerce", "orders"), pa.table({"n": [1]}))
+    done = CliRunner().invoke(
+        app, ["publish-gold", "--format", "json"], env={"DATAPLATFORM_DATA_DIR": str(tmp_path)}
+    )
+    assert done.exit_code == 0, done.output
+    assert [(p["table"], p["rows"]) for p in json.loads(done.output)] == [("gold/ecommerce/daily_sales", 2)]
+    assert published(snapshot_root(tmp_path)) == [TABLE]
