@@ -7,7 +7,7 @@ import os
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +17,12 @@ from dataplatform.cli_datasets import app as datasets_app
 from dataplatform.cli_models import app as models_app
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import LAYERS, Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from dagster import AssetKey, DagsterInstance, Definitions
+
+    from dataplatform.defs.dead_runs import CleanedRun
+    from dataplatform.defs.runs import RunOutcome
 
 app = typer.Typer(help="A Dagster-orchestrated data platform.", no_args_is_help=True, add_completion=False)
 app.add_typer(datasets_app, name="datasets", help="Registered ML datasets: register, describe, export.")
@@ -36,68 +42,107 @@ def run(
     days: Annotated[int | None, typer.Option(help="Daily partitions to run, ending yesterday (UTC).")] = None,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
-    """Materialise every domain's master data, its last few daily partitions and summaries."""
+    """Materialise every domain's master data, its last few daily partitions, the gold across
+    domains and the summaries, then train the default models. Each job is a run of the code
+    location in the Dagster instance, listed in the UI like any other; its event log stays there."""
     settings = _settings()
     partitions = _recent_partitions(settings, days or settings.recent_days)
     instance = _instance(settings)
+    cleaned = _clean_dead_runs(instance)
 
     from dataplatform.defs import build_definitions
+    from dataplatform.defs.runs import run_plan
 
     defs = build_definitions(settings)
-    jobs = {job.name for job in defs.jobs}
-    plan = []
-    for name in GENERATORS:  # master data, then each day, then the summaries built on them
-        plan += [(f"{name}_master", None), *((f"{name}_daily", p) for p in partitions)]
-        plan += [(f"{name}_summaries", None)] if f"{name}_summaries" in jobs else []
-    plan.append(("platform_metrics", None))  # last: it gathers the metrics of everything before it
+    plan = run_plan({job.name for job in defs.jobs}, list(GENERATORS), partitions)
+    started = time.perf_counter()
+    outcomes = []
     with console.status("") as status:
         for job_name, partition in plan:
             status.update(f"running {job_name}" + (f" for {partition}" if partition else ""))
-            _run_job(defs, instance, job_name, partition, output)
+            outcomes.append(_run_job(instance, job_name, partition, output))
         status.update("training the default models")
-        defs = _with_default_models(settings, defs, instance, output)
-    _show_summary(settings, defs, output)
+        defs, trained = _with_default_models(settings, instance, output)
+    outcomes += trained
+    seconds = time.perf_counter() - started
+    _show_summary(settings, defs, output, outcomes, cleaned, seconds)
 
 
-def _run_job(defs, instance, job_name: str, partition: str | None, output: str, selection=None) -> None:
-    started = datetime.now()
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, partition_key=partition, raise_on_error=False, asset_selection=selection
-    )
-    seconds = (datetime.now() - started).total_seconds()
+def _run_job(
+    instance: DagsterInstance,
+    job_name: str,
+    partition: str | None,
+    output: str,
+    selection: list[AssetKey] | None = None,
+) -> RunOutcome:
+    """Launch one run and say how it went; a failed run stops `dataplatform run`, except a
+    model the promotion check kept from champion (`selection`: the models run), which is said."""
+    from dataplatform.defs.runs import launch
+
+    outcome = launch(instance, job_name, partition, selection)
     label = f"{job_name}{' ' + partition if partition else ''}"
-    failures = [e.step_failure_data.error for e in result.all_events if e.is_step_failure]
-    refused = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    only_checks = refused and all(
-        f is not None and f.cls_name == "DagsterAssetCheckFailedError" for f in failures
-    )
-    if not result.success and selection is not None and only_checks:  # a model not promoted: said, no failure
-        for check in refused:
-            errors.print(
-                f"[yellow]{check.asset_key.to_user_string()}: {check.description}[/]", highlight=False
-            )
-    elif not result.success:
-        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+    if not outcome.success and selection is not None and outcome.only_checks_failed:
+        for asset, description in outcome.failed_checks:
+            errors.print(f"[yellow]{asset}: {description}[/]", highlight=False)
+    elif not outcome.success:
+        where = ", ".join(outcome.failed_steps) or "run level"
+        error = next((e for e in outcome.errors if e), "")
         _fail(
-            f"{label} failed at {', '.join(failed) or 'run level'} (run {result.run_id}); "
-            f"see `dagster run list` or the UI at {UI_URL}"
+            f"{label} failed at {where}{': ' + error if error else ''} (run {outcome.run_id}); "
+            f"its event log is in the UI at {UI_URL}/runs/{outcome.run_id}"
         )
     if output == "table":
-        console.print(f"[green]done[/] {label} in {seconds:.1f}s")
+        console.print(f"[green]done[/] {label} in {outcome.seconds:.1f}s", highlight=False)
+    return outcome
 
 
-def _with_default_models(settings: Settings, defs, instance, output: str):
+def _with_default_models(
+    settings: Settings, instance: DagsterInstance, output: str
+) -> tuple[Definitions, list[RunOutcome]]:
     """Register the default dataset from gold again and train its models in the `models` job;
-    returns the definitions with the dataset's assets (rebuilt, since registering adds them)."""
+    returns the definitions with the dataset's assets (rebuilt, since registering adds them) and
+    the run, if there was one."""
     from dataplatform.defs import build_definitions
     from dataplatform.models.defaults import register_default
 
     name = register_default(settings)
     defs = build_definitions(settings)
     selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[:2] == ["models", name]]
-    if selection:
-        _run_job(defs, instance, "models", None, output, selection)
-    return defs
+    if not selection:
+        return defs, []
+    return defs, [_run_job(instance, "models", None, output, selection)]
+
+
+def _clean_dead_runs(instance: DagsterInstance) -> list[CleanedRun]:
+    """Runs whose process is gone, marked failed and their concurrency slots freed (see
+    `defs.dead_runs`), said in one line on stderr: a note before the runs to come."""
+    from dataplatform.defs.dead_runs import clean_dead_runs, say
+
+    cleaned = clean_dead_runs(instance)
+    if cleaned:
+        errors.print(f"[yellow]{say(cleaned)}[/]", highlight=False, soft_wrap=True)
+    return cleaned
+
+
+runs_app = typer.Typer(no_args_is_help=True, add_completion=False)
+app.add_typer(runs_app, name="runs", help="Runs of the platform's jobs in the Dagster instance.")
+
+
+@runs_app.command("clean")
+def clean_runs(output: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """Mark runs whose process is gone failed and free the concurrency slots they held, so they
+    block no later run. `dataplatform run`, and every run as it starts, do this first."""
+    from dataplatform.defs.dead_runs import clean_dead_runs, say
+
+    cleaned = clean_dead_runs(_instance(_settings()))
+    if output == "json":
+        typer.echo(json.dumps({"cleaned": [vars(c) for c in cleaned]}))
+    elif cleaned:
+        console.print(say(cleaned), highlight=False, soft_wrap=True)
+    else:
+        console.print(
+            "no dead run: every unfinished run's process is alive, and no finished run holds a slot"
+        )
 
 
 @app.command()
@@ -361,7 +406,14 @@ def _progress(output_format: str):
     )
 
 
-def _show_summary(settings: Settings, defs, output: str) -> None:
+def _show_summary(
+    settings: Settings,
+    defs: Definitions,
+    output: str,
+    outcomes: list[RunOutcome],
+    cleaned: list[CleanedRun],
+    seconds: float,
+) -> None:
     from dataplatform.defs.tables import table_for
     from dataplatform.storage import store_for_layer
 
@@ -382,7 +434,26 @@ def _show_summary(settings: Settings, defs, output: str) -> None:
                 }
             )
     if output == "json":
-        typer.echo(json.dumps({"assets": rows, "data_dir": str(settings.data_dir.resolve())}))
+        runs = [
+            {
+                "job": o.job_name,
+                "partition": o.partition,
+                "run_id": o.run_id,
+                "success": o.success,
+                "seconds": round(o.seconds, 3),
+            }
+            for o in outcomes
+        ]
+        typer.echo(
+            json.dumps(
+                {
+                    "assets": rows,
+                    "data_dir": str(settings.data_dir.resolve()),
+                    "runs": runs,
+                    "cleaned_runs": [vars(c) for c in cleaned],
+                }
+            )
+        )
         return
     view = Table(title="Materialised assets")
     view.add_column("asset", no_wrap=True)
@@ -392,8 +463,12 @@ def _show_summary(settings: Settings, defs, output: str) -> None:
     for row in rows:
         view.add_row(row["asset"], f"{row['rows']:,}", row["backend"], _relative(row["location"], data_dir))
     console.print(view)
-    console.print(f"Data: {data_dir}   Dagster instance: {os.environ['DAGSTER_HOME']}")
-    console.print(f"Open the UI with [bold]make dev[/] and browse {UI_URL}")
+    console.print(
+        f"{len(outcomes)} runs in {seconds:.0f}s. Data: {data_dir}   Dagster instance: {os.environ['DAGSTER_HOME']}"
+    )
+    console.print(
+        f"Open the UI with [bold]make dev[/] and browse {UI_URL}: the runs, their event logs, the assets"
+    )
 
 
 def _relative(location: str, root: Path) -> str:
