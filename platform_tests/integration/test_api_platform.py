@@ -289,6 +289,9 @@ def test_a_caller_over_its_rate_gets_429_with_retry_after(served):
     assert limited.headers["content-type"] == PROBLEM and int(limited.headers["Retry-After"]) >= 1
     # another key has its own bucket
     assert client.get("/gold", headers={"X-API-Key": served.admin_key}).status_code == 200
+    # and guessing keys spends the guesser's budget
+    guesses = [client.get("/gold", headers={"X-API-Key": f"dpk_{i:08x}_guess"}).status_code for i in range(3)]
+    assert guesses == [401, 401, 429]
 
 
 def test_nothing_published_yet_is_503_with_retry_after_never_500(tmp_path, served):

@@ -182,6 +182,7 @@ def caller(scope: Scope):
     ) -> ApiKey | None:
         services: Services = request.app.state.services
         presented = header or (bearer.credentials if bearer else None)
+        client = f"client:{request.client.host if request.client else '-'}"
         key = None
         # the admin scope always takes a key, even on a copy that serves data without one
         if services.api.require_keys or presented or scope == "admin":
@@ -189,16 +190,20 @@ def caller(scope: Scope):
                 raise ProblemError(401, "an API key is required: send it as X-API-Key", _challenge())
             key = services.keys.verify(presented)
             if key is None:
+                _limit(services, client)  # guessing keys costs the guesser's own budget
                 raise ProblemError(401, "the API key is not valid (unknown or revoked)", _challenge())
             if not key.allows(scope):
                 raise ProblemError(403, f"this endpoint needs a key with the {scope} scope")
-        who = f"key:{key.id}" if key else f"client:{request.client.host if request.client else '-'}"
-        wait = services.limiter.wait_needed(who)
-        if wait:
-            raise ProblemError(429, "too many requests: slow down", {"Retry-After": str(max(1, round(wait)))})
+        _limit(services, f"key:{key.id}" if key else client)
         return key
 
     return check
+
+
+def _limit(services: Services, caller: str) -> None:
+    wait = services.limiter.wait_needed(caller)
+    if wait:
+        raise ProblemError(429, "too many requests: slow down", {"Retry-After": str(max(1, round(wait)))})
 
 
 def _challenge() -> dict[str, str]:
