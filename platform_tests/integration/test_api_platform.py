@@ -437,9 +437,11 @@ def _no_server_error(ctx, response, case) -> None:
 
 
 def test_clients_reading_while_gold_is_rematerialised_see_whole_tables_and_no_error(served):
+    manifest = served.platform.settings.data_dir / "snapshots/gold/ecommerce/daily_sales/manifest.json"
     expected = _warehouse_rows(served).num_rows
+    before = json.loads(manifest.read_text())["version"]
     failures: list[str] = []
-    answers: list[int] = []
+    answers: list[tuple[str, int]] = []
     stop = threading.Event()
 
     def read() -> None:
@@ -448,7 +450,7 @@ def test_clients_reading_while_gold_is_rematerialised_see_whole_tables_and_no_er
             if response.status_code != 200:
                 failures.append(f"{response.status_code} {response.text[:200]}")
                 continue
-            answers.append(len(response.json()["rows"]))
+            answers.append((response.headers["X-Snapshot-Version"], len(response.json()["rows"])))
 
     readers = [threading.Thread(target=read) for _ in range(4)]
     for reader in readers:
@@ -459,10 +461,9 @@ def test_clients_reading_while_gold_is_rematerialised_see_whole_tables_and_no_er
         stop.set()
         for reader in readers:
             reader.join()
-    assert result.success
+    assert result.success  # the readers never held the warehouse the run wrote
     assert failures == []
-    assert answers and set(answers) == {expected}  # never a half table
-    snapshots = json.loads(
-        (served.platform.settings.data_dir / "snapshots/gold/ecommerce/daily_sales/manifest.json").read_text()
-    )
-    assert snapshots["rows"] == expected
+    after = json.loads(manifest.read_text())
+    assert after["version"] != before and after["rows"] == expected  # the run published again
+    assert answers and {rows for _, rows in answers} == {expected}  # never a half table
+    assert {version for version, _ in answers} <= {before, after["version"]}
