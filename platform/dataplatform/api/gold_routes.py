@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from dataplatform.api.encoding import json_default
 from dataplatform.api.gold import GoldEntry, GoldError, NotPublished, json_rows
-from dataplatform.api.problems import ProblemError, responses
+from dataplatform.api.problems import CLIENT_ERRORS, ProblemError, responses
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,7 +39,6 @@ ROWS_CONTENT = {
     "application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary"}},
     "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
 }
-COMMON = (400, 401, 403, 429)
 
 
 class Column(BaseModel):
@@ -82,7 +81,7 @@ def gold_router(tables: list[GoldEntry]) -> APIRouter:
     Domain = Enum("Domain", {d: d for d in dict.fromkeys(e.domain for e in tables)}, type=str)
     GoldTableName = Enum("GoldTableName", {t: t for t in dict.fromkeys(e.name for e in tables)}, type=str)
 
-    @router.get("/gold", response_model=list[GoldTableInfo], responses=responses(*COMMON, 503))
+    @router.get("/gold", response_model=list[GoldTableInfo], responses=responses(*CLIENT_ERRORS, 503))
     def list_gold(request: Request) -> list[GoldTableInfo]:
         """Every gold table of the definitions: schema, rows and last update where published."""
         services = _services(request)
@@ -129,7 +128,7 @@ def gold_router(tables: list[GoldEntry]) -> APIRouter:
         response_model=GoldPage,
         responses={
             200: {"content": ROWS_CONTENT, "description": "A page of rows; X-Next-Cursor continues it"},
-            **responses(*COMMON, 404, 406, 503),
+            **responses(*CLIENT_ERRORS, 404, 406, 503),
         },
     )
     def gold_rows(
@@ -178,7 +177,7 @@ def gold_router(tables: list[GoldEntry]) -> APIRouter:
     @router.get(
         "/gold/{domain}/{table}/aggregate",
         response_model=GoldAggregate,
-        responses=responses(*COMMON, 404, 503),
+        responses=responses(*CLIENT_ERRORS, 404, 503),
     )
     def gold_aggregate(
         request: Request,

@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_TYPE = "application/problem+json"
+# what any data route may answer: a bad parameter, no or a wrong key, a key without the scope, too many requests
+CLIENT_ERRORS = (400, 401, 403, 429)
 log = logging.getLogger(__name__)
 
 

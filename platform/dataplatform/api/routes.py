@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
 from dataplatform.api.encoding import jsonable
-from dataplatform.api.problems import ProblemError, responses
+from dataplatform.api.problems import CLIENT_ERRORS, ProblemError, responses
 from dataplatform.api.state import RUN_STATUSES, NotFound
 
 if TYPE_CHECKING:
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 RunStatus = Enum("RunStatus", {s: s for s in RUN_STATUSES}, type=str)
 
-COMMON = (400, 401, 403, 429)
 
 router = APIRouter()
 admin = APIRouter(tags=["admin"])
@@ -149,7 +148,7 @@ class KeyInfo(BaseModel):
 # -- runs, jobs, checks -----------------------------------------------------------------------
 
 
-@router.get("/runs", tags=["runs"], response_model=RunPage, responses=responses(*COMMON))
+@router.get("/runs", tags=["runs"], response_model=RunPage, responses=responses(*CLIENT_ERRORS))
 def list_runs(
     request: Request,
     job: Annotated[str | None, Query(max_length=200)] = None,
@@ -170,7 +169,9 @@ def list_runs(
 RunId = Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f-]{1,64}$")]
 
 
-@router.get("/runs/{run_id}", tags=["runs"], response_model=RunDetail, responses=responses(*COMMON, 404))
+@router.get(
+    "/runs/{run_id}", tags=["runs"], response_model=RunDetail, responses=responses(*CLIENT_ERRORS, 404)
+)
 def get_run(request: Request, run_id: RunId) -> dict[str, Any]:
     """One run with each step's status and timings, and its failures with their messages."""
     try:
@@ -179,7 +180,9 @@ def get_run(request: Request, run_id: RunId) -> dict[str, Any]:
         raise ProblemError(404, str(error)) from None
 
 
-@router.get("/runs/{run_id}/logs", tags=["runs"], response_model=LogPage, responses=responses(*COMMON, 404))
+@router.get(
+    "/runs/{run_id}/logs", tags=["runs"], response_model=LogPage, responses=responses(*CLIENT_ERRORS, 404)
+)
 def get_run_logs(
     request: Request,
     run_id: RunId,
@@ -196,13 +199,13 @@ def get_run_logs(
     return {"run_id": run_id, "logs": logs, "next_cursor": next_cursor}
 
 
-@router.get("/jobs", tags=["runs"], response_model=list[Job], responses=responses(*COMMON))
+@router.get("/jobs", tags=["runs"], response_model=list[Job], responses=responses(*CLIENT_ERRORS))
 def list_jobs(request: Request) -> list[dict[str, Any]]:
     """Every job with its schedules (cron, time zone, running or stopped) and its last run."""
     return _services(request).state.jobs()
 
 
-@router.get("/checks", tags=["checks"], response_model=list[CheckResult], responses=responses(*COMMON))
+@router.get("/checks", tags=["checks"], response_model=list[CheckResult], responses=responses(*CLIENT_ERRORS))
 def list_checks(
     request: Request,
     asset: Annotated[str | None, Query(max_length=300, description="e.g. gold/ecommerce/daily_sales")] = None,
@@ -218,7 +221,9 @@ def list_checks(
 DatasetName = Annotated[str, Path(max_length=128)]
 
 
-@router.get("/datasets", tags=["ml"], response_model=list[DatasetSummary], responses=responses(*COMMON))
+@router.get(
+    "/datasets", tags=["ml"], response_model=list[DatasetSummary], responses=responses(*CLIENT_ERRORS)
+)
 def list_datasets(request: Request) -> list[dict[str, Any]]:
     """Registered ML datasets, from the registry's specs."""
     from dataplatform.datasets.client import DatasetClient
@@ -228,7 +233,10 @@ def list_datasets(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get(
-    "/datasets/{name}", tags=["ml"], response_model=DatasetDetail, responses=responses(*COMMON, 404, 503)
+    "/datasets/{name}",
+    tags=["ml"],
+    response_model=DatasetDetail,
+    responses=responses(*CLIENT_ERRORS, 404, 503),
 )
 def get_dataset(request: Request, name: DatasetName) -> dict[str, Any]:
     """A dataset's spec, versions and the statistics computed when it was registered."""
@@ -248,14 +256,18 @@ def get_dataset(request: Request, name: DatasetName) -> dict[str, Any]:
     return {"spec": jsonable(spec.to_dict()), "versions": jsonable(versions), "stats": jsonable(stats)}
 
 
-@router.get("/models", tags=["ml"], response_model=list[ModelSummary], responses=responses(*COMMON, 503))
+@router.get(
+    "/models", tags=["ml"], response_model=list[ModelSummary], responses=responses(*CLIENT_ERRORS, 503)
+)
 def list_models(request: Request) -> list[dict[str, Any]]:
     """Registered models, their newest version and aliases (champion, challenger)."""
     tracker = _tracker(_services(request))
     return [] if tracker is None else tracker.models()
 
 
-@router.get("/models/{name}", tags=["ml"], response_model=ModelDetail, responses=responses(*COMMON, 404, 503))
+@router.get(
+    "/models/{name}", tags=["ml"], response_model=ModelDetail, responses=responses(*CLIENT_ERRORS, 404, 503)
+)
 def get_model(
     request: Request,
     name: Annotated[str, Path(max_length=256)],
@@ -276,7 +288,7 @@ def get_model(
 # -- admin ------------------------------------------------------------------------------------
 
 
-@admin.get("/keys", response_model=list[KeyInfo], responses=responses(*COMMON))
+@admin.get("/keys", response_model=list[KeyInfo], responses=responses(*CLIENT_ERRORS))
 def list_keys(request: Request) -> list[dict[str, Any]]:
     """API keys (never the keys themselves nor their hashes); needs the admin scope."""
     return [key.shown() for key in _services(request).keys.list()]
