@@ -267,8 +267,9 @@ def test_keys_are_required_checked_and_scoped(served):
 
 
 def test_cors_allows_the_configured_origin_only(served):
-    allowed = served.get("/health", headers={"Origin": "https://ui.example"})
+    allowed = served.get("/gold/ecommerce/daily_sales?limit=1", headers={"Origin": "https://ui.example"})
     assert allowed.headers["access-control-allow-origin"] == "https://ui.example"
+    assert "X-Next-Cursor" in allowed.headers["access-control-expose-headers"]
     assert (
         "access-control-allow-origin"
         not in served.get("/health", headers={"Origin": "https://evil.example"}).headers

@@ -128,7 +128,12 @@ def create_app(
     _problem_schema(app)
     if api.origins():
         app.add_middleware(
-            CORSMiddleware, allow_origins=api.origins(), allow_methods=["GET"], allow_headers=["*"]
+            CORSMiddleware,
+            allow_origins=api.origins(),
+            allow_methods=["GET"],
+            allow_headers=["*"],
+            # what a browser client needs to page, pin a snapshot and back off
+            expose_headers=["X-Next-Cursor", "X-Snapshot-Version", "Retry-After"],
         )
     app.add_middleware(services.metrics.middleware)
 

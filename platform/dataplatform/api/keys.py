@@ -57,7 +57,7 @@ class ApiKey:
 class KeyStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._cache: tuple[float, int, dict[str, ApiKey]] | None = None
+        self._cache: tuple[tuple[int, int, int], dict[str, ApiKey]] | None = None
         self._guard = threading.Lock()
 
     def create(self, name: str, scope: Scope) -> tuple[ApiKey, str]:
@@ -104,11 +104,13 @@ class KeyStore:
             stat = self.path.stat()
         except FileNotFoundError:
             return {}
+        # every write renames a new file into place: a new inode, whatever the clock's resolution
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         with self._guard:
-            if self._cache and self._cache[:2] == (stat.st_mtime, stat.st_size):
-                return self._cache[2]
+            if self._cache and self._cache[0] == version:
+                return self._cache[1]
             keys = _read(self.path)
-            self._cache = (stat.st_mtime, stat.st_size, keys)
+            self._cache = (version, keys)
             return keys
 
     @contextmanager
