@@ -60,6 +60,8 @@ def launch(
 
     started = time.perf_counter()
     job = _repository().get_reconstructable_job(job_name)
+    if asset_selection:  # the subset `execute_run` makes again: equal, so the code location loads once
+        job = job.get_subset(asset_selection=frozenset(asset_selection))
     definition = job.get_definition()
     run_id = make_new_run_id()
     tags = process_tag(run_id)
