@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     datasets_root: str | None = None
     profile: Literal["local", "postgres"] = "local"
     postgres_url: SecretStr | None = None
+    # keys the pseudonyms of personal columns (HMAC-SHA256): required as soon as a silver spec
+    # pseudonymises a column (see `transform/pii.py`); reaches Dagster only as an `EnvVar`
+    pii_secret: SecretStr | None = Field(None, min_length=16)
     executor: Literal["in_process", "multiprocess"] = "in_process"
     # schedules, the drop-folder sensor and declarative automation start running as soon as a
     # daemon serves the code location; `off` starts them stopped (each can still be started in
@@ -257,6 +260,7 @@ def _describe(exc: ValidationError) -> str:
             continue
         variable = ENV_PREFIX + "__".join(path).upper()
         given = error.get("input")
-        shown = "" if isinstance(given, dict) or "url" in variable.lower() else f"={given!r}"
+        secret = "url" in variable.lower() or "secret" in variable.lower()
+        shown = "" if isinstance(given, dict) or secret else f"={given!r}"
         problems.append(f"{variable}{shown}: {error['msg'].removeprefix('Value error, ')}")
     return "invalid setting: " + "; ".join(problems)

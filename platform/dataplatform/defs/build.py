@@ -19,7 +19,8 @@ from dataplatform.defs.platform_metrics import (
 from dataplatform.defs.reference import reference_definitions
 from dataplatform.defs.resources import build_resources
 from dataplatform.generate import GENERATORS
-from dataplatform.settings import Settings
+from dataplatform.settings import Settings, SettingsError
+from dataplatform.transform.pipeline import DomainPipeline
 
 # In process by default: on a small machine a subprocess per step costs about 2 s, ten times
 # what most steps take. Multiprocess runs steps in parallel where a machine has the cores.
@@ -30,6 +31,23 @@ EXECUTORS = {
 }
 
 
+def require_pii_secret(pipelines: tuple[DomainPipeline, ...], settings: Settings) -> None:
+    """Refuse to load when a silver column is pseudonymised and no secret is set: a run would
+    otherwise fail at its first silver step, or pseudonyms be keyed with something guessable."""
+    needing = [
+        f"{p.domain}.{table}.{name}"
+        for p in pipelines
+        for table, spec in p.silver.items()
+        for name, column in spec.columns.items()
+        if column.pii is not None and column.pii.needs_secret
+    ]
+    if needing and settings.pii_secret is None:
+        raise SettingsError(
+            f"invalid setting: DATAPLATFORM_PII_SECRET is required (16 characters or more): "
+            f"{', '.join(needing)} {'is' if len(needing) == 1 else 'are'} pseudonymised with it"
+        )
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     from dataplatform.transform.ecommerce import ECOMMERCE
     from dataplatform.transform.insights import INSIGHTS
@@ -38,6 +56,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     from dataplatform.transform.weather import WEATHER
 
     pipelines = {p.domain: p for p in (ECOMMERCE, MARKET, SENSORS, WEATHER)}
+    require_pii_secret((*pipelines.values(), INSIGHTS), settings)
     daily = dg.DailyPartitionsDefinition(start_date=settings.start_date.isoformat(), timezone="UTC")
     assets, checks, jobs, schedules = [], [], [], []
     for domain in GENERATORS.values():

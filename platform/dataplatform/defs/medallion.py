@@ -195,13 +195,14 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         pool=options.get("pool"),
         retry_policy=options.get("retry_policy"),
         check_specs=[*check_specs(silver_key, specs), *check_specs(quarantine_key, quarantine_specs)],
-        required_resource_keys={"lakehouse"},
+        required_resource_keys={"lakehouse", "pii"} if spec.needs_secret else {"lakehouse"},
         deps=[dg.AssetKey(target.split("/")) for target in targets],  # referenced tables come first
     )
     def silver(context: dg.AssetExecutionContext, bronze):
         from dataplatform.transform.silver import judged
 
-        with judged(bronze, spec) as result:
+        secret = context.resources.pii.secret if spec.needs_secret else None
+        with judged(bronze, spec, secret) as result:
             yield dg.Output(
                 result.kept,
                 output_name="silver",

@@ -16,6 +16,7 @@ from dataplatform.defs.tables import daily_slice, table_for
 from dataplatform.settings import LAYERS, Settings
 
 POSTGRES_URL = "DATAPLATFORM_POSTGRES_URL"
+PII_SECRET = "DATAPLATFORM_PII_SECRET"
 
 
 class Lakehouse(dg.ConfigurableResource):
@@ -59,6 +60,13 @@ class Lakehouse(dg.ConfigurableResource):
         return open_store(getattr(self, key.path[0]), self.data_dir, self.postgres_url)
 
 
+class PiiSecret(dg.ConfigurableResource):
+    """The key of personal columns' pseudonyms, from `EnvVar("DATAPLATFORM_PII_SECRET")`: resolved
+    when a run starts, never shown in the UI, a log or metadata."""
+
+    secret: str
+
+
 class LocalDropZone(dg.ConfigurableResource):
     """The drop folder on a local (or mounted) file system. The sensor and the reference assets
     reach files only through `zone()`, so a drop folder in object storage is another resource
@@ -83,6 +91,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
         resources[io_manager_key(layer)] = manager(**options)
     resources[io_manager_key("reference")] = IO_MANAGERS["delta"](data_dir=data_dir)
     resources["dropzone"] = LocalDropZone(root=str(settings.dropzone.resolve()))
+    if settings.pii_secret is not None:
+        resources["pii"] = PiiSecret(secret=dg.EnvVar(PII_SECRET))
     return resources
 
 

@@ -29,6 +29,7 @@ from dataplatform.quality.specs import (
     Freshness,
     InRange,
     MatchesRegex,
+    NoPersonalData,
     NotNull,
     References,
     RowCountAnomaly,
@@ -98,7 +99,9 @@ _KINDS = (
     RowCountAnomaly,
     DistributionDrift,
     Freshness,
+    NoPersonalData,
 )
+PHONE_DIGITS = (9, 15)
 
 
 def _failing_condition(spec: CheckSpec) -> tuple[str, list]:
@@ -121,6 +124,15 @@ def _failing_condition(spec: CheckSpec) -> tuple[str, list]:
 
 
 _ROW_LEVEL = (AcceptedValues, InRange, MatchesRegex)
+
+
+def _personal(column: str) -> str:
+    """A value of `column` holding an e-mail address or being a phone number; the two patterns
+    are parameters (`NoPersonalData.email`, `.phone`)."""
+    value = f"CAST({quote(column)} AS VARCHAR)"
+    digits = f"length(regexp_replace({value}, '[^0-9]', '', 'g'))"
+    low, high = PHONE_DIGITS
+    return f"(regexp_matches({value}, ?) OR (regexp_full_match({value}, ?) AND {digits} BETWEEN {low} AND {high}))"
 
 
 class _Run:
@@ -178,6 +190,10 @@ class _Run:
                 aggregates[f"sd {spec.column}"] = f"stddev_samp({column})"
             elif isinstance(spec, Freshness):
                 aggregates[f"newest {spec.column}"] = f"max({quote(spec.column)})"
+            elif isinstance(spec, NoPersonalData):
+                for column in self.scanned(spec):
+                    aggregates[f"personal {column}"] = f"count(*) FILTER (WHERE {_personal(column)})"
+                    params += [spec.email, spec.phone]
         if not aggregates:
             return
         select = ", ".join(f"{sql} AS {quote(name)}" for name, sql in aggregates.items())
@@ -237,7 +253,32 @@ class _Run:
             return self.drift(spec)
         if isinstance(spec, Freshness):
             return self.freshness(spec)
+        if isinstance(spec, NoPersonalData):
+            return self.personal_data(spec)
         raise TypeError(f"no evaluation for {type(spec).__name__}")
+
+    def scanned(self, spec: NoPersonalData) -> list[str]:
+        """The text columns `spec` looks at in this table."""
+        import pyarrow as pa
+
+        if spec.columns is not None:
+            return [c for c in spec.columns if c not in spec.safe]
+        text = [f.name for f in self.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        return [c for c in text if c not in spec.safe and not c.startswith("_")]
+
+    def personal_data(self, spec: NoPersonalData) -> CheckOutcome:
+        counts = {c: int(self.found[f"personal {c}"]) for c in self.scanned(spec)}
+        failing = {c: n for c, n in counts.items() if n}
+        return CheckOutcome(
+            passed=not failing,
+            failing_rows=sum(failing.values()),
+            total_rows=self.rows,
+            description="; ".join(
+                f"{c}: {n} values look like an e-mail address or a phone number" for c, n in failing.items()
+            )
+            or f"no e-mail address or phone number in {len(counts)} text columns",
+            expected=spec.description,
+        )
 
     def not_null(self, spec: NotNull) -> CheckOutcome:
         counts = {c: self.found[f"nulls {spec.name} {c}"] for c in spec.columns}

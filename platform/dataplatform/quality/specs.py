@@ -130,6 +130,38 @@ class MatchesRegex(CheckSpec):
 
 
 @dataclass(frozen=True, kw_only=True)
+class NoPersonalData(CheckSpec):
+    """No value of the table's text columns holds an e-mail address or is a phone number.
+
+    Silver tables name the columns to scan (their text columns neither masked as personal data
+    nor declared safe, read alone from storage); `columns=None` scans every text column of the
+    table (gold, whose columns come from SQL), except `safe` ones and the platform's own `_`
+    lineage columns. Failing values are counted per column, never sampled: they are the
+    personal data that must not reach metadata."""
+
+    columns: tuple[str, ...] | None = None
+    safe: tuple[str, ...] = ()
+    # an e-mail address anywhere in the value
+    email: str = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    # the whole value a phone number: digits and the usual separators, 9 to 15 digits (a date
+    # or a time has fewer digits or other separators)
+    phone: str = r"\+?[0-9(][0-9 ().-]{7,22}[0-9]"
+
+    @property
+    def name(self) -> str:
+        return "no_personal_data"
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return self.columns or ()
+
+    @property
+    def description(self) -> str:
+        scanned = ", ".join(self.columns) if self.columns is not None else "every text column"
+        return f"No e-mail address or phone number in clear in {scanned or 'no column'}."
+
+
+@dataclass(frozen=True, kw_only=True)
 class References(CheckSpec):
     """Every non-null `column` value exists in `target_column` of another asset (`layer/domain/table`)."""
 

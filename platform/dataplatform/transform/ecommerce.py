@@ -15,11 +15,11 @@ from dataplatform.quality.specs import (
     DistributionDrift,
     Freshness,
     InRange,
-    MatchesRegex,
     References,
     RowCountAnomaly,
 )
 from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
+from dataplatform.transform.pii import Drop, Partial
 from dataplatform.transform.pipeline import CrossCheck, DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
 from dataplatform.transform.sql import query
@@ -27,22 +27,31 @@ from dataplatform.transform.sql import query
 if TYPE_CHECKING:
     import pyarrow as pa
 
+EMAIL = r"[^@\s]+@[^@\s]+\.[a-z]+"
 ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 MONEY = "DECIMAL(12,2)"
 
+# Personal data is masked in silver by rules that need no secret (names and e-mail keep their
+# first character, the phone its last four digits; the address is dropped), so the platform
+# runs on a fresh machine without one. `pii=Pseudonymise()` keys a column instead, joinable
+# across tables and days, and then DATAPLATFORM_PII_SECRET is required (README, "Personal data").
 CUSTOMERS = SilverSpec(
     key=("customer_id",),
     columns={
         "customer_id": Column("BIGINT"),
-        "first_name": Column("VARCHAR", "trim"),
-        "last_name": Column("VARCHAR", "trim"),
-        "email": Column("VARCHAR", "lower"),
+        "first_name": Column("VARCHAR", "trim", pii=Partial(keep_start=1)),
+        "last_name": Column("VARCHAR", "trim", pii=Partial(keep_start=1)),
+        "email": Column("VARCHAR", "lower", pii=Partial(keep_start=1)),
         "country": Column("VARCHAR", "upper"),
         "signup_date": Column("DATE"),
         "marketing_opt_in": Column("BOOLEAN"),
+        "phone": Column("VARCHAR", "trim", pii=Partial(keep_start=0, keep_end=4)),
+        "address": Column("VARCHAR", pii=Drop()),
     },
     required=("customer_id", "email"),
     flag_missing=("country",),
+    # checked on the address in clear, before it is masked
+    rules=(Rule("invalid_email", f"regexp_full_match(email, '{EMAIL}')"),),
 )
 
 PRODUCTS = SilverSpec(
@@ -271,10 +280,7 @@ ECOMMERCE = DomainPipeline(
         ),
     ),
     checks={
-        "customers": (
-            MatchesRegex(column="email", pattern=r"[^@\s]+@[^@\s]+\.[a-z]+"),
-            AcceptedValues(column="country", values=tuple(COUNTRY_CURRENCY), severity="WARN"),
-        ),
+        "customers": (AcceptedValues(column="country", values=tuple(COUNTRY_CURRENCY), severity="WARN"),),
         "products": (InRange(column="price", min=0.01, max=MAX_PRICE),),
         "orders": (
             ColumnsMatch(

@@ -35,6 +35,8 @@ class GoldTable:
     key: tuple[str, ...]
     partition_column: str | None = None
     not_null: tuple[str, ...] = ()
+    # text columns that may look like an e-mail address or a phone number without being one
+    safe: tuple[str, ...] = ()
 
     def sources(self, domain: str) -> dict[str, tuple[str, ...]]:
         """Each input's name for `build` and the asset key path of the table it reads."""
@@ -73,13 +75,17 @@ class DomainPipeline:
     checks: dict[str, tuple[CheckSpec, ...]] = field(default_factory=dict)
 
     def checks_for(self, table: str) -> tuple[CheckSpec, ...]:
-        """Every declarative check of a silver or gold table, the key and required ones first."""
-        from dataplatform.quality.specs import NotNull, TableChecks, Unique
+        """Every declarative check of a silver or gold table, the key and required ones first,
+        and on every table the check that no personal data is in clear where none is declared."""
+        from dataplatform.quality.specs import NoPersonalData, NotNull, TableChecks, Unique
 
         if table in self.silver:
-            key, required = self.silver[table].key, self.silver[table].required
+            spec = self.silver[table]
+            key, required = spec.key, spec.required
+            personal = NoPersonalData(columns=spec.personal_data_unchecked())
         else:
             gold = next(g for g in self.gold if g.name == table)
             key, required = gold.key, gold.key + gold.not_null
+            personal = NoPersonalData(safe=gold.safe)
         base = (Unique(columns=key), NotNull(columns=tuple(dict.fromkeys(required))))
-        return TableChecks(base + self.checks.get(table, ())).checks
+        return TableChecks((*base, *self.checks.get(table, ()), personal)).checks

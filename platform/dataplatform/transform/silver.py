@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from dataplatform.transform.pii import SECRET_VARIABLE, Drop, MissingSecret, PiiRule, masked, padded_keys
 from dataplatform.transform.sql import connect, quote, stream
 
 if TYPE_CHECKING:
@@ -34,10 +35,12 @@ DELIVERED = "__delivered"  # a row as delivered, kept while silver judges it for
 
 @dataclass(frozen=True)
 class Column:
-    """An output column: its DuckDB type, and how the delivered text is normalised first."""
+    """An output column: its DuckDB type, how the delivered text is normalised first, and, for
+    personal data, the rule that masks it in silver (see `transform/pii.py`)."""
 
     type: str
     normalise: Normalise | None = None
+    pii: PiiRule | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,27 @@ class SilverSpec:
     # defect kinds silver passes on untouched for gold to find (a spike is a fact about a
     # device, not a broken row); the defect scorecard does not hold silver to them
     passes_on: tuple[str, ...] = ()
+    # text columns whose values may look like an e-mail address or a phone number without
+    # being personal data: the personal-data check leaves them alone
+    safe: tuple[str, ...] = ()
+
+    @property
+    def needs_secret(self) -> bool:
+        """Whether a column's rule needs `DATAPLATFORM_PII_SECRET`."""
+        return any(c.pii is not None and c.pii.needs_secret for c in self.columns.values())
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The columns silver writes: every declared one but those dropped as personal data."""
+        return [name for name, c in self.columns.items() if not isinstance(c.pii, Drop)]
+
+    def personal_data_unchecked(self) -> tuple[str, ...]:
+        """Text columns of silver the personal-data check scans: not masked, not declared safe."""
+        return tuple(
+            name
+            for name, c in self.columns.items()
+            if c.pii is None and c.type == "VARCHAR" and name not in self.safe
+        )
 
 
 @dataclass(frozen=True)
@@ -109,15 +133,15 @@ def _metrics(rows_in: int, rows_out: int, dropped: dict[str, int], seconds: floa
     return out
 
 
-def clean(bronze, spec: SilverSpec) -> SilverResult:
+def clean(bronze, spec: SilverSpec, secret: str | None = None) -> SilverResult:
     """Silver and quarantine of `bronze` as whole tables (see `judged` to stream them)."""
-    with judged(bronze, spec) as result:
+    with judged(bronze, spec, secret) as result:
         table, quarantine = result.kept.read_all(), result.quarantine.read_all()
         return SilverResult(table, quarantine, result.rows_in, result.dropped, result.seconds)
 
 
 @contextmanager
-def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
+def judged(bronze, spec: SilverSpec, secret: str | None = None) -> Iterator[Judged]:
     """Judge every row of `bronze` (an Arrow table or dataset, or a `SqlScan`); while the block is
     open, the kept rows and the dropped rows (as delivered, with `_drop_reason`) stream out of
     DuckDB.
@@ -128,9 +152,17 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
     dropped by a rule, superseded, or one of several copies. So the delivery is never copied
     whole, and the copies of a key are ranked among themselves, not by a sort of every row.
     The dropped rows (a few percent) are set aside as they are counted, so the quarantine, its
-    preview and the counts never judge the day again."""
+    preview and the counts never judge the day again. Personal columns are masked as both
+    stream out (`secret` keys the pseudonyms), after the rules and the copies were judged on
+    the values in clear."""
     started = time.perf_counter()
+    if spec.needs_secret and not secret:
+        raise MissingSecret(f"{SECRET_VARIABLE} is not set: a column of this table is pseudonymised with it")
     with connect(delivered=bronze) as con:
+        if spec.needs_secret:
+            inner, outer = padded_keys(secret)
+            con.execute("SET VARIABLE pii_ipad = ?", [inner])
+            con.execute("SET VARIABLE pii_opad = ?", [outer])
         con.execute(
             "SET VARIABLE latest = "
             "(SELECT _batch_id FROM delivered ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)"
@@ -156,7 +188,11 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
         latest = con.execute("SELECT getvariable('latest')").fetchone()[0]
         batches = (latest,) if latest is not None and rows_in > sum(dropped.values()) else ()
         seconds = time.perf_counter() - started
-        columns = ", ".join(quote(c) for c in spec.columns)
+        columns = ", ".join(
+            masked(name, column.pii) if column.pii else quote(name)
+            for name, column in spec.columns.items()
+            if name in spec.output_columns
+        )
         yield Judged(
             rows_in,
             dropped,
@@ -167,8 +203,17 @@ def judged(bronze, spec: SilverSpec) -> Iterator[Judged]:
                 f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at, _checksum FROM judged "
                 "WHERE _drop_reason IS NULL",
             ),
-            quarantine=stream(con, f"SELECT * EXCLUDE ({row}) FROM quarantined ORDER BY {row}"),
+            quarantine=stream(con, f"SELECT {_as_delivered(spec)} FROM quarantined ORDER BY {row}"),
         )
+
+
+def _as_delivered(spec: SilverSpec) -> str:
+    """The quarantine's columns: each row as delivered, its personal columns masked (from the
+    delivered text: a row dropped as unparseable may have no cleaned value) or left out."""
+    rules = {name: c.pii for name, c in spec.columns.items() if c.pii is not None}
+    excluded = [quote(ROW), *(quote(n) for n, rule in rules.items() if isinstance(rule, Drop))]
+    replaced = [masked(n, rule) for n, rule in rules.items() if not isinstance(rule, Drop)]
+    return f"* EXCLUDE ({', '.join(excluded)})" + (f" REPLACE ({', '.join(replaced)})" if replaced else "")
 
 
 def _cleaned(name: str, column: Column) -> tuple[str, str]:
