@@ -152,7 +152,11 @@ def generate(
         str | None, typer.Argument(help="Folder or, for parquet and delta, an S3-compatible URI.")
     ] = None,
     start: Annotated[
-        str | None, typer.Option(help="First day, YYYY-MM-DD (default DATAPLATFORM_START_DATE).")
+        str | None,
+        typer.Option(
+            help="First day, YYYY-MM-DD (default: with --end, DATAPLATFORM_START_DATE; without, "
+            "the last DATAPLATFORM_RECENT_DAYS days to yesterday)."
+        ),
     ] = None,
     end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: --start).")] = None,
     seed: Annotated[int | None, typer.Option(help="Base seed (default DATAPLATFORM_SEED).")] = None,
@@ -175,11 +179,16 @@ def generate(
     if domain is None or output is None:
         _fail("give a domain and an output, e.g. `dataplatform generate ecommerce ./out` (or --list)")
     try:
+        from dataplatform.generate.library import default_range
+
         first = _date("--start", start) if start else settings.start_date
+        last = _date("--end", end) if end else first
+        if start is None and end is None:
+            first, last = default_range(settings)
         request = GenerateRequest(
             domain=domain,
             start=first,
-            end=_date("--end", end) if end else first,
+            end=last,
             seed=settings.seed if seed is None else seed,
             scale=scale,
             tables=tuple(t.strip() for t in tables.split(",") if t.strip()) if tables else None,
@@ -225,27 +234,12 @@ def generate(
 
 
 def _show_generators(settings: Settings, output_format: str) -> None:
-    from dataplatform.generate.export import tables_of
-    from dataplatform.generate.writers import WRITERS
+    from dataplatform.generate.library import listing
 
-    domains = []
-    for spec in GENERATORS.values():
-        masters, dailies = tables_of(spec)
-        knobs = spec.volumes(settings).model_dump()
-        domains.append(
-            {
-                "domain": spec.name,
-                "master_tables": masters,
-                "daily_tables": dailies,
-                "knobs": knobs,
-                "scaled": spec.scaled,
-            }
-        )
-    writers = [
-        {"writer": w.name, "description": w.description, "object_storage": w.remote} for w in WRITERS.values()
-    ]
+    shown = listing(settings)
+    domains, writers = shown["domains"], shown["writers"]
     if output_format == "json":
-        typer.echo(json.dumps({"domains": domains, "writers": writers}))
+        typer.echo(json.dumps(shown))
         return
     view = Table(title="Domains")
     for column in (
