@@ -22,7 +22,9 @@ FAILURES = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
 
 
 def pipeline_runs_asset(settings: Settings) -> dg.AssetsDefinition:
-    specs = (NotNull(columns=("event", "run_id", "run_status", "materialized_at")),)
+    # run_status and job are null for a materialisation whose run is still going (a schedule's,
+    # beside this one) or was deleted: only ended runs are read
+    specs = (NotNull(columns=("event", "run_id", "materialized_at")),)
 
     @dg.asset(
         key=KEY,
