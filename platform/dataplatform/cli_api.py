@@ -53,9 +53,10 @@ def serve(
 
 @app.command("publish-gold")
 def publish_gold(output: Format = "table") -> None:
-    """Publish a snapshot of every gold table in the warehouse now. Gold writes publish their own;
-    this is for a warehouse written before the API existed or restored from a backup. It opens
-    the warehouse like a writer does, so run it between runs."""
+    """Publish a snapshot of every gold table in the warehouse now, for the API.
+
+    Gold writes publish their own; this is for a warehouse written before the API existed or
+    restored from a backup. It opens the warehouse like a writer does: run it between runs."""
     from dataplatform.storage import StorageError, store_for_layer
     from dataplatform.storage.snapshots import publish, snapshot_root
 
