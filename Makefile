@@ -28,7 +28,7 @@ dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI at http://127.0.0.1
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 api: install $(DAGSTER_HOME)/dagster.yaml  ## the REST API at http://127.0.0.1:8000 (OpenAPI docs at /docs)
-	$(BIN)/python -m dataplatform.cli_api serve
+	$(BIN)/dataplatform serve
 
 bench: install  ## every benchmark, each printing the platform beside its anchors
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dataplatform.cli_datasets import app as datasets_app
+from dataplatform.cli_api import app as api_app
 from dataplatform.cli_models import app as models_app
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import LAYERS, Settings, SettingsError, load_settings
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="A Dagster-orchestrated data platform.", no_args_is_help=True, add_completion=False)
 app.add_typer(datasets_app, name="datasets", help="Registered ML datasets: register, describe, export.")
 app.add_typer(models_app, name="models", help="ML models: train, list, show, promote, predict (MLflow).")
+app.add_typer(api_app)  # serve, publish-gold, api-key: the REST API's commands, at the top level
 console = Console()
 errors = Console(stderr=True)  # progress and errors, so stdout holds only results
 UI_URL = "http://127.0.0.1:3000"

@@ -19,7 +19,7 @@ from dataplatform.settings import SettingsError, load_settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 DOCKER = PROJECT / "docker"
-PLATFORM_SERVICES = ("code-server", "webserver", "daemon")
+PLATFORM_SERVICES = ("code-server", "webserver", "daemon", "api")
 DAGSTER_HOME = "/opt/dagster/home"
 
 
@@ -68,7 +68,7 @@ def test_a_broken_compose_file_is_refused(tmp_path):
     assert "code-servr" in broken.stderr
 
 
-def test_four_services_one_image_with_their_own_commands(model):
+def test_every_service_one_image_with_its_own_command(model):
     services = model["services"]
     assert set(services) == {"postgresql", *PLATFORM_SERVICES}
     images = {services[name]["image"] for name in PLATFORM_SERVICES}
@@ -87,6 +87,10 @@ def test_four_services_one_image_with_their_own_commands(model):
     assert _option(services["daemon"]["command"], "-w") == f"{DAGSTER_HOME}/workspace.yaml"
     [port] = services["webserver"]["ports"]
     assert (port["target"], port["published"]) == (3000, "3000")
+    assert services["api"]["command"][:2] == ["dataplatform", "serve"]
+    assert _option(services["api"]["command"], "--host") == "0.0.0.0"
+    [port] = services["api"]["ports"]
+    assert (port["target"], port["published"]) == (8000, "8000")
     # the image's default command is the code server's: `docker run dataplatform` serves the code
     dockerfile = (DOCKER / "Dockerfile").read_text()
     assert json.loads(re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)) == code_server
