@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dataplatform.cli_datasets import app as datasets_app
 from dataplatform.cli_api import app as api_app
+from dataplatform.cli_datasets import app as datasets_app
 from dataplatform.cli_models import app as models_app
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import LAYERS, Settings, SettingsError, load_settings
@@ -37,6 +37,19 @@ UI_URL = "http://127.0.0.1:3000"
 @app.callback()
 def main() -> None:
     """A Dagster-orchestrated data platform."""
+    environment_from_dotenv()
+
+
+def environment_from_dotenv() -> None:
+    """Put the working directory's `.env` into the environment, without overriding what is set,
+    as Dagster's own commands do: settings read the file themselves, but variables Dagster
+    resolves when a run starts (`EnvVar`s such as the PostgreSQL URL) and those the transforms
+    read must be in the environment for a `.env`-only setup to work under `dataplatform`."""
+    from dotenv import load_dotenv
+
+    from dataplatform.settings import ENV_FILE
+
+    load_dotenv(Path.cwd() / ENV_FILE, override=False)
 
 
 @app.command()

@@ -139,3 +139,20 @@ def test_a_schedule_cron_is_set_by_the_schedules_name_and_must_have_five_fields(
     monkeypatch.setenv("DATAPLATFORM_SCHEDULES__ECOMMERCE_DAILY_SCHEDULE", "at six")
     with pytest.raises(SettingsError, match="DATAPLATFORM_SCHEDULES: ecommerce_daily_schedule='at six'"):
         load_settings()
+
+
+def test_the_command_puts_dotenv_into_the_environment_without_overriding_it(tmp_path, monkeypatch):
+    import os
+
+    from dataplatform.cli import environment_from_dotenv
+
+    (tmp_path / ".env").write_text("DATAPLATFORM_DOTENV_PROBE=from-file\nDATAPLATFORM_DOTENV_SET=from-file\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATAPLATFORM_DOTENV_PROBE", raising=False)
+    monkeypatch.setenv("DATAPLATFORM_DOTENV_SET", "from-environment")
+    environment_from_dotenv()
+    try:
+        assert os.environ["DATAPLATFORM_DOTENV_PROBE"] == "from-file"
+        assert os.environ["DATAPLATFORM_DOTENV_SET"] == "from-environment"
+    finally:
+        os.environ.pop("DATAPLATFORM_DOTENV_PROBE", None)
