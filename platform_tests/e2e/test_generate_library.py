@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -88,3 +89,22 @@ def test_listing_names_every_table_with_columns_and_refuses_unknown_names():
         schema("shop", "orders")
     with pytest.raises(GenerateError, match="not a date"):
         generate("weather", "yesterday", output="unused")
+
+
+def test_the_command_lists_every_tables_columns_and_defaults_to_the_recent_days(user_env, tmp_path):
+    listed = run([str(BIN / "dataplatform"), "generate", "--list", "--format", "json"], user_env)
+    assert listed.returncode == 0, listed.stderr
+    for shown in json.loads(listed.stdout)["domains"]:
+        assert [t["table"] for t in shown["tables"]] == [*shown["master_tables"], *shown["daily_tables"]]
+        for table in shown["tables"]:
+            declared = schema(shown["domain"], table["table"])
+            assert table["columns"] == [{"name": f.name, "type": str(f.type)} for f in declared]
+    user_env["DATAPLATFORM_RECENT_DAYS"] = "2"
+    knobs = [arg for name, value in SMALL["weather"].items() for arg in ("--knob", f"{name}={value}")]
+    command = [str(BIN / "dataplatform"), "generate", "weather", str(tmp_path), *knobs, "--format", "json"]
+    result = run(command, user_env)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["start"], summary["end"]) == tuple(
+        d.isoformat() for d in default_range(Settings(recent_days=2))
+    )

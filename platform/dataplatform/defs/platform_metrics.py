@@ -9,7 +9,7 @@ from dataplatform.defs.automation import cron_schedule
 from dataplatform.defs.medallion import asset_options
 from dataplatform.defs.metadata import metrics_metadata
 from dataplatform.defs.quality import check_specs, run_checks
-from dataplatform.quality.specs import InRange, NotNull, Unique
+from dataplatform.quality.specs import InRange, NoPersonalData, NotNull, Unique
 from dataplatform.settings import Settings
 from dataplatform.transform.metrics import FinishedRun, Materialisation, StepFailure
 
@@ -24,7 +24,7 @@ FAILURES = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
 def pipeline_runs_asset(settings: Settings) -> dg.AssetsDefinition:
     # run_status and job are null for a materialisation whose run is still going (a schedule's,
     # beside this one) or was deleted: only ended runs are read
-    specs = (NotNull(columns=("event", "run_id", "materialized_at")),)
+    specs = (NotNull(columns=("event", "run_id", "materialized_at")), NoPersonalData())
 
     @dg.asset(
         key=KEY,
@@ -58,6 +58,7 @@ def job_success_asset(settings: Settings) -> dg.AssetsDefinition:
         Unique(columns=("day", "job")),
         NotNull(columns=("day", "job", "runs", "success_rate")),
         InRange(column="success_rate", min=0, max=1),
+        NoPersonalData(),
     )
 
     @dg.asset(

@@ -127,12 +127,20 @@ _ROW_LEVEL = (AcceptedValues, InRange, MatchesRegex)
 
 
 def _personal(column: str) -> str:
-    """A value of `column` holding an e-mail address or being a phone number; the two patterns
-    are parameters (`NoPersonalData.email`, `.phone`)."""
-    value = f"CAST({quote(column)} AS VARCHAR)"
-    digits = f"length(regexp_replace({value}, '[^0-9]', '', 'g'))"
+    """A value of `column` (text) holding an e-mail address or being a phone number; the two
+    patterns are parameters (`NoPersonalData.email`, `.phone`). Each costly part runs only on
+    the values a cheap test let through (an '@', enough characters, the pattern matched): a
+    CASE is evaluated lazily where an AND is not, and counting every value's digits made the
+    check ten times slower."""
+    value = quote(column)
     low, high = PHONE_DIGITS
-    return f"(regexp_matches({value}, ?) OR (regexp_full_match({value}, ?) AND {digits} BETWEEN {low} AND {high}))"
+    digits = f"length({value}) - length(translate({value}, '0123456789', ''))"
+    email = f"CASE WHEN contains({value}, '@') THEN regexp_matches({value}, ?) ELSE false END"
+    phone = (
+        f"CASE WHEN length({value}) < {low} THEN false WHEN regexp_full_match({value}, ?) "
+        f"THEN {digits} BETWEEN {low} AND {high} ELSE false END"
+    )
+    return f"({email} OR {phone})"
 
 
 class _Run:
