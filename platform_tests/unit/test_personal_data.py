@@ -105,3 +105,12 @@ def test_silver_names_the_columns_it_scans_leaving_masked_and_safe_ones_out():
     assert spec.personal_data_unchecked() == ()
     assert SPEC.personal_data_unchecked() == ("city",)
     assert spec.output_columns == ["id", "email", "name", "city"]
+
+
+def test_a_short_secret_is_refused_at_load_without_showing_it(monkeypatch):
+    from dataplatform.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("DATAPLATFORM_PII_SECRET", "hunter2")
+    with pytest.raises(SettingsError, match=r"DATAPLATFORM_PII_SECRET: .*at least 16") as error:
+        load_settings()
+    assert "hunter2" not in str(error.value)

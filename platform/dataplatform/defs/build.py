@@ -20,6 +20,7 @@ from dataplatform.defs.reference import reference_definitions
 from dataplatform.defs.resources import build_resources
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import Settings, SettingsError
+from dataplatform.transform.pii import SECRET_VARIABLE
 from dataplatform.transform.pipeline import DomainPipeline
 
 # In process by default: on a small machine a subprocess per step costs about 2 s, ten times
@@ -43,7 +44,7 @@ def require_pii_secret(pipelines: tuple[DomainPipeline, ...], settings: Settings
     ]
     if needing and settings.pii_secret is None:
         raise SettingsError(
-            f"invalid setting: DATAPLATFORM_PII_SECRET is required (16 characters or more): "
+            f"invalid setting: {SECRET_VARIABLE} is required (16 characters or more): "
             f"{', '.join(needing)} {'is' if len(needing) == 1 else 'are'} pseudonymised with it"
         )
 

@@ -14,9 +14,9 @@ import dagster as dg
 from dataplatform.defs.io_managers import IO_MANAGERS
 from dataplatform.defs.tables import daily_slice, table_for
 from dataplatform.settings import LAYERS, Settings
+from dataplatform.transform.pii import SECRET_VARIABLE
 
 POSTGRES_URL = "DATAPLATFORM_POSTGRES_URL"
-PII_SECRET = "DATAPLATFORM_PII_SECRET"
 
 
 class Lakehouse(dg.ConfigurableResource):
@@ -92,7 +92,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
     resources[io_manager_key("reference")] = IO_MANAGERS["delta"](data_dir=data_dir)
     resources["dropzone"] = LocalDropZone(root=str(settings.dropzone.resolve()))
     if settings.pii_secret is not None:
-        resources["pii"] = PiiSecret(secret=dg.EnvVar(PII_SECRET))
+        resources["pii"] = PiiSecret(secret=dg.EnvVar(SECRET_VARIABLE))
     return resources
 
 
