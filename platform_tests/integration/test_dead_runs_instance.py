@@ -60,14 +60,14 @@ def started_run(instance, pid: int, tags: dict[str, str] | None = None, at: floa
     return run_id
 
 
-def hold_slot(instance, run_id: str, step: str = "gold__ecommerce__daily_sales") -> None:
+def hold_slot(instance, run_id: str, step: str = "gold__ecommerce__daily_sales", pool: str = POOL) -> None:
     storage = instance.event_log_storage
-    storage.initialize_concurrency_limit_to_default(POOL)
-    assert storage.claim_concurrency_slot(POOL, run_id, step).is_claimed
+    storage.initialize_concurrency_limit_to_default(pool)
+    assert storage.claim_concurrency_slot(pool, run_id, step).is_claimed
 
 
-def holders(instance) -> list[str]:
-    return [slot.run_id for slot in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots]
+def holders(instance, pool: str = POOL) -> list[str]:
+    return [slot.run_id for slot in instance.event_log_storage.get_concurrency_info(pool).claimed_slots]
 
 
 def test_a_dead_run_holding_the_warehouse_slot_is_marked_failed_and_its_slot_freed(instance, gone_pid):
@@ -158,14 +158,19 @@ def test_a_run_being_canceled_whose_process_is_gone_is_canceled(instance, gone_p
     assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.CANCELED
 
 
-def test_a_finished_run_still_holding_a_slot_gives_it_back(instance):
-    finished = started_run(instance, os.getpid())
+def test_a_finished_run_still_holding_a_slot_gives_it_back_once_its_processes_are_gone(instance, gone_pid):
+    finished = started_run(instance, gone_pid)
     hold_slot(instance, finished)
     instance.report_run_failed(instance.get_run_by_id(finished))
-    assert [(c.run_id, c.status, c.pools) for c in clean_dead_runs(instance)] == [
-        (finished, "failure", (POOL,))
-    ]
+    working = started_run(instance, os.getpid())  # a step process still at work after its run ended
+    hold_slot(instance, working, "datasets__customer_value", "duckdb_datasets")
+    instance.report_run_canceled(instance.get_run_by_id(working))
+
+    cleaned = clean_dead_runs(instance)
+
+    assert [(c.run_id, c.status, c.pools) for c in cleaned] == [(finished, "had failed", (POOL,))]
     assert holders(instance) == []
+    assert holders(instance, "duckdb_datasets") == [working]
 
 
 @dg.op

@@ -4,8 +4,8 @@ Without a daemon (`make run`, `dagster job execute`, CI) nothing notices a run w
 killed: it stays STARTED for ever, and the pool slot its step held is never given back. The
 DuckDB warehouse pool has one slot, so every later run then waits for it for ever ("Step blocked
 by limit for pool duckdb_warehouse"). `clean_dead_runs` finds such runs, marks them failed (their
-event log says why) and frees their slots; it also frees slots still held by runs that already
-finished. It runs before `dataplatform run`, as `dataplatform runs clean`, and as every run of
+event log says why) and frees their slots; it also frees slots still held by finished runs
+whose processes are gone. It runs before `dataplatform run`, as `dataplatform runs clean`, and as every run of
 the code location starts (`cleaning_dead_runs`, whatever launched it: `dagster job execute`, the
 UI, a schedule).
 
@@ -37,6 +37,11 @@ PROCESS_TAG = "dataplatform/process"
 CLOCK_SLACK_SECONDS = 2.0
 _UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 _PROCESS_EVENTS = {dg.DagsterEventType.RUN_START, dg.DagsterEventType.STEP_WORKER_STARTED}
+_ENDED = {
+    dg.DagsterRunStatus.SUCCESS: "succeeded",
+    dg.DagsterRunStatus.FAILURE: "failed",
+    dg.DagsterRunStatus.CANCELED: "been canceled",
+}
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ class CleanedRun:
 
 def clean_dead_runs(instance: dg.DagsterInstance) -> list[CleanedRun]:
     """Mark every run whose process is gone failed (canceled if it was being canceled), free
-    the concurrency slots of those and of finished runs that still hold some; returns them."""
+    the concurrency slots of those and of finished runs whose processes are gone but still
+    hold some; returns them."""
     cleaned = []
     for run in instance.get_runs(dg.RunsFilter(statuses=_UNFINISHED)):
         reason = _gone(instance, run)
@@ -75,9 +81,13 @@ def clean_dead_runs(instance: dg.DagsterInstance) -> list[CleanedRun]:
     if storage.supports_global_concurrency_limits:
         holding = storage.get_concurrency_run_ids() - {c.run_id for c in cleaned}
         if holding:
+            # a finished run may still have a step process at work (a multiprocess run stopped
+            # half way): its slot is freed only once that is gone too
             finished = dg.RunsFilter(run_ids=list(holding), statuses=FINISHED_STATUSES)
             for run in instance.get_runs(finished):
-                cleaned.append(_free(instance, run, run.status.value.lower(), "finished but held a slot"))
+                reason = _gone(instance, run)
+                if reason is not None:
+                    cleaned.append(_free(instance, run, f"had {_ENDED[run.status]}", reason))
     return cleaned
 
 
