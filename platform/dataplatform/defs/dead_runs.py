@@ -4,10 +4,10 @@ Without a daemon (`make run`, `dagster job execute`, CI) nothing notices a run w
 killed: it stays STARTED for ever, and the pool slot its step held is never given back. The
 DuckDB warehouse pool has one slot, so every later run then waits for it for ever ("Step blocked
 by limit for pool duckdb_warehouse"). `clean_dead_runs` finds such runs, marks them failed (their
-event log says why) and frees their slots; it also frees slots still held by finished runs
-whose processes are gone. It runs before `dataplatform run`, as `dataplatform runs clean`, and as every run of
-the code location starts (`cleaning_dead_runs`, whatever launched it: `dagster job execute`, the
-UI, a schedule).
+event log says why) and frees their slots, and frees those finished runs whose processes are
+gone still hold. It runs before `dataplatform run`, as `dataplatform runs clean`, and as every
+run of the code location starts (`cleaning_dead_runs`, whatever launched it: `dagster job
+execute`, the UI, a schedule).
 
 A run's process is known from the tag `PROCESS_TAG` that `dataplatform run` writes (host, process
 id and the process's start time) and, on the embedded SQLite instance, which lives on one
