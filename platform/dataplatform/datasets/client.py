@@ -242,7 +242,9 @@ class DatasetClient:
         spec, archived = self._version(name, version)
         stored = self.store.meta(spec.name, "features", archived)
         if not stored:
-            raise DatasetError(f"dataset '{spec.name}' was registered without features; register it with them")
+            raise DatasetError(
+                f"dataset '{spec.name}' was registered without features; register it with them"
+            )
         fitted = FittedFeatures.from_dict(stored, self.store.fitted_frequencies(spec.name, archived))
         plugin = Path(stored["plugin"]) if stored.get("plugin") else None  # the one registration ran
         return apply_features(fitted, rows, spec.name, plugin)

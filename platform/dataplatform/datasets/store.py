@@ -394,7 +394,9 @@ class DatasetStore:
         with self.reading() as con:
             table = qualified(name, archived_name("_frequencies", archived))
             if not _columns(con, table):
-                table = self._reader(self.files / name / self._named_file(con, name, "_frequencies", archived))
+                table = self._reader(
+                    self.files / name / self._named_file(con, name, "_frequencies", archived)
+                )
             return con.execute(f"SELECT col, value, frequency FROM {table}").to_arrow_table()
 
     def frame(

@@ -116,7 +116,9 @@ class TableConfig:
 
         unknown = sorted(set(given) - GIVEN_FIELDS)
         if unknown:
-            raise ConfigError(f"{source.name}: unknown format fields {unknown}; known: {sorted(GIVEN_FIELDS)}")
+            raise ConfigError(
+                f"{source.name}: unknown format fields {unknown}; known: {sorted(GIVEN_FIELDS)}"
+            )
         return dataclasses.replace(
             self,
             mode=mode,
