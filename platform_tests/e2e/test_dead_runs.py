@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -65,30 +66,37 @@ def test_a_run_killed_in_gold_blocks_no_later_run(user_env, instance, tmp_path):
     assert days == [(DAY,)]
 
 
-def test_runs_clean_leaves_a_live_run_alone_and_cleans_it_up_once_killed(user_env, instance):
-    """`dataplatform run` killed in its first run: its tag names the process that died."""
-    process = subprocess.Popen(
-        [str(BIN / "dataplatform"), "run", "--days", "1"],
-        env=user_env,
-        cwd=PROJECT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    run_id = _started(instance, process)
-    assert json.loads(instance.get_run_by_id(run_id).tags[PROCESS_TAG])["pid"] == process.pid
+def test_runs_clean_leaves_a_live_run_alone_and_cleans_it_up_once_killed(user_env, instance, tmp_path):
+    """`dataplatform run` killed in gold: the tag it gave the run names the process that died."""
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    with duckdb.connect(str(warehouse)):  # holds the file's lock: the gold step waits for it
+        process = subprocess.Popen(
+            [str(BIN / "dataplatform"), "run", "--days", "1"],
+            env=user_env,
+            cwd=PROJECT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        run_id, step = _gold_step_started(instance, process)
+        assert json.loads(instance.get_run_by_id(run_id).tags[PROCESS_TAG])["pid"] == process.pid
 
-    alive = run([str(BIN / "dataplatform"), "runs", "clean", "--format", "json"], user_env)
-    assert alive.returncode == 0, alive.stderr[-2000:]
-    assert json.loads(alive.stdout) == {"cleaned": []}
-    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+        alive = run([str(BIN / "dataplatform"), "runs", "clean", "--format", "json"], user_env)
+        assert alive.returncode == 0, alive.stderr[-2000:]
+        assert json.loads(alive.stdout) == {"cleaned": []}
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+        assert _holders(instance) == [(run_id, step)]
 
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     cleaned = run([str(BIN / "dataplatform"), "runs", "clean"], user_env)
     assert cleaned.returncode == 0, cleaned.stderr[-2000:]
-    assert cleaned.stdout.strip().startswith(f"cleaned up 1 dead run: ecommerce_master (run {run_id[:8]})")
-    assert len(cleaned.stdout.strip().splitlines()) == 1
+    assert cleaned.stdout.strip().splitlines() == [
+        f"cleaned up 1 dead run: ecommerce_daily {_yesterday()} (run {run_id[:8]}) marked failed: its process "
+        f"{process.pid} on {socket.gethostname()} is gone; freed its {POOL} slot"
+    ]
     assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+    assert _holders(instance) == []
     nothing = run([str(BIN / "dataplatform"), "runs", "clean"], user_env)
     assert nothing.stdout.startswith("no dead run")
 
@@ -108,14 +116,8 @@ def _gold_step_started(instance, process: subprocess.Popen, timeout: float = 300
         time.sleep(0.2)
 
 
-def _started(instance, process: subprocess.Popen, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None and time.monotonic() < deadline, "no run started"
-        started = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-        if started:
-            return started[0].run_id
-        time.sleep(0.2)
+def _yesterday() -> str:
+    return (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
 
 def _holders(instance) -> list[tuple[str, str]]:
