@@ -13,7 +13,7 @@ import dagster as dg
 
 from dataplatform.defs.datasets import DATASETS_POOL, FEATURE_SPLITS, dataset_key, features_key, registry_for
 from dataplatform.models.errors import ModelError
-from dataplatform.models.spec import ModelSpec, load_models, models_folder
+from dataplatform.models.spec import DEFAULT_SCORED, ModelSpec, load_models, models_folder
 from dataplatform.settings import Settings
 
 GROUP = "models"
@@ -50,7 +50,7 @@ def model_definitions(settings: Settings):
             assets.append(_model_asset(spec, settings))
             if set(spec.score) <= set(dataset.splits):
                 assets.append(_predictions_asset(spec, dataset, settings))
-            else:
+            elif spec.score != DEFAULT_SCORED:  # a split the spec names is missing: said, once per build
                 absent = ", ".join(sorted(set(spec.score) - set(dataset.splits)))
                 dg.get_dagster_logger().warning(
                     f"predictions of {spec.registered_name} left out of the graph: dataset {name} has no "
