@@ -185,7 +185,8 @@ def generate(
     output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Write synthetic data for a date range without Dagster, one partition at a time."""
-    from dataplatform.generate.export import Export, GenerateError, GenerateRequest
+    from dataplatform.generate.export import GenerateError
+    from dataplatform.generate.library import export
 
     settings = _settings()
     if show:
@@ -194,24 +195,18 @@ def generate(
     if domain is None or output is None:
         _fail("give a domain and an output, e.g. `dataplatform generate ecommerce ./out` (or --list)")
     try:
-        from dataplatform.generate.library import default_range
-
-        first = _date("--start", start) if start else settings.start_date
-        last = _date("--end", end) if end else first
-        if start is None and end is None:
-            first, last = default_range(settings)
-        request = GenerateRequest(
-            domain=domain,
-            start=first,
-            end=last,
-            seed=settings.seed if seed is None else seed,
+        job = export(  # checks all before writing
+            domain,
+            start and _date("--start", start),
+            end and _date("--end", end),
+            output=output,
+            writer=writer,
+            seed=seed,
+            knobs=_knobs(knob or []),
             scale=scale,
             tables=tuple(t.strip() for t in tables.split(",") if t.strip()) if tables else None,
-            knobs=_knobs(knob or []),
+            settings=settings,
         )
-        from dataplatform.generate.writers import writer_for
-
-        job = Export(request, settings, writer_for(writer, output))  # checks all before writing
         with _progress(output_format) as progress:
             task = progress.add_task(f"{domain} -> {writer}", total=job.partitions, rows=0, rate=0.0)
             started = time.perf_counter()
@@ -228,8 +223,8 @@ def generate(
         "domain": domain,
         "writer": writer,
         "output": output,
-        "start": request.start.isoformat(),
-        "end": request.end.isoformat(),
+        "start": job.request.start.isoformat(),
+        "end": job.request.end.isoformat(),
         "partitions": result.done,
         "rows": result.rows,
         "tables": result.tables,
@@ -239,7 +234,7 @@ def generate(
     if output_format == "json":
         typer.echo(json.dumps(summary))
         return
-    view = Table(title=f"{domain} {request.start} to {request.end} -> {writer} {output}")
+    view = Table(title=f"{domain} {job.request.start} to {job.request.end} -> {writer} {output}")
     view.add_column("table")
     view.add_column("rows", justify="right")
     for name, rows in result.tables.items():

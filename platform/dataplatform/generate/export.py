@@ -146,6 +146,7 @@ class Export:
 
         spec, _, wanted = plan(request, settings)
         masters, dailies = tables_of(spec)
+        self.request = request
         self._domain, self._writer = spec.name, writer
         self._stream = parts(request, settings)
         self._first: list[Part] = []

@@ -69,13 +69,35 @@ def generate(
     """Write `domain_name` from `start` to `end` (inclusive) to `output` through `writer` (a
     name from `dataplatform generate --list`, or a `Writer`), as the command does.
 
-    `end` defaults to `start`, both to `default_range`; `seed` and the volume knobs default to
+    The days are those of `date_range`; `seed` and the volume knobs default to
     the settings. Raises `GenerateError` (nothing written) for any request the command refuses.
     """
+    job = export(
+        domain_name, start, end, output=output, writer=writer, seed=seed, knobs=knobs, scale=scale,
+        tables=tables, settings=settings,
+    )  # fmt: skip
+    return job.run(report) if report else job.run()
+
+
+def export(
+    domain_name: str,
+    start: date | str | None = None,
+    end: date | str | None = None,
+    *,
+    output: str,
+    writer: str | Writer = "parquet",
+    seed: int | None = None,
+    knobs: Mapping[str, Any] | None = None,
+    scale: float = 1.0,
+    tables: tuple[str, ...] | None = None,
+    settings: Settings | None = None,
+) -> Export:
+    """The checked `generate` request, not yet run: every refusal happens here, before a caller
+    shows progress or anything is written (the command builds it first for that reason)."""
     from dataplatform.generate.writers import writer_for
 
     settings = settings or current_settings()
-    first, last = _range(start, end, settings)
+    first, last = date_range(start, end, settings)
     request = GenerateRequest(
         domain=domain_name,
         start=first,
@@ -86,8 +108,7 @@ def generate(
         knobs=dict(knobs or {}),
     )
     target = writer_for(writer, output) if isinstance(writer, str) else writer
-    job = Export(request, settings, target)
-    return job.run(report) if report else job.run()
+    return Export(request, settings, target)
 
 
 def schema(domain_name: str, table: str) -> pa.Schema:
@@ -131,12 +152,12 @@ def listing(settings: Settings) -> dict[str, list[dict[str, Any]]]:
     return {"domains": shown, "writers": writers}
 
 
-def _range(start: date | str | None, end: date | str | None, settings: Settings) -> tuple[date, date]:
+def date_range(start: date | str | None, end: date | str | None, settings: Settings) -> tuple[date, date]:
+    """The days asked for: neither date gives `default_range`; `end` alone starts at
+    `DATAPLATFORM_START_DATE` (the first day the platform knows), `start` alone is one day."""
     if start is None and end is None:
         return default_range(settings)
-    if start is None:
-        raise GenerateError("give a start with the end, or neither for the last recent days")
-    first = _day("start", start)
+    first = _day("start", start) if start is not None else settings.start_date
     return first, _day("end", end) if end is not None else first
 
 
