@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dataplatform.settings import EcommerceVolumes, MarketVolumes, SensorVolumes, Settings, WeatherVolumes
+from platform_tests.s3 import s3_lake, s3_server  # noqa: F401  (fixtures: the S3 test server)
 
 DAY = date(2026, 3, 10)
 NEXT_DAY = date(2026, 3, 11)
