@@ -49,6 +49,12 @@ def test_train_list_show_promote_and_predict(user_env, tmp_path):
 
     again = run([CLI, "models", "train", "churn", "--model", "boosted", "--format", "json"], user_env)
     assert json.loads(again.stdout)[0]["version"] == "2"
+    registry_chatter = ("Successfully registered model", "Created version", "already exists")
+    assert not [
+        line
+        for line in trained.stderr.splitlines() + again.stderr.splitlines()
+        if line.startswith(registry_chatter)
+    ]
     promoted = run(
         [
             CLI,

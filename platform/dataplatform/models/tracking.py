@@ -107,14 +107,28 @@ class Tracker:
                 pip_requirements=_requirements(),  # inferring them loads the model in a subprocess: ~4 s
                 signature=infer_signature(example, trained.model.predict(example)),
                 input_example=example,
-                registered_model_name=spec.registered_name,
             )
-        version = str(info.registered_model_version)
         client = self._client()
+        version = self._register(spec.registered_name, info.model_uri, info.model_id, run.info.run_id)
         for key, value in {"dataset_version": dataset_version, "run_id": run.info.run_id, **tags}.items():
             client.set_model_version_tag(spec.registered_name, version, key, str(value))
         client.set_registered_model_alias(spec.registered_name, CHALLENGER, version)
         return Logged(run.info.run_id, version)
+
+    def _register(self, name: str, model_uri: str, model_id: str, run_id: str) -> str:
+        """A new version of `name` (created on first use) for the logged model. What
+        `log_model(registered_model_name=...)` does, through the client, which does not print
+        "Successfully registered model" / "Created version" on stderr at every training."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
+
+        client = self._client()
+        try:
+            client.create_registered_model(name)
+        except MlflowException as error:
+            if error.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+                raise
+        return str(client.create_model_version(name, model_uri, run_id=run_id, model_id=model_id).version)
 
     def promote(
         self,
