@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from dataplatform.transform.pii import SECRET_VARIABLE, Drop, MissingSecret, PiiRule, masked, padded_keys
+from dataplatform.transform.pii import Drop, PiiRule, bind_secret, masked, masked_star, pseudonymised
 from dataplatform.transform.sql import connect, quote, stream
 
 if TYPE_CHECKING:
@@ -71,7 +71,12 @@ class SilverSpec:
     @property
     def needs_secret(self) -> bool:
         """Whether a column's rule needs `DATAPLATFORM_PII_SECRET`."""
-        return any(c.pii is not None and c.pii.needs_secret for c in self.columns.values())
+        return bool(pseudonymised(self.personal))
+
+    @property
+    def personal(self) -> dict[str, PiiRule]:
+        """Each personal column's rule."""
+        return {name: c.pii for name, c in self.columns.items() if c.pii is not None}
 
     @property
     def output_columns(self) -> list[str]:
@@ -156,13 +161,8 @@ def judged(bronze, spec: SilverSpec, secret: str | None = None) -> Iterator[Judg
     stream out (`secret` keys the pseudonyms), after the rules and the copies were judged on
     the values in clear."""
     started = time.perf_counter()
-    if spec.needs_secret and not secret:
-        raise MissingSecret(f"{SECRET_VARIABLE} is not set: a column of this table is pseudonymised with it")
     with connect(delivered=bronze) as con:
-        if spec.needs_secret:
-            inner, outer = padded_keys(secret)
-            con.execute("SET VARIABLE pii_ipad = ?", [inner])
-            con.execute("SET VARIABLE pii_opad = ?", [outer])
+        bind_secret(con, secret, pseudonymised(spec.personal))
         con.execute(
             "SET VARIABLE latest = "
             "(SELECT _batch_id FROM delivered ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)"
@@ -210,10 +210,7 @@ def judged(bronze, spec: SilverSpec, secret: str | None = None) -> Iterator[Judg
 def _as_delivered(spec: SilverSpec) -> str:
     """The quarantine's columns: each row as delivered, its personal columns masked (from the
     delivered text: a row dropped as unparseable may have no cleaned value) or left out."""
-    rules = {name: c.pii for name, c in spec.columns.items() if c.pii is not None}
-    excluded = [quote(ROW), *(quote(n) for n, rule in rules.items() if isinstance(rule, Drop))]
-    replaced = [masked(n, rule) for n, rule in rules.items() if not isinstance(rule, Drop)]
-    return f"* EXCLUDE ({', '.join(excluded)})" + (f" REPLACE ({', '.join(replaced)})" if replaced else "")
+    return masked_star(spec.personal, excluded=[quote(ROW)])
 
 
 def _cleaned(name: str, column: Column) -> tuple[str, str]:
