@@ -317,8 +317,9 @@ def ingest(
 
     ingestor = Ingestor(
         DropZone(settings.dropzone),
-        open_store("delta", settings.data_dir.resolve()),
+        open_store("delta", settings.data_dir.resolve(), lake=settings.lake_root),
         settings.reference_examples,
+        settings.pii_secret and settings.pii_secret.get_secret_value(),
     )
     if target == "status" and not Path(target).is_file():
         _show_ledger(ingestor.ledger.entries(), output)
@@ -369,10 +370,11 @@ def _restore(ingestor, table: str | None, version: int | None, output: str) -> N
 def _ingest_one(ingestor, source: Path, table: str | None, mode: str | None, create: bool):
     from dataplatform.ingest.names import safe_names
     from dataplatform.ingest.tables import ConfigError
+    from dataplatform.transform.pii import MissingSecret
 
     try:
         return ingestor.ingest_copy(source, table or safe_names([source.name.split(".")[0]])[0], mode, create)
-    except (ConfigError, FileNotFoundError, IsADirectoryError) as error:
+    except (ConfigError, MissingSecret, FileNotFoundError, IsADirectoryError) as error:
         _fail(str(error))
 
 

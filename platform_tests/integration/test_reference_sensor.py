@@ -81,7 +81,7 @@ def test_a_stable_file_gets_one_run_keyed_by_its_hash_and_the_same_bytes_again_a
     assert result.success
     assert platform.read("reference/files/currency_rates").column("usd_per_unit").to_pylist() == [1.0, 1.1]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"key_unique": True, "required_not_null": True}
+    assert checks == {"key_unique": True, "required_not_null": True, "no_personal_data": True}
     assert tick(platform, third.cursor).run_requests == []  # archived: nothing left to take
 
     drop(platform, "rates_again.csv", RATES)

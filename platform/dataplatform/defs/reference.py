@@ -23,8 +23,9 @@ from dataplatform.defs.quality import check_specs, run_checks
 from dataplatform.defs.resources import LocalDropZone, io_manager_key
 from dataplatform.defs.retries import LOAD_RETRY
 from dataplatform.ingest.tables import TableConfig, declared_tables
-from dataplatform.quality.specs import CheckSpec, NotNull, Unique
-from dataplatform.settings import Settings
+from dataplatform.quality.specs import CheckSpec, NoPersonalData, NotNull, Unique
+from dataplatform.settings import Settings, SettingsError
+from dataplatform.transform.pii import missing_secret, pseudonymised
 
 GROUP = "reference"
 LEDGER_KEY = dg.AssetKey([GROUP, "file_ledger"])
@@ -53,6 +54,7 @@ def reference_definitions(settings: Settings, needed: Iterable[str] = ()):
     never depends on what happens to sit in the drop folder, and its run says what to deliver.
     """
     tables = declared_tables(settings.dropzone / "incoming", settings.reference_examples)
+    require_pii_secret(tables, settings)
     for name in sorted(set(needed) - set(tables)):
         tables[name] = TableConfig(
             name, description=f"Read by gold; not declared yet: deliver incoming/{name}/_table.yaml"
@@ -67,8 +69,20 @@ def reference_definitions(settings: Settings, needed: Iterable[str] = ()):
     return assets, job, _sensor(tables, settings)
 
 
+def require_pii_secret(tables: dict[str, TableConfig], settings: Settings) -> None:
+    """Refuse to load when a declared table pseudonymises a column and no secret is set: its
+    files would otherwise wait in the drop folder, each run failing on the same missing key."""
+    needing = [
+        f"reference/{name}.{c}" for name, config in tables.items() for c in pseudonymised(config.personal)
+    ]
+    if needing and settings.pii_secret is None:
+        raise SettingsError(f"invalid setting: {missing_secret(needing)}")
+
+
 def table_checks(config: TableConfig) -> list[CheckSpec]:
-    specs: list[CheckSpec] = []
+    """Keys unique, required columns filled, and no e-mail address or phone number in clear in
+    a text column the table does not declare `safe` (its marked columns are masked by then)."""
+    specs: list[CheckSpec] = [NoPersonalData(safe=config.safe)]
     if config.keys:
         specs.append(Unique(columns=config.keys))
     if config.required:
@@ -76,12 +90,17 @@ def table_checks(config: TableConfig) -> list[CheckSpec]:
     return specs
 
 
-def _ingestor(dropzone: LocalDropZone, settings: Settings):
+def _ingestor(dropzone: LocalDropZone, settings: Settings, pii_secret: str | None = None):
+    """The service over the drop folder; `pii_secret` (from the `pii` resource) only for a run
+    that loads files, never for the sensor, which only decides."""
     from dataplatform.ingest.service import Ingestor
     from dataplatform.storage import open_store
 
     return Ingestor(
-        dropzone.zone(), open_store("delta", settings.data_dir.resolve()), settings.reference_examples
+        dropzone.zone(),
+        open_store("delta", settings.data_dir.resolve(), lake=settings.lake_root),
+        settings.reference_examples,
+        pii_secret,
     )
 
 
@@ -94,7 +113,8 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
         group_name=GROUP,
         kinds={"delta"},
         io_manager_key=io_manager_key(GROUP),
-        required_resource_keys={"lakehouse", "dropzone"},
+        # the secret whenever one is set: a table's YAML may mark a column pseudonymise after load
+        required_resource_keys={"lakehouse", "dropzone", *(("pii",) if settings.pii_secret else ())},
         check_specs=check_specs(key, specs),
         retry_policy=LOAD_RETRY,  # a file taken by an earlier attempt is not taken again
         description=table_config.description or f"Reference table {name}, loaded from the drop folder.",
@@ -103,7 +123,8 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
     def reference_table(context: dg.AssetExecutionContext, config: IngestConfig):
         from dataplatform.ingest.service import reference_table as stored_name
 
-        ingestor = _ingestor(context.resources.dropzone, settings)
+        secret = context.resources.pii.secret if settings.pii_secret else None
+        ingestor = _ingestor(context.resources.dropzone, settings, secret)
         table = stored_name(name)
         with ingestor.zone.lock(name):  # concurrent runs take each file once, one after another
             if config.file:

@@ -15,7 +15,7 @@ a destination decided up front; each step can therefore be repeated after a cras
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,8 +26,11 @@ from dataplatform.ingest.modes import LoadError, holds, load, unrecorded_load
 from dataplatform.ingest.tables import REJECTS_SUFFIX, ConfigError, TableConfig, reserved
 from dataplatform.storage.contract import TableName
 from dataplatform.storage.delta_store import DeltaStore
+from dataplatform.transform.pii import BadMark, masked_stream
 
-USER_ERRORS = (FormatError, LoadError, ConfigError)
+# the file's or its table's config's fault: the file is rejected. A missing secret is not one
+# of them: the file waits in `incoming/` until the platform has it.
+USER_ERRORS = (FormatError, LoadError, ConfigError, BadMark)
 
 
 def reference_table(name: str) -> TableName:
@@ -44,6 +47,8 @@ class Ingestor:
     zone: DropZone
     store: DeltaStore
     examples: Path | None = None  # shipped table declarations, for `deliver`
+    # keys the pseudonyms of columns a table marks `pseudonymise` (DATAPLATFORM_PII_SECRET)
+    pii_secret: str | None = field(default=None, repr=False)
 
     @property
     def ledger(self) -> Ledger:
@@ -196,15 +201,19 @@ class Ingestor:
         detected = config.detect(path, existing.names if existing is not None else None)
         from dataplatform.ingest.read import batches
 
-        with batches(path, detected, config.bad_rows) as reading:
-            stream = _with_required(reading.stream, config)
+        with (
+            batches(path, detected, config.bad_rows) as reading,
+            masked_stream(
+                _with_required(reading.stream, config), config.personal, self.pii_secret, f"reference/{table}"
+            ) as stream,
+        ):
             if existing is not None and config.schema_change != "evolve":
                 _refuse_drift(table, existing, stream.schema)
             loaded = load(
                 self.store, name, stream, config.mode, config.keys, base["content_hash"], config.fingerprint()
             )
         if reading.bad_rows:
-            self._keep_rejects(table, base, reading.bad_rows, run_id)
+            self._keep_rejects(table, base, reading.bad_rows, run_id, config)
         notes = list(reading.warnings)
         if before:
             notes.append(
@@ -240,11 +249,15 @@ class Ingestor:
         except USER_ERRORS:
             return []
         if reading.bad_rows:
-            self._keep_rejects(table, base, reading.bad_rows, run_id)
+            self._keep_rejects(table, base, reading.bad_rows, run_id, config)
         return reading.warnings
 
-    def _keep_rejects(self, table: str, base: dict, bad: list, run_id: str | None) -> None:
-        """The file's bad rows in `<table>_rejects`, replacing any an earlier attempt kept."""
+    def _keep_rejects(
+        self, table: str, base: dict, bad: list, run_id: str | None, config: TableConfig
+    ) -> None:
+        """The file's bad rows in `<table>_rejects`, replacing any an earlier attempt kept. A
+        table with personal columns keeps no raw text: a row that does not split cannot be
+        masked column by column (the archived file holds it at its line)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -254,7 +267,7 @@ class Ingestor:
                 file=base["file"],
                 content_hash=base["content_hash"],
                 line=row.line,
-                raw=row.raw,
+                raw=None if config.personal else row.raw,
                 reason=row.reason,
                 rejected_at=now,
                 run_id=run_id,

@@ -8,7 +8,13 @@
     bad_rows: reject      # a row without the header's field count: reject (the file) | quarantine | pad
     null_values: [NA, "-"]    # cells read as null besides the empty one (by default NA is text)
     schema_change: reject # a file whose columns differ from the table's: reject | evolve
+    personal: {email: pseudonymise, name: partial, address: drop}   # masked before the table is stored
+    safe: [support_email] # text columns that may look like an e-mail or phone without being personal
     description: Daily reference rates.
+
+`personal` takes the rules of `transform/pii.py` (see `parse_marks`): a marked column is read as
+text and masked before any of it is stored, so its values never land in the table in clear; a
+mark naming a column the file does not have rejects the file.
 
 A sidecar `<file>.yaml` beside a delivered file has the same fields and wins over `_table.yaml`
 for that file only; `format` and `types` override what detection found, field by field.
@@ -24,6 +30,7 @@ from typing import TYPE_CHECKING
 from dataplatform.ingest.dropzone import TABLE_CONFIG, TABLE_NAME
 from dataplatform.ingest.modes import MODES, Mode
 from dataplatform.ingest.read import POLICIES, Policy
+from dataplatform.transform.pii import BadMark, Drop, PiiRule, mark_text, parse_marks
 
 if TYPE_CHECKING:
     from dataplatform.ingest.detect import Detected
@@ -48,6 +55,8 @@ FIELDS = (
     "bad_rows",
     "null_values",
     "schema_change",
+    "personal",
+    "safe",
     "description",
 )
 
@@ -67,6 +76,8 @@ class TableConfig:
     bad_rows: Policy = "reject"
     null_values: tuple[str, ...] = ()
     schema_change: str = "reject"
+    personal: dict[str, PiiRule] = field(default_factory=dict)
+    safe: tuple[str, ...] = ()
     description: str = ""
 
     @classmethod
@@ -84,16 +95,22 @@ class TableConfig:
         import hashlib
         import json
 
-        read_as = dataclasses.asdict(self) | {"description": ""}
+        read_as = dataclasses.asdict(self) | {
+            "description": "",
+            "personal": {c: mark_text(rule) for c, rule in self.personal.items()},  # asdict: {} for any rule
+        }
         return hashlib.sha256(json.dumps(read_as, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def detect(self, path: Path, table_columns: list[str] | None = None) -> Detected:
         """How `path` is written, detected around what this config declares (its `format`, null
-        values and types) and the columns of the table it goes into."""
+        values and types) and the columns of the table it goes into. Personal columns are read
+        as text: a phone number read as an integer would lose its leading zero (and its
+        pseudonym would differ from silver's), and a value misfitting a type is quoted in errors."""
         from dataplatform.ingest.detect import detect
 
         detected = detect(path, self.format, self.null_values, table_columns)
-        return dataclasses.replace(detected, types={**detected.types, **self.types})
+        personal = {c: "text" for c in self.personal}
+        return dataclasses.replace(detected, types={**detected.types, **self.types, **personal})
 
     def _with(self, raw: dict, source: Path) -> TableConfig:
         unknown = sorted(set(raw) - set(FIELDS))
@@ -119,6 +136,16 @@ class TableConfig:
             raise ConfigError(
                 f"{source.name}: unknown format fields {unknown}; known: {sorted(GIVEN_FIELDS)}"
             )
+        try:
+            personal = {**self.personal, **parse_marks(raw.get("personal"), source.name)}
+        except BadMark as error:
+            raise ConfigError(str(error)) from None
+        typed = sorted(c for c in personal if types.get(c, "text") != "text")
+        if typed:
+            raise ConfigError(f"{source.name}: personal columns are read as text; remove {typed} from types")
+        dropped_keys = [k for k in keys if k in personal and personal[k] == Drop()]
+        if dropped_keys:
+            raise ConfigError(f"{source.name}: key {dropped_keys} cannot be dropped; pseudonymise it instead")
         return dataclasses.replace(
             self,
             mode=mode,
@@ -131,6 +158,8 @@ class TableConfig:
                 str(v) for v in _names(raw, "null_values", source, self.null_values, scalars=True)
             ),
             schema_change=schema_change,
+            personal=personal,
+            safe=_names(raw, "safe", source, self.safe),
             description=str(raw.get("description", self.description)),
         )
 

@@ -210,24 +210,22 @@ def masked_stream(
     schema = pa.schema([f for f in kept if not isinstance(rules.get(f.name), Drop)])
     select = ", ".join(masked(c, rule) for c, rule in rules.items() if not isinstance(rule, Drop))
     with connect() as con:
-        bind_secret(con, secret, pseudonymised(rules))
+        bind_secret(con, secret, [f"{where}.{c}" for c in pseudonymised(rules)])
 
         def batches() -> Iterator[pa.RecordBatch]:
             for batch in reader:
                 con.register("batch", batch)
                 # a projection keeps the rows' order (DuckDB preserves insertion order)
-                masked_columns = (
-                    con.execute(f"SELECT {select} FROM batch").to_arrow_table() if select else None
-                )
+                done = con.execute(f"SELECT {select} FROM batch").to_arrow_table() if select else None
                 con.unregister("batch")
                 yield pa.RecordBatch.from_arrays(
-                    [
-                        batch.column(f.name)
-                        if f.name not in rules
-                        else masked_columns.column(f.name).cast(f.type)
-                        for f in schema
-                    ],
+                    [batch.column(f.name) if f.name not in rules else _array(done, f) for f in schema],
                     schema=schema,
                 )
 
         yield pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _array(table: pa.Table, field: pa.Field) -> pa.Array:
+    """One column of a query's answer as a single array of `field`'s type."""
+    return table.column(field.name).combine_chunks().cast(field.type)
