@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -39,6 +40,12 @@ PROFILE_LAYERS = {"postgres": ("silver", "gold")}
 ENV_FILE = ".env"
 # psycopg 3 only: the PostgreSQL backend streams rows with its COPY API
 POSTGRES_DRIVERS = ("postgresql", "postgresql+psycopg")
+# the brokers and results backends the Celery executor is tested with (RabbitMQ, Redis); rpc://
+# sends results back through the broker itself
+CELERY_SCHEMES = {
+    "celery_broker": ("amqp", "pyamqp", "amqps", "redis", "rediss"),
+    "celery_backend": ("rpc", "redis", "rediss"),
+}
 # five cron fields (minute hour day month weekday); Dagster parses the rest when it builds a schedule
 CRON = re.compile(r"^\S+(\s+\S+){4}$")
 
@@ -133,7 +140,12 @@ class Settings(BaseSettings):
     # keys the pseudonyms of personal columns (HMAC-SHA256): required as soon as a silver spec
     # pseudonymises a column (see `transform/pii.py`); reaches Dagster only as an `EnvVar`
     pii_secret: SecretStr | None = Field(None, min_length=16)
-    executor: Literal["in_process", "multiprocess"] = "in_process"
+    executor: Literal["in_process", "multiprocess", "celery"] = "in_process"
+    # the Celery executor's broker (amqp:// for RabbitMQ, redis:// or rediss://) and, when set,
+    # results backend (rpc:// through the broker otherwise): both may hold a password, so they
+    # reach Dagster only as `EnvVar` references and are never shown (see `defs/celery_executor.py`)
+    celery_broker: SecretStr | None = None
+    celery_backend: SecretStr | None = None
     # schedules, the drop-folder sensor and declarative automation start running as soon as a
     # daemon serves the code location; `off` starts them stopped (each can still be started in
     # the UI), for a development copy that must not write on its own or a deployment paused
@@ -167,6 +179,15 @@ class Settings(BaseSettings):
         if on_postgres and self.postgres_url is None:
             raise ValueError(
                 f"DATAPLATFORM_POSTGRES_URL is required: {', '.join(on_postgres)} stored in postgres"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _celery_needs_a_broker(self) -> Settings:
+        if self.executor == "celery" and self.celery_broker is None:
+            raise ValueError(
+                "DATAPLATFORM_CELERY_BROKER is required with DATAPLATFORM_EXECUTOR=celery: e.g. "
+                "amqp://guest:guest@127.0.0.1:5672// (RabbitMQ) or redis://127.0.0.1:6379/0 (Redis)"
             )
         return self
 
@@ -215,6 +236,20 @@ class Settings(BaseSettings):
             raise ValueError("the port must be a number from 1 to 65535")
         return value
 
+    @field_validator("celery_broker", "celery_backend")
+    @classmethod
+    def _a_celery_url(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Refused at load rather than by the first run or worker; the message never quotes the
+        value, which may hold a password (a mistyped one may too, where its scheme should be)."""
+        if value is None:
+            return value
+        known = CELERY_SCHEMES[info.field_name]
+        if value.get_secret_value().split("://", 1)[0] not in known:
+            raise ValueError(
+                f"not a URL Celery is used with here: start it with {', '.join(s + '://' for s in known)}"
+            )
+        return value
+
     @field_validator("schedules")
     @classmethod
     def _cron_expressions(cls, value: dict[str, str]) -> dict[str, str]:
@@ -260,7 +295,9 @@ def _describe(exc: ValidationError) -> str:
             continue
         variable = ENV_PREFIX + "__".join(path).upper()
         given = error.get("input")
-        secret = "url" in variable.lower() or "secret" in variable.lower()
+        secret = any(
+            word in variable.lower() for word in ("url", "secret", "celery_broker", "celery_backend")
+        )
         shown = "" if isinstance(given, dict) or secret else f"={given!r}"
         problems.append(f"{variable}{shown}: {error['msg'].removeprefix('Value error, ')}")
     return "invalid setting: " + "; ".join(problems)

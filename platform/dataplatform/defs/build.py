@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from dataplatform.defs.automation import automation_sensor, check_schedule_names
+from dataplatform.defs.celery_executor import celery_executor
 from dataplatform.defs.checks import medallion_checks
 from dataplatform.defs.datasets import dataset_definitions
 from dataplatform.defs.dead_runs import cleaning_dead_runs
@@ -24,11 +27,13 @@ from dataplatform.transform.pii import SECRET_VARIABLE
 from dataplatform.transform.pipeline import DomainPipeline
 
 # In process by default: on a small machine a subprocess per step costs about 2 s, ten times
-# what most steps take. Multiprocess runs steps in parallel where a machine has the cores.
-# Either first cleans up runs whose process died, so their pool slots block no run.
-EXECUTORS = {
-    "in_process": cleaning_dead_runs(dg.in_process_executor),
-    "multiprocess": cleaning_dead_runs(dg.multiprocess_executor),
+# what most steps take. Multiprocess runs steps in parallel where a machine has the cores, Celery
+# on the workers of many machines (built from the settings: its broker is one of them). Each
+# first cleans up runs whose process died, so their pool slots block no run.
+EXECUTORS: dict[str, Callable[[Settings], dg.ExecutorDefinition]] = {
+    "in_process": lambda settings: cleaning_dead_runs(dg.in_process_executor),
+    "multiprocess": lambda settings: cleaning_dead_runs(dg.multiprocess_executor),
+    "celery": lambda settings: cleaning_dead_runs(celery_executor(settings)),
 }
 
 
@@ -102,5 +107,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=schedules,
         sensors=[reference_sensor, automation_sensor(settings)],
         resources=build_resources(settings),
-        executor=EXECUTORS[settings.executor],
+        executor=EXECUTORS[settings.executor](settings),
     )
