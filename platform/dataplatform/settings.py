@@ -48,6 +48,10 @@ CELERY_SCHEMES = {
 }
 # five cron fields (minute hour day month weekday); Dagster parses the rest when it builds a schedule
 CRON = re.compile(r"^\S+(\s+\S+){4}$")
+# a size in DuckDB's syntax: the memory limit reaches SQL as text, so nothing else may pass
+DUCKDB_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+# an S3 bucket name (the lake's): what AWS accepts, so a typo is refused at load
+S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 
 
 class LayerStorage(BaseModel):
@@ -114,6 +118,10 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("data")
+    # where landing Parquet and bronze, silver and reference Delta tables live: a local folder
+    # (default <data_dir>/lake) or s3://bucket/prefix, reached with the AWS_* variables; gold
+    # stays in <data_dir>/warehouse.duckdb
+    lake_uri: str | None = None
     dagster_home: Path = Path(".dagster")
     start_date: date = date(2025, 1, 1)
     seed: int = Field(42, ge=0)
@@ -140,6 +148,12 @@ class Settings(BaseSettings):
     # keys the pseudonyms of personal columns (HMAC-SHA256): required as soon as a silver spec
     # pseudonymises a column (see `transform/pii.py`); reaches Dagster only as an `EnvVar`
     pii_secret: SecretStr | None = Field(None, min_length=16)
+    # What bounds a run's memory: each run process's DuckDB database (every transform of bronze,
+    # silver and gold, and the checks) spills to its temporary folder beyond this limit, and a
+    # generator hands over a day in chunks of about `generate_chunk_rows` rows (its daily tables
+    # together), so landing holds one chunk whatever the size of the day
+    duckdb_memory_limit: str = "1GB"
+    generate_chunk_rows: int = Field(1_000_000, ge=1)
     executor: Literal["in_process", "multiprocess", "celery"] = "in_process"
     # the Celery executor's broker (amqp:// for RabbitMQ, redis:// or rediss://) and, when set,
     # results backend (rpc:// through the broker otherwise): both may hold a password, so they
@@ -196,6 +210,13 @@ class Settings(BaseSettings):
         return "delta" if layer == "reference" else getattr(self.storage, layer)
 
     @property
+    def lake_root(self) -> str:
+        """The lake as the stores take it: the s3:// URI, or the absolute local folder."""
+        if self.lake_uri is not None and self.lake_uri.startswith("s3://"):
+            return self.lake_uri
+        return str(Path(self.lake_uri or self.data_dir / "lake").expanduser().resolve())
+
+    @property
     def dropzone(self) -> Path:
         return self.dropzone_dir or self.data_dir / "dropzone"
 
@@ -250,6 +271,39 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _a_duckdb_size(cls, value: str) -> str:
+        if not DUCKDB_SIZE.fullmatch(value.strip()):
+            raise ValueError("give a size such as 1GB or 512MB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+        return value.strip()
+
+    @field_validator("lake_uri")
+    @classmethod
+    def _a_lake_uri(cls, value: str | None) -> str | None:
+        """Refused at load, not at the first write. Credentials belong in AWS_*, never in the
+        URI (it is shown as every table's location), so a URI holding any is refused unseen."""
+        if value is None:
+            return value
+        value = value.strip()
+        if not value:
+            raise ValueError("give a local folder or s3://bucket/prefix")
+        if "://" not in value:
+            return value
+        url = urlsplit(value)
+        if url.scheme != "s3":
+            raise ValueError(f"unsupported scheme {url.scheme!r}: use s3://bucket/prefix or a local folder")
+        if "@" in url.netloc or url.query or url.fragment:
+            raise ValueError(
+                "write s3://bucket/prefix only: credentials go in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
+        if not S3_BUCKET.fullmatch(url.netloc):
+            raise ValueError(
+                "the bucket must be 3-63 lower-case letters, digits, dots and hyphens: s3://bucket/prefix"
+            )
+        prefix = url.path.strip("/")
+        return f"s3://{url.netloc}/{prefix}" if prefix else f"s3://{url.netloc}"
+
     @field_validator("schedules")
     @classmethod
     def _cron_expressions(cls, value: dict[str, str]) -> dict[str, str]:
@@ -296,7 +350,7 @@ def _describe(exc: ValidationError) -> str:
         variable = ENV_PREFIX + "__".join(path).upper()
         given = error.get("input")
         secret = any(
-            word in variable.lower() for word in ("url", "secret", "celery_broker", "celery_backend")
+            word in variable.lower() for word in ("url", "uri", "secret", "celery_broker", "celery_backend")
         )
         shown = "" if isinstance(given, dict) or secret else f"={given!r}"
         problems.append(f"{variable}{shown}: {error['msg'].removeprefix('Value error, ')}")

@@ -21,7 +21,8 @@ import pytest
 from dataplatform.storage import Slice, StorageError, TableName, open_store
 from dataplatform.storage.schema import SchemaMismatch
 
-BACKENDS = ["parquet", "delta", "duckdb", "postgres"]
+# the lake's backends run on a local folder and on a real S3 server (`platform_tests/s3.py`)
+BACKENDS = ["parquet", "delta", "duckdb", "postgres", "parquet-s3", "delta-s3"]
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
 T1, T2 = (datetime(2026, 3, d, tzinfo=UTC) for d in (10, 11))
 
@@ -34,7 +35,8 @@ def backend(request) -> str:
 @pytest.fixture
 def store(backend, tmp_path, request, monkeypatch):
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
-    store = open_store(backend, tmp_path, url)
+    lake = request.getfixturevalue("s3_lake") if backend.endswith("-s3") else None
+    store = open_store(backend.removesuffix("-s3"), tmp_path, url, lake)
     yield store
     if backend == "postgres":
         _drop_test_schemas(url)
@@ -44,6 +46,12 @@ def store(backend, tmp_path, request, monkeypatch):
 def domain() -> str:
     """A domain of its own per test, so PostgreSQL tests never see each other's tables."""
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+def child_env(store) -> dict[str, str]:
+    """A child process's environment: this one's (AWS_* included), and the store's lake root."""
+    lake = str(store.root).rsplit("/", 1)[0] if getattr(store, "remote", False) else ""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TEST_LAKE": lake}
 
 
 def _drop_test_schemas(url: str) -> None:
@@ -308,8 +316,16 @@ def test_a_stream_with_rows_outside_its_slice_writes_nothing(store, domain):
 
 def _files(store) -> set:
     """Every data file under a folder-based store (nothing for a database)."""
+    import pyarrow.fs as pafs
+
+    from dataplatform.storage.lake import filesystem
+
     root = getattr(store, "root", None)
-    return set(root.rglob("*.parquet")) if root is not None else set()
+    if root is None:
+        return set()
+    fs, base = filesystem(str(root))
+    listed = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    return {info.path for info in listed if info.base_name.endswith(".parquet")}
 
 
 @pytest.mark.parametrize("sliced", [True, False])
@@ -376,8 +392,9 @@ import sys, pyarrow as pa
 from pathlib import Path
 from datetime import date
 from dataplatform.storage import open_store, TableName, Slice
+import os
 backend, root, url, mode, marker = sys.argv[1:6]
-store = open_store(backend, root, url or None)
+store = open_store(backend, root, url or None, os.environ["TEST_LAKE"] or None)
 table = TableName("silver", sys.argv[6], "orders")
 n = 3_000_000
 data = pa.table({"id": pa.array(range(n), pa.int64()), "payload": pa.array(["x" * 40] * n),
@@ -405,7 +422,7 @@ def test_a_writer_killed_mid_write_leaves_the_previous_version_readable(
     marker = tmp_path / "writing"
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, store.backend, str(tmp_path), url, mode, str(marker), domain],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env=child_env(store),
     )
     try:
         deadline = time.monotonic() + 60
@@ -487,8 +504,9 @@ import sys, time, pyarrow as pa
 from pathlib import Path
 from datetime import date
 from dataplatform.storage import open_store, TableName, Slice
+import os
 backend, root, url, domain, day, go = sys.argv[1:7]
-store = open_store(backend, root, url or None)
+store = open_store(backend, root, url or None, os.environ["TEST_LAKE"] or None)
 day = date.fromisoformat(day)
 data = pa.table({"id": pa.array(range(100_000), pa.int64()), "partition_date": pa.array([day] * 100_000, pa.date32())})
 while not Path(go).exists():
@@ -515,7 +533,7 @@ def test_writers_of_different_partitions_creating_a_table_at_once_lose_nothing(
                 day.isoformat(),
                 str(go),
             ],
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            env=child_env(store),
         )
         for day in (D1, D2)
     ]

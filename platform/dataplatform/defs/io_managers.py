@@ -112,9 +112,11 @@ def _first_rows(reader, rows: int):
 
 
 class FileIOManager(TableIOManager):
-    """A store in files under `data_dir`: gold snapshots are published beside it."""
+    """A store in files: the lake (`lake`, a local folder or an s3:// URI) or the warehouse in
+    `data_dir`; gold snapshots are published under `data_dir`."""
 
     data_dir: str
+    lake: str | None = None  # default <data_dir>/lake
 
     def publish_snapshot(self, store: TableStore, table: TableName) -> None:
         from dataplatform.storage.snapshots import publish, snapshot_root
@@ -123,17 +125,17 @@ class FileIOManager(TableIOManager):
 
 
 class ParquetIOManager(FileIOManager):
-    """Parquet folders with Hive partitions under `data_dir/lake/parquet`."""
+    """Parquet tables with Hive partitions under `<lake>/parquet`."""
 
     def store(self) -> TableStore:
-        return open_store("parquet", self.data_dir)
+        return open_store("parquet", self.data_dir, lake=self.lake)
 
 
 class DeltaIOManager(FileIOManager):
-    """Delta Lake tables under `data_dir/lake/delta`."""
+    """Delta Lake tables under `<lake>/delta`."""
 
     def store(self) -> TableStore:
-        return open_store("delta", self.data_dir)
+        return open_store("delta", self.data_dir, lake=self.lake)
 
 
 class DuckDBIOManager(FileIOManager):

@@ -23,6 +23,7 @@ class Lakehouse(dg.ConfigurableResource):
     """Reads any asset's table from the backend its layer is configured on."""
 
     data_dir: str
+    lake: str | None = None  # the lake root: a folder or an s3:// URI; default <data_dir>/lake
     landing: str
     bronze: str
     silver: str
@@ -57,7 +58,7 @@ class Lakehouse(dg.ConfigurableResource):
     def _store(self, key: dg.AssetKey):
         from dataplatform.storage import open_store
 
-        return open_store(getattr(self, key.path[0]), self.data_dir, self.postgres_url)
+        return open_store(getattr(self, key.path[0]), self.data_dir, self.postgres_url, self.lake)
 
 
 class PiiSecret(dg.ConfigurableResource):
@@ -82,14 +83,14 @@ class LocalDropZone(dg.ConfigurableResource):
 
 def build_resources(settings: Settings) -> dict[str, object]:
     data_dir = str(settings.data_dir.resolve())
+    files = {"data_dir": data_dir, "lake": settings.lake_root}
     backends = {layer: settings.layer_backend(layer) for layer in LAYERS}
     url = dg.EnvVar(POSTGRES_URL) if "postgres" in backends.values() else None
-    resources: dict[str, object] = {"lakehouse": Lakehouse(data_dir=data_dir, postgres_url=url, **backends)}
+    resources: dict[str, object] = {"lakehouse": Lakehouse(postgres_url=url, **files, **backends)}
     for layer, backend in backends.items():
         manager = IO_MANAGERS[backend]
-        options = {"url": url} if backend == "postgres" else {"data_dir": data_dir}
-        resources[io_manager_key(layer)] = manager(**options)
-    resources[io_manager_key("reference")] = IO_MANAGERS["delta"](data_dir=data_dir)
+        resources[io_manager_key(layer)] = manager(**({"url": url} if backend == "postgres" else files))
+    resources[io_manager_key("reference")] = IO_MANAGERS["delta"](**files)
     resources["dropzone"] = LocalDropZone(root=str(settings.dropzone.resolve()))
     if settings.pii_secret is not None:
         resources["pii"] = PiiSecret(secret=dg.EnvVar(SECRET_VARIABLE))

@@ -73,7 +73,7 @@ def score_splits(client: ModelClient, spec: ModelSpec, settings: Settings) -> Sc
         parts.append(scored.assign(split=split))
         inputs.append(features)
     scored = pd.concat(parts, ignore_index=True)
-    store = open_store("delta", settings.data_dir.resolve())
+    store = open_store("delta", settings.data_dir.resolve(), lake=settings.lake_root)
     table = TableName("predictions", spec.dataset, spec.name)
     store.write(table, pa.Table.from_pandas(scored, preserve_index=False))
     wanted = list(inputs[0].columns)

@@ -13,17 +13,28 @@ from dataplatform.storage.contract import Slice, StorageError, TableName, TableS
 __all__ = ["Slice", "StorageError", "TableName", "TableStore", "open_store", "store_for_layer"]
 
 
-def open_store(backend: str, data_dir: Path | str, postgres_url: str | None = None) -> TableStore:
-    """The store for `backend`: files under `data_dir`, or the PostgreSQL server at `postgres_url`."""
+def open_store(
+    backend: str, data_dir: Path | str, postgres_url: str | None = None, lake: str | None = None
+) -> TableStore:
+    """The store for `backend`: Parquet and Delta tables under the lake root `lake` (a local
+    folder or an s3:// URI; default `<data_dir>/lake`), the DuckDB warehouse in `data_dir`, or
+    the PostgreSQL server at `postgres_url`."""
+    from dataplatform.storage.lake import is_remote, join
+
     root = Path(data_dir)
+    lake_root = str(lake) if lake else str(root / "lake")
     if backend == "parquet":
+        if is_remote(lake_root):
+            from dataplatform.storage.parquet_object_store import ParquetObjectStore
+
+            return ParquetObjectStore(join(lake_root, "parquet"))
         from dataplatform.storage.parquet_store import ParquetStore
 
-        return ParquetStore(root / "lake" / "parquet")
+        return ParquetStore(join(lake_root, "parquet"))
     if backend == "delta":
         from dataplatform.storage.delta_store import DeltaStore
 
-        return DeltaStore(root / "lake" / "delta")
+        return DeltaStore(join(lake_root, "delta"))
     if backend == "duckdb":
         from dataplatform.storage.duckdb_store import DuckDBStore
 
@@ -40,4 +51,4 @@ def open_store(backend: str, data_dir: Path | str, postgres_url: str | None = No
 def store_for_layer(settings, layer: str) -> TableStore:
     """The store a layer is configured on (`settings` is a `dataplatform.settings.Settings`)."""
     url = settings.postgres_url.get_secret_value() if settings.postgres_url else None
-    return open_store(settings.layer_backend(layer), settings.data_dir, url)
+    return open_store(settings.layer_backend(layer), settings.data_dir, url, settings.lake_root)

@@ -106,6 +106,7 @@ class SqlScan:
 
     sql: str
     extension: str | None = None  # None: DuckDB reads it with what it has built in
+    remote: bool = False  # reads s3:// paths: DuckDB needs httpfs and the lake's secret
 
 
 @dataclass(frozen=True)
@@ -229,27 +230,66 @@ class WholeTables:
 
 
 class TableFolders:
-    """For backends that keep each table in its own folder: `<root>/<layer>/<domain>/<name>`."""
+    """For backends that keep each table in its own folder: `<root>/<layer>/<domain>/<name>`,
+    where `root` is a local folder or an s3:// prefix (see `storage/lake.py`)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path | str) -> None:
+        from dataplatform.storage.lake import is_remote
+
+        self.remote = is_remote(root)
+        self.root: Path | str = str(root).rstrip("/") if self.remote else Path(root)
 
     def folder(self, table: TableName) -> Path:
+        """The table's local folder (a local lake only: in object storage there are no folders)."""
+        if self.remote:
+            raise StorageError(f"{table}: the lake is in object storage, not in a local folder")
         return self.root / table.layer / table.domain / table.name
 
-    def location(self, table: TableName) -> str:
+    def uri(self, table: TableName) -> str:
+        """The table's location as every library takes it: an absolute path, or an s3:// URI."""
+        from dataplatform.storage.lake import join
+
+        if self.remote:
+            return join(str(self.root), table.layer, table.domain, table.name)
         return str(self.folder(table).resolve())
 
+    def location(self, table: TableName) -> str:
+        return self.uri(table)
+
     def table_folders(self, layer: str | None, marker: str) -> list[TableName]:
-        """Tables found on disk: folders three levels down that contain `marker`."""
+        """Tables found in the lake: folders three levels down that contain `marker` (names
+        starting with a dot are a writer's work in progress, never a table)."""
+        from dataplatform.storage.lake import filesystem
+
+        fs, base = filesystem(str(self.root))
         found = []
-        for path in sorted(self.root.glob(f"{layer or '*'}/*/*/{marker}")):
-            layer_dir, domain_dir, name_dir = path.parent.parts[-3:]
-            try:
-                found.append(TableName(layer_dir, domain_dir, name_dir))
-            except StorageError:
-                continue  # not a table this platform wrote
+        for layer_dir in [layer] if layer else _subfolders(fs, base):
+            for domain_dir in _subfolders(fs, f"{base}/{layer_dir}"):
+                for name_dir in _subfolders(fs, f"{base}/{layer_dir}/{domain_dir}"):
+                    if not _is_file(fs, f"{base}/{layer_dir}/{domain_dir}/{name_dir}/{marker}"):
+                        continue
+                    try:
+                        found.append(TableName(layer_dir, domain_dir, name_dir))
+                    except StorageError:
+                        continue  # not a table this platform wrote
         return found
+
+
+def _subfolders(fs, path: str) -> list[str]:
+    import pyarrow.fs as pafs
+
+    listed = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+    return sorted(
+        info.base_name
+        for info in listed
+        if info.type == pafs.FileType.Directory and not info.base_name.startswith(".")
+    )
+
+
+def _is_file(fs, path: str) -> bool:
+    import pyarrow.fs as pafs
+
+    return fs.get_file_info(path).type != pafs.FileType.NotFound
 
 
 def tables_in_namespaces(rows: Sequence[tuple[str, str]], layer: str | None) -> list[TableName]:

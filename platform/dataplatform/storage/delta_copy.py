@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from dataplatform.storage.contract import (
@@ -32,6 +32,7 @@ from dataplatform.storage.contract import (
     slice_value_text,
 )
 from dataplatform.storage.duckdb_extensions import string_literal
+from dataplatform.storage.lake import duckdb_secret, filesystem
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -63,7 +64,8 @@ def copyable(rows: SqlRows, schema: pa.Schema, partition_by: list[str], replace:
 
 
 def copy_and_commit(
-    folder: Path,
+    folder: str,
+    storage_options: dict[str, str] | None,
     table: TableName,
     rows: SqlRows,
     schema: pa.Schema,
@@ -71,20 +73,23 @@ def copy_and_commit(
     mode: str,
     commit_properties: Mapping[str, object],
 ) -> int:
-    """Write `rows` into `folder` (an existing Delta table) and commit them with `mode`
-    ("overwrite": the slice, or the whole table; "append"). Returns the rows written."""
+    """Write `rows` into `folder` (an existing Delta table: a local path or an s3:// URI) and
+    commit them with `mode` ("overwrite": the slice, or the whole table; "append"). Returns the
+    rows written."""
     from deltalake import DeltaTable
     from deltalake.transaction import AddAction
 
     token = uuid.uuid4().hex
     try:
+        if storage_options is not None:
+            duckdb_secret(rows.connection)
         files = _copy(folder, rows, replace, token)
         if replace is not None:
             _refuse_rows_outside(table, replace, files)
         now = int(time.time() * 1000)
         actions = [
             AddAction(
-                Path(file.path).relative_to(folder).as_posix(),
+                _relative(file.path, folder),
                 file.size,
                 file.partition,
                 now,
@@ -94,7 +99,7 @@ def copy_and_commit(
             for file in files
         ]
         filters = [(replace.column, "in", [slice_value_text(v) for v in replace.values])] if replace else None
-        DeltaTable(folder).create_write_transaction(
+        DeltaTable(folder, storage_options=storage_options).create_write_transaction(
             actions,
             mode,
             schema,
@@ -119,15 +124,15 @@ class _Written:
     partition: dict[str, str]
 
 
-def _copy(folder: Path, rows: SqlRows, replace: Slice | None, token: str) -> list[_Written]:
+def _copy(folder: str, rows: SqlRows, replace: Slice | None, token: str) -> list[_Written]:
     options = ["FORMAT parquet", "RETURN_STATS"]
-    target = folder / f"part-{token}.parquet"
+    target = f"{folder}/part-{token}.parquet"
     if replace is not None:
         options += [f"PARTITION_BY ({quote_identifier(replace.column)})", "OVERWRITE_OR_IGNORE"]
         options.append(f"FILENAME_PATTERN 'part-{token}-{{i}}'")
         target = folder
     written = rows.connection.execute(
-        f"COPY ({rows.sql}) TO {string_literal(str(target))} ({', '.join(options)})"
+        f"COPY ({rows.sql}) TO {string_literal(target)} ({', '.join(options)})"
     ).fetchall()
     return [
         _Written(path, n, size, stats or {}, dict(keys or {})) for path, n, size, _, stats, keys in written
@@ -166,6 +171,18 @@ def _statistics(count: int, columns: Mapping[str, Mapping[str, str]], schema: pa
     return json.dumps({"numRecords": count, "minValues": minimum, "maxValues": maximum, "nullCount": nulls})
 
 
-def _delete(folder: Path, token: str) -> None:
-    for path in folder.glob(f"**/part-{token}*.parquet"):
-        path.unlink(missing_ok=True)
+def _relative(path: str, folder: str) -> str:
+    """A written file's path inside the table, as Delta's log records it."""
+    relative = PurePosixPath(path.removeprefix(folder.rstrip("/") + "/"))
+    if relative.is_absolute() or relative.as_posix() == path:
+        raise StorageError(f"DuckDB wrote {path!r} outside the table at {folder!r}")
+    return relative.as_posix()
+
+
+def _delete(folder: str, token: str) -> None:
+    import pyarrow.fs as pafs
+
+    fs, base = filesystem(folder)
+    for info in fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True)):
+        if info.base_name.startswith(f"part-{token}") and info.base_name.endswith(".parquet"):
+            fs.delete_file(info.path)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -39,18 +40,28 @@ from dataplatform.storage.contract import (
 )
 from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.delta_copy import copy_and_commit, copyable
+from dataplatform.storage.lake import delete_folder, delta_options, filesystem
 from dataplatform.storage.schema import WritePlan, conform, evolve, normalise
 
 _VERSION_FILE = re.compile(r"\d{20}\.(json|checkpoint(\.\d+\.\d+)?\.parquet)")
 
 
 class DeltaStore(TableFolders, DatasetReads):
+    """Delta tables under a local folder or an s3:// prefix (credentials from AWS_*)."""
+
     backend = "delta"
+
+    def __init__(self, root: Path | str) -> None:
+        super().__init__(root)
+        self.options = delta_options(str(self.root))
 
     def exists(self, table: TableName) -> bool:
         """Whether a version of the table is committed (see the module's note on killed writers)."""
-        log = self.folder(table) / "_delta_log"
-        return log.is_dir() and any(_VERSION_FILE.fullmatch(path.name) for path in log.iterdir())
+        import pyarrow.fs as pafs
+
+        fs, log = filesystem(f"{self.uri(table)}/_delta_log")
+        listed = fs.get_file_info(pafs.FileSelector(log, allow_not_found=True))
+        return any(_VERSION_FILE.fullmatch(info.base_name) for info in listed)
 
     def schema(self, table: TableName) -> pa.Schema:
         return self.dataset(table).schema
@@ -69,7 +80,8 @@ class DeltaStore(TableFolders, DatasetReads):
         plan = WritePlan(table, self.schema(table) if exists else None, data)
         options = {"schema_mode": "merge"} if plan.added else {}
         options |= _commit_properties(commit_metadata)
-        path = self.folder(table)
+        options["storage_options"] = self.options
+        path = self.uri(table)
         if replace is None:
             write_deltalake(path, plan.data, mode="overwrite", **options)
             return
@@ -89,7 +101,7 @@ class DeltaStore(TableFolders, DatasetReads):
             self._create(table, plan.schema, partition_by=None)
         options = {"schema_mode": "merge"} if plan.added else {}
         options |= _commit_properties(commit_metadata)
-        write_deltalake(self.folder(table), plan.data, mode="append", **options)
+        write_deltalake(self.uri(table), plan.data, mode="append", storage_options=self.options, **options)
 
     def write_stream(
         self,
@@ -118,7 +130,9 @@ class DeltaStore(TableFolders, DatasetReads):
                     self._create(table, schema, partition_by=partition_by or None)
                 mode = "append" if append else "overwrite"
                 properties = _commit_properties(commit_metadata)
-                return copy_and_commit(self.folder(table), table, batches, schema, replace, mode, properties)
+                return copy_and_commit(
+                    self.uri(table), self.options, table, batches, schema, replace, mode, properties
+                )
         if not exists and (append or replace is not None):
             self._create(table, schema, partition_by=[replace.column] if replace else None)
         return self._write_batches(
@@ -150,9 +164,10 @@ class DeltaStore(TableFolders, DatasetReads):
             options["predicate"] = slice_predicate(replace)
         try:
             write_deltalake(
-                self.folder(table),
+                self.uri(table),
                 pa.RecordBatchReader.from_batches(schema, conformed()),
                 mode="append" if append else "overwrite",
+                storage_options=self.options,
                 **options,
             )
         except Exception:
@@ -171,16 +186,16 @@ class DeltaStore(TableFolders, DatasetReads):
         if not self.exists(table):
             raise missing(table, str(self.root))
         selected = ", ".join(quote_identifier(c) for c in columns) if columns else "*"
-        sql = f"SELECT {selected} FROM delta_scan({string_literal(str(self.folder(table).resolve()))})"
-        return SqlScan(sql if where is None else f"{sql} WHERE {slice_predicate(where)}", "delta")
+        sql = f"SELECT {selected} FROM delta_scan({string_literal(self.uri(table))})"
+        return SqlScan(
+            sql if where is None else f"{sql} WHERE {slice_predicate(where)}", "delta", self.remote
+        )
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:
         return [table for table in self.table_folders(layer, "_delta_log") if self.exists(table)]
 
     def drop(self, table: TableName) -> None:
-        import shutil
-
-        shutil.rmtree(self.folder(table), ignore_errors=True)
+        delete_folder(*filesystem(self.uri(table)))
 
     # -- Delta's own: history, time travel, maintenance ---------------------------------------
 
@@ -193,7 +208,11 @@ class DeltaStore(TableFolders, DatasetReads):
         from deltalake import DeltaTable
 
         self._delta(table)
-        return DeltaTable(self.folder(table), version=version).to_pyarrow_dataset().to_table()
+        return (
+            DeltaTable(self.uri(table), version=version, storage_options=self.options)
+            .to_pyarrow_dataset()
+            .to_table()
+        )
 
     def optimize(self, table: TableName) -> dict:
         """Compact small files into larger ones; returns delta-rs's metrics."""
@@ -212,7 +231,13 @@ class DeltaStore(TableFolders, DatasetReads):
         from deltalake import DeltaTable
 
         try:
-            DeltaTable.create(self.folder(table), schema, mode="ignore", partition_by=partition_by)
+            DeltaTable.create(
+                self.uri(table),
+                schema,
+                mode="ignore",
+                partition_by=partition_by,
+                storage_options=self.options,
+            )
         except Exception:
             if not self.exists(table):
                 raise
@@ -222,7 +247,7 @@ class DeltaStore(TableFolders, DatasetReads):
 
         if not self.exists(table):
             raise missing(table, str(self.root))
-        return DeltaTable(self.folder(table))
+        return DeltaTable(self.uri(table), storage_options=self.options)
 
     def dataset(self, table: TableName) -> ds.Dataset:
         return self._delta(table).to_pyarrow_dataset()

@@ -54,7 +54,7 @@ class ParquetStore(TableFolders, DatasetReads, WholeTables):
 
     def schema(self, table: TableName) -> pa.Schema:
         self._require(table)
-        return _read_schema(self.folder(table)).remove_metadata()
+        return self._stored_schema(table).remove_metadata()
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
         target = self.folder(table)
@@ -124,49 +124,68 @@ class ParquetStore(TableFolders, DatasetReads, WholeTables):
         (else the Arrow dataset, which fills columns added later with nulls): DuckDB reads in
         parallel within its memory limit, where an Arrow scan reads ahead outside it."""
         self._require(table)
-        folder = self.folder(table)
-        schema = _read_schema(folder).remove_metadata()
-        column = _partition_column(_read_schema(folder))
-        folders = (
-            [folder / f"{column}={slice_value_text(v)}" for v in where.values]
-            if where is not None and where.column == column
-            else [folder]
-        )
-        files = [str(f) for d in folders for f in _files(d, folder)]
+        stored_schema = self._stored_schema(table)
+        schema = stored_schema.remove_metadata()
+        column = _partition_column(stored_schema)
+        files = self._data_files(table, column, where)
         stored = [f for f in schema.names if f != column]
         hive_type = _DUCKDB_TYPES.get(str(schema.field(column).type)) if column else None
-        if (
-            not files
-            or (column and hive_type is None)
-            or any(pq.read_schema(f).names != stored for f in files)
-        ):
+        if not files or (column and hive_type is None) or any(self._footer(f).names != stored for f in files):
             return super().scan(table, where, columns)
         options = (
             f", hive_partitioning = true, hive_types = {{{string_literal(column)}: {hive_type}}}"
             if column
             else ""
         )
-        listed = ", ".join(string_literal(f) for f in files)
+        listed = ", ".join(string_literal(self._duckdb_path(f)) for f in files)
         selected = ", ".join(quote_identifier(n) for n in (columns or schema.names))
         sql = f"SELECT {selected} FROM read_parquet([{listed}]{options})"
         return SqlScan(
-            sql if where is None or where.column == column else f"{sql} WHERE {slice_predicate(where)}"
+            sql if where is None or where.column == column else f"{sql} WHERE {slice_predicate(where)}",
+            remote=self.remote,
         )
 
     def dataset(self, table: TableName) -> ds.Dataset:
         self._require(table)
-        folder = self.folder(table)
-        schema = _read_schema(folder)
+        schema = self._stored_schema(table)
         column = _partition_column(schema)
         partitioning = ds.partitioning(pa.schema([schema.field(column)]), flavor="hive") if column else None
-        files = [str(p) for p in _files(folder, folder)]
         return ds.dataset(
-            files,
+            self._data_files(table, column, None),
             format="parquet",
             schema=schema.remove_metadata(),
             partitioning=partitioning,
-            partition_base_dir=str(folder),
+            partition_base_dir=self._table_path(table),
+            filesystem=self._filesystem(),
         )
+
+    # -- where the files are: overridden for object storage (`parquet_object_store.py`) ----------
+
+    def _stored_schema(self, table: TableName) -> pa.Schema:
+        """The table's schema with the platform's metadata (its partition column)."""
+        return _read_schema(self.folder(table))
+
+    def _data_files(self, table: TableName, column: str | None, where: Slice | None) -> list[str]:
+        """The table's data files, only the slice's partitions when `where` is on `column`."""
+        folder = self.folder(table)
+        folders = (
+            [folder / f"{column}={slice_value_text(v)}" for v in where.values]
+            if where is not None and where.column == column
+            else [folder]
+        )
+        return [str(f) for d in folders for f in _files(d, folder)]
+
+    def _footer(self, file: str) -> pa.Schema:
+        return pq.read_schema(file)
+
+    def _table_path(self, table: TableName) -> str:
+        return str(self.folder(table))
+
+    def _filesystem(self):
+        return None  # the local file system
+
+    def _duckdb_path(self, file: str) -> str:
+        return file
 
     def _require(self, table: TableName) -> None:
         if not self.exists(table):

@@ -56,6 +56,11 @@ def register(con: duckdb.DuckDBPyConnection, name: str, table) -> None:
 
     if isinstance(table, SqlScan):
         _, loaded = _database()
+        if table.remote and _S3 not in loaded:
+            from dataplatform.storage.lake import duckdb_secret
+
+            duckdb_secret(con)  # the database's one S3 secret, shared by all its connections
+            loaded.add(_S3)
         if table.extension and table.extension not in loaded:
             from dataplatform.storage.duckdb_extensions import load_extension
 
@@ -67,6 +72,7 @@ def register(con: duckdb.DuckDBPyConnection, name: str, table) -> None:
 
 
 _DATABASES: dict[int, tuple[duckdb.DuckDBPyConnection, set[str]]] = {}  # by process id
+_S3 = "s3"  # in a database's loaded set once httpfs and the lake's S3 secret are there
 _DATABASE_LOCK = threading.Lock()
 
 
@@ -91,10 +97,11 @@ def _database() -> tuple[duckdb.DuckDBPyConnection, set[str]]:
 
 
 def _memory_limit() -> str:
-    limit = os.environ.get(MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT)
-    if not _SIZE.fullmatch(limit):
-        raise ValueError(f"{MEMORY_LIMIT}={limit!r}: give a size such as 1GB or 512MB")
-    return limit
+    """`Settings.duckdb_memory_limit`, read again at every connection so a change applies to the
+    next transform (as the environment variable did); validated there, so it is a size."""
+    from dataplatform.settings import load_settings
+
+    return load_settings().duckdb_memory_limit
 
 
 def stream(con: duckdb.DuckDBPyConnection, sql: str) -> SqlRows:
