@@ -2,6 +2,8 @@
 
 A generator exposes `master()` (unpartitioned master data) and `day(date)` (one daily
 partition of facts); both return tables as delivered plus the record of injected defects.
+`day_chunks(date, rows)` gives the same day in chunks of about `rows` rows, generated one at a
+time, for days larger than memory.
 The registry below names each domain's tables, so the code location can build assets without
 importing numpy. Adding a domain is a new module, a volumes model in settings and one
 `Domain(...)` line here.
@@ -9,7 +11,7 @@ importing numpy. Adding a domain is a new module, a volumes model in settings an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
@@ -26,6 +28,8 @@ class DomainGenerator(Protocol):
     def master(self) -> GeneratedBatch: ...
 
     def day(self, day: date) -> GeneratedBatch: ...
+
+    def day_chunks(self, day: date, chunk_rows: int | None = None) -> Iterator[GeneratedBatch]: ...
 
 
 @dataclass(frozen=True)

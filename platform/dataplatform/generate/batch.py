@@ -22,6 +22,15 @@ class GeneratedBatch:
     def rows(self) -> int:
         return sum(table.num_rows for table in self.tables.values())
 
+    @classmethod
+    def joined(cls, chunks: Iterable[GeneratedBatch]) -> GeneratedBatch:
+        """Chunks of one delivery (`day_chunks`) as one batch: each table's rows in chunk order."""
+        chunks = list(chunks)
+        return cls(
+            {name: pa.concat_tables([c.tables[name] for c in chunks]) for name in chunks[0].tables},
+            pa.concat_tables([c.defects for c in chunks]),
+        )
+
 
 def in_parallel(work: Callable[..., T], jobs: Iterable[tuple], threads: int | None = None) -> list[T]:
     """`work(*job)` for every job on up to `threads` threads (default one per core), results in

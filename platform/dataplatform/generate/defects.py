@@ -135,17 +135,25 @@ class DefectInjector:
 
     def duplicate(self, share: float, *, near_columns: Sequence[str] = ()) -> None:
         """Append copies of chosen rows; with `near_columns`, copies differ in case/whitespace."""
+        copies = self.copies(share, near_columns=near_columns)
+        if copies.num_rows:
+            self.table = pa.concat_tables([self.table, copies])
+            self._free = np.concatenate([self._free, np.zeros(copies.num_rows, dtype=bool)])
+
+    def copies(self, share: float, *, near_columns: Sequence[str] = ()) -> pa.Table:
+        """Copies of chosen rows, recorded as duplicates, for the caller to deliver after the rows
+        they copy: appended here (`duplicate`), or with a later part of the day, as a source that
+        sends rows again does (`EcommerceGenerator.day_chunks`)."""
         rows = self.pick(share)
-        if len(rows) == 0:
-            return
         copies = self.table.take(pa.array(rows))
+        if len(rows) == 0:
+            return copies
         for column in near_columns:
             index = copies.schema.get_field_index(column)
             copies = copies.set_column(index, column, _mangled(copies.column(column), self.rng))
-        self.table = pa.concat_tables([self.table, copies])
-        self._free = np.concatenate([self._free, np.zeros(len(rows), dtype=bool)])
         kind = "near_duplicate" if near_columns else "exact_duplicate"
         self.log.record(self.name, kind, key_text(copies, self.key), None)
+        return copies
 
     def _set_at(self, column: str, rows: np.ndarray, values: pa.Array) -> None:
         """Put `values` (one per row, in row order) into `column` at the sorted positions `rows`."""

@@ -4,10 +4,16 @@ Clean data is generated first and defects are injected afterwards from their own
 stream, so a change of defect rate never moves a clean value. Orders rebuild the customer
 countries and product prices from the same per-column streams as the master tables, which is
 what lets any day be generated alone, in any process, with consistent references.
+
+A day is made of pieces (see `PIECE_ORDERS`), each with its own random streams and defects,
+and handed over in chunks of whole pieces (`day_chunks`): a day larger than memory is generated
+one chunk at a time, and its rows are the same in chunks of any size or all at once (`day`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property, lru_cache, partial
 
@@ -49,8 +55,14 @@ HOURLY_WEIGHTS = np.array(
 # orders; with 1.1 product sales follow a Zipf-like curve, as in real catalogues.
 CUSTOMER_SKEW = 0.8
 PRODUCT_SKEW = 1.1
-# A day is generated as eight blocks of three hours, each from its own streams, in parallel.
+# A day is eight blocks of three hours, each cut evenly into pieces of at most PIECE_ORDERS
+# orders; a piece has random streams and defects of its own, and is the least a chunk of the day
+# holds (65,536 orders and ~164,000 items: ~15 MB as Arrow). Pieces are generated in parallel.
 BLOCK_HOURS = 3
+PIECE_ORDERS = 1 << 16
+# Order ids are the day's ordinal times this, plus the order's position in the day: room for a
+# billion orders a day before one day's ids could reach the next day's.
+IDS_PER_DAY = 1_000_000_000
 WEEKDAY_FACTOR = np.array([0.95, 0.95, 0.98, 1.0, 1.05, 1.1, 0.97])
 FIRST_NAMES = np.array(
     "james mary john patricia robert jennifer michael linda david elizabeth william barbara "
@@ -101,22 +113,37 @@ class EcommerceGenerator(SeededGenerator):
         return GeneratedBatch({"customers": customers, "products": products}, log.to_table())
 
     def day(self, day: date) -> GeneratedBatch:
-        orders, items = self.clean_day(day)
-        partition = day.isoformat()
+        """The whole day at once: the same rows as its chunks joined, whatever their size."""
+        return GeneratedBatch.joined(self.day_chunks(day))
 
-        def inject(table: pa.Table, defects) -> tuple[pa.Table, pa.Table]:
-            log = DefectLog(partition_date=day)
-            return defects(table, partition, log), log.to_table()
+    def day_chunks(self, day: date, chunk_rows: int | None = None) -> Iterator[GeneratedBatch]:
+        """The day's orders, items and defect records in consecutive chunks of whole pieces,
+        each expected to hold at most `chunk_rows` orders and items together (a chunk holds one
+        piece at least; None: the whole day in one chunk). Each chunk is generated when asked
+        for, so memory holds one chunk, plus the duplicates of its last piece.
 
-        # orders and items take their defects from streams of their own: side by side
-        (orders, order_defects), (items, item_defects) = in_parallel(
-            inject,
-            [(orders, self._inject_order_defects), (items, self._inject_item_defects)],
-            self.threads,
-        )
-        return GeneratedBatch(
-            {"orders": orders, "order_items": items}, pa.concat_tables([order_defects, item_defects])
-        )
+        A piece's duplicates are delivered after the next piece's rows, as a source that sends
+        rows again does, so they may arrive in a later chunk than the rows they copy; the defect
+        record names them with the piece that made them."""
+        groups = _grouped(self._pieces(day), chunk_rows, 1 + self.volumes.items_per_order)
+        resent: tuple[pa.Table, pa.Table] | None = None
+        for number, group in enumerate(groups, start=1):
+            orders, items, defects = [], [], []
+            for made in in_parallel(partial(self._piece, day), [(p,) for p in group], self.threads):
+                orders.append(made.orders)
+                items.append(made.items)
+                defects.append(made.defects)
+                if resent is not None:
+                    orders.append(resent[0])
+                    items.append(resent[1])
+                resent = made.copies
+            if number == len(groups) and resent is not None:  # the last piece's, at the day's end
+                orders.append(resent[0])
+                items.append(resent[1])
+            yield GeneratedBatch(
+                {"orders": pa.concat_tables(orders), "order_items": pa.concat_tables(items)},
+                pa.concat_tables(defects),
+            )
 
     # -- clean data ---------------------------------------------------------------------
 
@@ -210,34 +237,49 @@ class EcommerceGenerator(SeededGenerator):
 
     def clean_day(self, day: date) -> tuple[pa.Table, pa.Table]:
         """The day's orders and items before any defect: `day()` without its injections."""
-        orders, items = zip(
-            *in_parallel(partial(self._clean_block, day), self._blocks(day), self.threads), strict=True
-        )
+        pieces = [(piece,) for piece in self._pieces(day)]
+        orders, items = zip(*in_parallel(partial(self._clean_piece, day), pieces, self.threads), strict=True)
         return pa.concat_tables(orders), pa.concat_tables(items)
 
-    def _blocks(self, day: date) -> list[tuple[int, int, int]]:
-        """The day cut into blocks of `BLOCK_HOURS`: (block, orders in it, its first order id).
+    def _pieces(self, day: date) -> list[_Piece]:
+        """The day cut into blocks of `BLOCK_HOURS` and each block into pieces, in time order.
 
-        Each block has its own random streams, so blocks are generated in parallel and the rows
-        are the same whatever the number of threads; ids still follow time across blocks.
+        Each block draws its orders per second from a stream of its own and each piece its rows,
+        so pieces are generated in parallel, alone or together, and the rows are the same
+        whatever the number of threads or chunks; ids still follow time across the day.
         """
         rng = self._rng("orders", day.isoformat())
         n = int(rng.poisson(self.volumes.orders_per_day * WEEKDAY_FACTOR[day.weekday()]))
         per_block = rng.multinomial(
             n, HOURLY_WEIGHTS.reshape(-1, BLOCK_HOURS).sum(axis=1) / HOURLY_WEIGHTS.sum()
         )
-        first_ids = day_ordinal(day) * 10_000_000 + 1 + np.cumsum(per_block) - per_block
-        return [
-            (i, int(count), int(first))
-            for i, (count, first) in enumerate(zip(per_block, first_ids, strict=True))
-        ]
+        first_ids = day_ordinal(day) * IDS_PER_DAY + 1 + np.cumsum(per_block) - per_block
+        pieces = []
+        for block, (count, first_id) in enumerate(zip(per_block.tolist(), first_ids.tolist(), strict=True)):
+            # orders per second, already in time order: ids follow time without sorting timestamps
+            arrivals = self._rng("orders", day.isoformat(), block).multinomial(count, _second_weights(block))
+            parts = max(1, -(-count // PIECE_ORDERS))
+            sizes = [count // parts + (i < count % parts) for i in range(parts)]
+            starts = np.cumsum([0, *sizes[:-1]]).tolist()
+            pieces += [
+                _Piece(block, i, start, size, first_id + start, arrivals)
+                for i, (start, size) in enumerate(zip(starts, sizes, strict=True))
+            ]
+        return pieces
 
-    def _clean_block(self, day: date, block: int, n: int, first_id: int) -> tuple[pa.Table, pa.Table]:
-        rng = self._rng("orders", day.isoformat(), block)
-        # Orders per second of the block: already in time order, so order ids follow time
-        # without sorting a million timestamps.
-        per_second = rng.multinomial(n, _second_weights(block))
-        order_ids = np.arange(first_id, first_id + n, dtype=np.int64)
+    def _piece(self, day: date, piece: _Piece) -> _MadePiece:
+        """One piece with its defects, which come from streams of the piece's own."""
+        orders, items = self._clean_piece(day, piece)
+        log = DefectLog(partition_date=day)
+        stream = (day.isoformat(), piece.block, piece.index)
+        orders, order_copies = self._inject_order_defects(orders, stream, log)
+        items, item_copies = self._inject_item_defects(items, stream, log)
+        return _MadePiece(orders, items, (order_copies, item_copies), log.to_table())
+
+    def _clean_piece(self, day: date, piece: _Piece) -> tuple[pa.Table, pa.Table]:
+        rng = self._rng("orders", day.isoformat(), piece.block, piece.index)
+        n = piece.orders
+        order_ids = np.arange(piece.first_id, piece.first_id + n, dtype=np.int64)
 
         buyers = power_law_ranks(rng, self.volumes.customers, n, CUSTOMER_SKEW)
         customer_idx = self._customers_by_activity[buyers]
@@ -261,7 +303,7 @@ class EcommerceGenerator(SeededGenerator):
             {
                 "order_id": order_ids,
                 "customer_id": customer_idx.astype(np.int64) + 1,
-                "order_ts": _iso_utc_text(day, block, per_second),
+                "order_ts": _iso_utc_text(day, piece.block, piece.per_second()),
                 "status": labels(STATUSES, draw(rng, STATUS_WEIGHTS, n)),
                 "currency": labels(COUNTRY_CURRENCIES, country_idx),
                 "channel": labels(CHANNELS, draw(rng, CHANNEL_WEIGHTS, n)),
@@ -288,18 +330,19 @@ class EcommerceGenerator(SeededGenerator):
 
     # -- defects --------------------------------------------------------------------------
 
-    def _injector(self, table: pa.Table, name: str, key: str, partition: str, log: DefectLog):
+    def _injector(self, table: pa.Table, name: str, key: str, stream: Sequence[str | int], log: DefectLog):
+        """Defects for `table` from the stream named by `stream` (master, or a piece of a day)."""
         return DefectInjector(
             table,
             name=name,
             key=key,
             rate=self.defect_rate,
-            rng=self._rng(name, partition, "defects"),
+            rng=self._rng(name, *stream, "defects"),
             log=log,
         )
 
     def _inject_customer_defects(self, table: pa.Table, log: DefectLog) -> pa.Table:
-        inject = self._injector(table, "customers", "customer_id", "master", log)
+        inject = self._injector(table, "customers", "customer_id", ("master",), log)
         inject.set_null("email", 0.2)
         inject.mangle_case(["country"], 0.4)
         inject.duplicate(0.2, near_columns=["email"])
@@ -307,14 +350,17 @@ class EcommerceGenerator(SeededGenerator):
         return inject.table
 
     def _inject_product_defects(self, table: pa.Table, log: DefectLog) -> pa.Table:
-        inject = self._injector(table, "products", "product_id", "master", log)
+        inject = self._injector(table, "products", "product_id", ("master",), log)
         inject.mangle_case(["category"], 0.4)
         inject.replace_values("price", 0.35, "out_of_range_price", _out_of_range_prices)
         inject.duplicate(0.25)
         return inject.table
 
-    def _inject_order_defects(self, table: pa.Table, partition: str, log: DefectLog) -> pa.Table:
-        inject = self._injector(table, "orders", "order_id", partition, log)
+    def _inject_order_defects(
+        self, table: pa.Table, stream: Sequence[str | int], log: DefectLog
+    ) -> tuple[pa.Table, pa.Table]:
+        """The orders with their defects, and the duplicates to deliver later in the day."""
+        inject = self._injector(table, "orders", "order_id", stream, log)
         inject.set_null("customer_id", 0.15)
         inject.replace_values(
             "order_ts",
@@ -323,17 +369,18 @@ class EcommerceGenerator(SeededGenerator):
             lambda old, rng: BAD_TIMESTAMPS[rng.integers(0, len(BAD_TIMESTAMPS), len(old))],
         )
         inject.mangle_case(["status", "channel"], 0.3)
-        inject.duplicate(0.15, near_columns=["status", "channel"])
-        inject.duplicate(0.2)
-        return inject.table
+        near = inject.copies(0.15, near_columns=["status", "channel"])
+        return inject.table, pa.concat_tables([near, inject.copies(0.2)])
 
-    def _inject_item_defects(self, table: pa.Table, partition: str, log: DefectLog) -> pa.Table:
-        inject = self._injector(table, "order_items", "order_item_id", partition, log)
+    def _inject_item_defects(
+        self, table: pa.Table, stream: Sequence[str | int], log: DefectLog
+    ) -> tuple[pa.Table, pa.Table]:
+        """The items with their defects, and the duplicates to deliver later in the day."""
+        inject = self._injector(table, "order_items", "order_item_id", stream, log)
         inject.set_null("product_id", 0.25)
         inject.replace_values("quantity", 0.25, "negative_quantity", lambda old, rng: -old.astype(np.int32))
         inject.replace_values("unit_price", 0.25, "out_of_range_price", _out_of_range_prices)
-        inject.duplicate(0.25)
-        return inject.table
+        return inject.table, inject.copies(0.25)
 
     # -- per-column streams shared by master and daily tables ------------------------------
 
@@ -364,6 +411,54 @@ class EcommerceGenerator(SeededGenerator):
     def _products_by_popularity(self) -> np.ndarray:
         """Product positions from best to worst selling: a fixed random ranking."""
         return self._rng("products", "popularity").permutation(self.volumes.products)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Orders `start` to `start + orders` of a block (in time order), and the block's orders
+    per second (`arrivals`), which its pieces share."""
+
+    block: int
+    index: int
+    start: int
+    orders: int
+    first_id: int
+    arrivals: np.ndarray
+
+    def per_second(self) -> np.ndarray:
+        """This piece's orders in each second of its block."""
+        end = self.start + self.orders
+        after = np.cumsum(self.arrivals)
+        return np.clip(after, self.start, end) - np.clip(after - self.arrivals, self.start, end)
+
+
+@dataclass(frozen=True)
+class _MadePiece:
+    """A piece's rows with their defects, the duplicates to deliver after the next piece
+    (orders, items), and the record of every defect injected."""
+
+    orders: pa.Table
+    items: pa.Table
+    copies: tuple[pa.Table, pa.Table]
+    defects: pa.Table
+
+
+def _grouped(pieces: list[_Piece], chunk_rows: int | None, rows_per_order: float) -> list[list[_Piece]]:
+    """Consecutive pieces in groups expected to hold at most `chunk_rows` rows, one piece at
+    least; None: one group. Expected, because items per order are random: a piece of 65,536
+    orders holds its expected rows within about 0.3%."""
+    if chunk_rows is None:
+        return [pieces]
+    groups: list[list[_Piece]] = []
+    rows = 0.0
+    for piece in pieces:
+        expected = piece.orders * rows_per_order
+        if not groups or rows + expected > chunk_rows:
+            groups.append([])
+            rows = 0.0
+        groups[-1].append(piece)
+        rows += expected
+    return groups
 
 
 def _out_of_range_prices(old: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -8,9 +8,14 @@ shifts another table's values.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from dataplatform.generate.batch import GeneratedBatch
 
 _EPOCH = date(2000, 1, 1)
 
@@ -40,6 +45,13 @@ class SeededGenerator:
         self.volumes = volumes
         self.defect_rate = defect_rate
         self.threads = threads
+
+    def day_chunks(self, day: date, chunk_rows: int | None = None) -> Iterator[GeneratedBatch]:
+        """The day in consecutive chunks of about `chunk_rows` rows, which joined are `day(day)`.
+
+        A domain whose days fit in memory delivers its day as one chunk; a domain whose days
+        may not overrides this to generate one chunk at a time."""
+        yield self.day(day)  # type: ignore[attr-defined]
 
     def _rng(self, *path: str | int) -> np.random.Generator:
         return rng_for(self.seed, self.domain, *path)
