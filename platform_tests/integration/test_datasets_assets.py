@@ -121,6 +121,15 @@ def test_materialisations_record_the_stored_rows_and_columns(registered):
     assert test_features.asset_materialization.metadata["dagster/row_count"].value == 80
 
 
+# every split of every dataset is scanned for e-mail addresses and phone numbers in clear
+PERSONAL_DATA_SCANNED = [
+    ("titanic", "train"),
+    ("titanic", "test"),
+    ("gappy", "train"),
+    ("customer_value", "train"),
+]
+
+
 def test_checks_pass_on_clean_data_and_catch_a_target_gap(registered):
     _, _, result = registered
     checks = {
@@ -136,6 +145,9 @@ def test_checks_pass_on_clean_data_and_catch_a_target_gap(registered):
         ("datasets/gappy/train", "train_target_not_null"): False,  # rows 3 and 7 have no target
         ("datasets/customer_value/train", "train_id_unique"): True,
         ("datasets/customer_value/train", "train_target_not_null"): True,
+        **{
+            (f"datasets/{d}/{split}", f"{split}_no_personal_data"): True for d, split in PERSONAL_DATA_SCANNED
+        },
     }
     gap = next(
         e

@@ -43,6 +43,8 @@ def test_a_clean_kaggle_folder_passes_every_check(client, tmp_path):
         "train_target_not_null": True,
         "test_without_target": True,
         "train_test_columns_consistent": True,
+        "train_no_personal_data": True,
+        "test_no_personal_data": True,
     }
 
 

@@ -1,5 +1,5 @@
 """The checks a registered dataset must pass: unique ids, a target in every train row, no target in test,
-train and test columns consistent.
+train and test columns consistent, and no e-mail address or phone number in clear in any split.
 
 Each is one query on the stored tables and returns a `DatasetCheck` (passed or not, a one-line
 description, a few figures), so the Dagster asset checks only wrap these and the CLI or a test
@@ -13,7 +13,8 @@ from typing import Any
 
 import duckdb
 
-from dataplatform.datasets.spec import DatasetSpec
+from dataplatform.datasets.detect import column_kinds
+from dataplatform.datasets.spec import DatasetSpec, personal_data_check
 from dataplatform.datasets.sql import CATALOG, qualified, quote
 from dataplatform.datasets.store import DatasetStore
 
@@ -27,7 +28,8 @@ class DatasetCheck:
 
 
 def check_dataset(store: DatasetStore, spec: DatasetSpec) -> list[DatasetCheck]:
-    """Every check that applies to the dataset: ids per split, the target in train and test, test's columns."""
+    """Every check that applies to the dataset: ids per split, the target in train and test, test's
+    columns, and per split no personal data in clear."""
     with store.reading() as con:
         columns = {
             split: [
@@ -49,7 +51,40 @@ def check_dataset(store: DatasetStore, spec: DatasetSpec) -> list[DatasetCheck]:
             results.append(_target_not_null(con, spec))
         if "test" in columns:
             results += _test_against_train(spec, columns["train"], columns["test"])
+        results += [_no_personal_data(con, spec, split) for split in spec.splits]
     return results
+
+
+def _no_personal_data(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, split: str) -> DatasetCheck:
+    """No value of the split's text columns (but those declared `safe`) holds an e-mail address or
+    is a phone number, by the patterns and SQL of silver's and gold's `no_personal_data`; marked
+    columns are scanned too, so a partial mask that leaves an address readable is caught. Counts
+    per column, never a value: those are what must not reach metadata."""
+    from dataplatform.quality.evaluate import looks_personal
+    from dataplatform.quality.specs import NoPersonalData
+
+    table = qualified(spec.name, split)
+    text = [c for c, kind in column_kinds(con, table).items() if kind == "string" and c not in spec.safe]
+    patterns = NoPersonalData()
+    counts = {}
+    if text:
+        found = con.execute(
+            "SELECT "
+            + ", ".join(f"count(*) FILTER (WHERE {looks_personal(c)})" for c in text)
+            + f" FROM {table}",
+            [patterns.email, patterns.phone] * len(text),
+        ).fetchone()
+        counts = dict(zip(text, found or (), strict=True))
+    failing = {c: int(n) for c, n in counts.items() if n}
+    return DatasetCheck(
+        personal_data_check(split),
+        not failing,
+        "; ".join(
+            f"{c}: {n} values look like an e-mail address or a phone number" for c, n in failing.items()
+        )
+        or f"no e-mail address or phone number in {len(text)} text columns of {split}",
+        {"failing": failing, "scanned": text},
+    )
 
 
 def _ids_unique(

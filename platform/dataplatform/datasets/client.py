@@ -46,6 +46,7 @@ from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
 from dataplatform.datasets.sql import store_backend
 from dataplatform.datasets.store import DatasetStore
 from dataplatform.datasets.timesplit import Fold, Mode, time_folds
+from dataplatform.transform.pii import BadMark, parse_marks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,29 +74,36 @@ class DatasetClient:
         plugins_dir: str | Path | None = None,
         source_roots: Sequence[str | Path] | None = None,
         postgres_url: str | None = None,
+        pii_secret: str | None = None,
     ) -> None:
         """`source_roots`, when set, are the only folders files may be registered from (symlinks
         resolved; see `sources.locate_source`); unset, any path is taken, as Python code can read
         any file anyway, and `for_settings` sets the configured ones. `postgres_url`, when set, is
-        the database holding the data (the specs stay in the folder)."""
+        the database holding the data (the specs stay in the folder). `pii_secret`
+        (`DATAPLATFORM_PII_SECRET`) keys the pseudonyms of columns marked `pseudonymise`."""
         root = Path(data_dir) / "datasets"
         self.registry = SpecRegistry(root / "registry")
         self.store = DatasetStore(root, postgres_url)
         self.plugins_dir = Path(plugins_dir) if plugins_dir is not None else root / "plugins"
         self.source_roots = None if source_roots is None else [Path(r) for r in source_roots]
+        self._pii_secret = pii_secret
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> DatasetClient:
+    def for_settings(cls, settings: Settings, pii_secret: str | None = None) -> DatasetClient:
         """The client the settings describe: the one place the storage profile picks the store
         (PostgreSQL at `DATAPLATFORM_POSTGRES_URL` under the `postgres` profile, else DuckDB), and
         the folders files may be registered from (`DATAPLATFORM_DATASETS_ROOT`), so the CLI and
-        the Dagster assets read only files there."""
+        the Dagster assets read only files there. The pseudonyms' key is `pii_secret` where given
+        (a Dagster run's, from its `EnvVar`), else the settings'."""
         url = settings.postgres_url if store_backend(settings.profile) == "postgres" else None
+        if pii_secret is None and settings.pii_secret is not None:
+            pii_secret = settings.pii_secret.get_secret_value()
         return cls(
             settings.data_dir.resolve(),
             plugins_dir=settings.dataset_plugins,
             source_roots=settings.dataset_roots,
             postgres_url=None if url is None else url.get_secret_value(),
+            pii_secret=pii_secret,
         )
 
     def register(
@@ -111,9 +119,16 @@ class DatasetClient:
         features: bool = True,
         force: bool = False,
         progress: Progress | None = None,
+        personal: dict[str, Any] | None = None,
+        safe: list[str] | None = None,
     ) -> DatasetSpec:
         """Register a file or a Kaggle-style folder; the name defaults to the file or folder name.
-        A new version unless the data is that of a version the dataset has (see `versions`)."""
+        A new version unless the data is that of a version the dataset has (see `versions`).
+
+        `personal` marks columns as personal data, column -> rule as in YAML (`pseudonymise`,
+        `partial`, `drop`, `{partial: {keep_start: 0, keep_end: 4}}`): masked before anything is
+        stored. `safe` names text columns the personal-data check leaves alone."""
+        marks = self._marks(personal, safe)  # a bad rule is refused before anything is read
         located = self.locate(source)
         request = Request(
             name=normalise_name(name if name is not None else located.path.name.split(".")[0]),
@@ -124,6 +139,7 @@ class DatasetClient:
             tags=list(tags or []),
             features=features,
             force=force,
+            **marks,
         )
         loaders = {f.split: file_loader(f) for f in located.files}
         return register(self.store, self.registry, request, loaders, self.plugins_dir, progress)
@@ -143,9 +159,12 @@ class DatasetClient:
         force: bool = False,
         test: pa.Table | None = None,
         progress: Progress | None = None,
+        personal: dict[str, Any] | None = None,
+        safe: list[str] | None = None,
     ) -> DatasetSpec:
         """Register a platform asset's data, handed in as Arrow (`source_asset` is its key, e.g.
-        `gold/ecommerce/customer_value`); `test`, when given, becomes the test split."""
+        `gold/ecommerce/customer_value`); `test`, when given, becomes the test split. `personal`
+        and `safe` as for `register`."""
         request = Request(
             name=normalise_name(name),
             source_kind="asset",
@@ -155,11 +174,20 @@ class DatasetClient:
             tags=list(tags or []),
             features=features,
             force=force,
+            **self._marks(personal, safe),
         )
         loaders = {"train": arrow_loader(table, source_asset)}
         if test is not None:
             loaders["test"] = arrow_loader(test, f"{source_asset} (test)")
         return register(self.store, self.registry, request, loaders, self.plugins_dir, progress)
+
+    def _marks(self, personal: dict[str, Any] | None, safe: list[str] | None) -> dict[str, Any]:
+        """A request's personal columns' rules, its safe columns and the pseudonyms' key."""
+        try:
+            rules = parse_marks(personal or {}, "personal")
+        except BadMark as error:
+            raise DatasetError(str(error)) from None
+        return {"personal": rules, "safe": list(safe or []), "pii_secret": self._pii_secret}
 
     def list(self, sort: str = "name", limit: int | None = None, tag: str | None = None) -> list[DatasetSpec]:
         if sort not in SORT_KEYS:

@@ -1,5 +1,9 @@
 """Registering a dataset: its splits loaded into the store, detected, parsed, described and featurised, all or nothing.
 
+Columns the user marks as personal data are masked (`transform/pii.py`, the rules silver uses)
+as each split is stored, so the statistics, features and exports, which read the stored
+splits, never see them in clear.
+
 Everything happens inside one store transaction, and the spec file is written inside it too:
 any failure (a bad file, a target that does not exist, a failing plugin) rolls the store back
 (the split files it wrote are removed, see `store`) and puts the previous spec file back, so a
@@ -16,7 +20,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,16 @@ from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
 from dataplatform.datasets.sql import qualified, quote
 from dataplatform.datasets.stats import SortedFigures, arrow_numeric_figures, table_stats, target_distribution
 from dataplatform.datasets.store import DatasetStore
+from dataplatform.transform.pii import (
+    MissingSecret,
+    PiiRule,
+    bind_secret,
+    check_columns,
+    mark_text,
+    masked_star,
+    masked_stream,
+    pseudonymised,
+)
 
 Progress = Callable[[str], None]
 USER = "given by the user"
@@ -51,7 +65,9 @@ class SplitTarget:
     """Where a loader stores one split: the store, inside the registration's transaction.
 
     `counted` holds the numeric columns' figures of a split read into memory (`csv`), for the
-    statistics, which then need not read those columns back.
+    statistics, which then need not read those columns back. `personal` masks the columns the
+    user marked, those the split has, before anything is stored (`masked` says which it had);
+    `con` holds the pseudonyms' key (`pii.bind_secret`), and `secret` is it for `csv`'s parts.
     """
 
     store: DatasetStore
@@ -59,10 +75,23 @@ class SplitTarget:
     name: str
     split: str
     counted: dict[str, SortedFigures] | None = None
+    personal: dict[str, PiiRule] = field(default_factory=dict)
+    secret: str | None = field(default=None, repr=False)
+    masked: set[str] = field(default_factory=set)
 
     def query(self, select: str, params: list[object]) -> int:
-        """Store the rows of a select (with its parameters); their number."""
+        """Store the rows of a select (with its parameters), marked columns masked; their number."""
+        columns = [d[0] for d in self.con.execute(f"SELECT * FROM ({select}) LIMIT 0", params).description]
+        rules = self._rules(columns)
+        if rules:
+            select = f"SELECT {masked_star(rules)} FROM ({select})"
         return self.store.write_split(self.con, self.name, self.split, select, params)
+
+    def _rules(self, columns: list[str]) -> dict[str, PiiRule]:
+        """The rules of the marked columns among `columns`, noted as met."""
+        rules = {c: rule for c, rule in self.personal.items() if c in columns}
+        self.masked |= set(rules)
+        return rules
 
     def csv(self, parts: CsvParts) -> int:
         """Store a CSV file pyarrow reads (`sources.csv_in_parts`); its number of rows.
@@ -71,17 +100,29 @@ class SplitTarget:
         they come; once all are parsed, the numeric columns are counted and sorted on the
         parsers' threads (`stats.arrow_numeric_figures`) while the last parts are written.
         """
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        rules = self._rules(parts.schema.names)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, ExitStack() as masking:
             parsing = [pool.submit(read) for read in parts.readers]
             # queued after every part: it starts once they all have, and waits for them
             counting = pool.submit(
                 lambda: arrow_numeric_figures(pa.concat_tables(future.result() for future in parsing))
             )
-            try:
-                rows = self.store.write_split_parts(
-                    self.con, self.name, self.split, parts.schema, (future.result() for future in parsing)
+            schema, tables = parts.schema, (future.result() for future in parsing)
+            if rules:  # a part a batch, masked as it comes
+                batches = (b for table in tables for b in table.combine_chunks().to_batches())
+                stream = masking.enter_context(
+                    masked_stream(
+                        pa.RecordBatchReader.from_batches(schema, batches),
+                        rules,
+                        self.secret,
+                        f"dataset {self.name}",
+                    )
                 )
-                self.counted = counting.result()
+                schema, tables = stream.schema, (pa.Table.from_batches([b]) for b in stream)
+            try:
+                rows = self.store.write_split_parts(self.con, self.name, self.split, schema, tables)
+                # figures of values in clear are never kept: masked columns are described as stored
+                self.counted = {c: f for c, f in counting.result().items() if c not in rules}
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise
@@ -103,6 +144,9 @@ class Request:
     tags: list[str] = field(default_factory=list)
     features: bool = True
     force: bool = False
+    personal: dict[str, PiiRule] = field(default_factory=dict)  # column -> the rule masking it
+    safe: list[str] = field(default_factory=list)  # text columns the personal-data check leaves alone
+    pii_secret: str | None = field(default=None, repr=False)  # keys `Pseudonymise` columns
 
 
 def register(
@@ -123,13 +167,24 @@ def register(
     report = progress or (lambda _step: None)
     with _spec_restored_on_failure(registry, name), store.writing(name) as con:
         history = versions.begin(con, name, _current_spec(registry, name))
+        try:
+            bind_secret(
+                con, request.pii_secret, [f"dataset {name}.{c}" for c in pseudonymised(request.personal)]
+            )
+        except MissingSecret as error:
+            raise DatasetError(str(error)) from None
         counted: dict[str, dict[str, SortedFigures]] = {}
+        masked: set[str] = set()
         for split, load in loaders.items():
             report(f"reading {split}")
-            target = SplitTarget(store, con, name, split)
+            target = SplitTarget(
+                store, con, name, split, personal=request.personal, secret=request.pii_secret
+            )
             load(con, target)
+            masked |= target.masked
             if target.counted is not None:
                 counted[split] = target.counted
+        _every_mark_met(con, name, list(loaders), request.personal, masked)
         spec = DatasetSpec(
             name=name,
             source_kind=request.source_kind,  # type: ignore[arg-type]
@@ -138,6 +193,8 @@ def register(
             description=request.description,
             tags=list(request.tags),
             features=request.features,
+            personal={c: mark_text(rule) for c, rule in request.personal.items()},
+            safe=list(request.safe),
         )
         spec = describe_splits(con, store, spec, request.overrides, plugins, report, counted)
         report("saving the version")
@@ -165,6 +222,26 @@ def rebuild(
         spec = versions.settle(con, spec, history)
         registry.save(spec, force=True)
     return spec
+
+
+def _every_mark_met(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    splits: list[str],
+    personal: dict[str, PiiRule],
+    masked: set[str],
+) -> None:
+    """Refuse marks naming a column no split has (a typo would leave the column it meant in
+    clear); raised inside the transaction, so nothing of this registration is kept."""
+    if set(personal) <= masked:
+        return
+    from dataplatform.datasets.detect import column_kinds
+
+    columns = list(dict.fromkeys(c for split in splits for c in column_kinds(con, qualified(name, split))))
+    try:
+        check_columns({c: r for c, r in personal.items() if c not in masked}, columns, f"dataset {name!r}")
+    except ValueError as error:
+        raise DatasetError(str(error)) from None
 
 
 def _current_spec(registry: SpecRegistry, name: str) -> DatasetSpec | None:

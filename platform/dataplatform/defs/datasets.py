@@ -8,16 +8,17 @@ folder, or the platform asset it came from) and registers it again through `Data
 the user's stated overrides kept, then runs the dataset checks of `datasets.checks`. A dataset
 registered from a platform asset depends on that asset, so it sits in the same lineage graph.
 
-Only the spec module (YAML) and the SQL naming rules are imported here; DuckDB, Arrow and pandas are imported when an
-asset runs, so the code location loads fast.
+Only the spec module (YAML), the SQL naming rules and the masking rules' names are imported here;
+DuckDB, Arrow and pandas are imported when an asset runs, so the code location loads fast.
 """
 
 import dagster as dg
 
 from dataplatform.datasets.errors import DatasetError
-from dataplatform.datasets.spec import DatasetSpec, SpecRegistry
+from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, personal_data_check
 from dataplatform.datasets.sql import store_backend
-from dataplatform.settings import Settings
+from dataplatform.settings import Settings, SettingsError
+from dataplatform.transform.pii import missing_secret, pseudonymised
 
 GROUP = "datasets"
 # The dataset store is one DuckDB file (`<data_dir>/datasets/dataset_store.duckdb`), apart from
@@ -49,13 +50,20 @@ def registry_for(settings: Settings) -> SpecRegistry:
 def dataset_definitions(settings: Settings):
     """An asset per registered dataset (with its checks) and the `datasets` job selecting them all."""
     registry = registry_for(settings)
-    assets = []
+    specs = []
     for name in registry.names():
         # one broken spec file (edited by hand, copied from git) must not take the code location down
         try:
-            assets.append(dataset_asset(registry.load(name), settings))
-        except (DatasetError, dg.DagsterInvalidDefinitionError) as error:
+            specs.append(registry.load(name))
+        except DatasetError as error:
             dg.get_dagster_logger().warning(f"registered dataset {name} left out of the graph: {error}")
+    require_pii_secret(specs, settings)
+    assets = []
+    for spec in specs:
+        try:
+            assets.append(dataset_asset(spec, settings))
+        except (DatasetError, dg.DagsterInvalidDefinitionError) as error:
+            dg.get_dagster_logger().warning(f"registered dataset {spec.name} left out of the graph: {error}")
     job = dg.define_asset_job(
         "datasets",
         selection=dg.AssetSelection.groups(GROUP),
@@ -63,6 +71,14 @@ def dataset_definitions(settings: Settings):
         "statistics, features and checks.",
     )
     return assets, job
+
+
+def require_pii_secret(specs: list[DatasetSpec], settings: Settings) -> None:
+    """Refuse to load when a registered dataset pseudonymises a column and no secret is set:
+    materialising it could only fail."""
+    needing = [f"dataset {s.name}.{c}" for s in specs for c in pseudonymised(s.personal_rules())]
+    if needing and settings.pii_secret is None:
+        raise SettingsError(f"invalid setting: {missing_secret(needing)}")
 
 
 def dataset_key(name: str, split: str) -> dg.AssetKey:
@@ -84,7 +100,21 @@ def expected_checks(spec: DatasetSpec) -> list[str]:
             names.append("test_without_target")
     if "test" in spec.splits:
         names.append("train_test_columns_consistent")
-    return names
+    return names + [personal_data_check(split) for split in spec.splits]
+
+
+def _check_split(check: str) -> str:
+    """The split whose asset carries a check."""
+    return CHECK_SPLITS.get(check) or check.removesuffix(personal_data_check(""))
+
+
+def _check_description(check: str) -> str:
+    if check in CHECK_DESCRIPTIONS:
+        return CHECK_DESCRIPTIONS[check]
+    return (
+        f"No e-mail address or phone number in clear in a text column of {_check_split(check)} "
+        "not declared safe (personal columns are masked as registered)."
+    )
 
 
 def dataset_asset(spec: DatasetSpec, settings: Settings) -> dg.AssetsDefinition:
@@ -125,7 +155,7 @@ def dataset_asset(spec: DatasetSpec, settings: Settings) -> dg.AssetsDefinition:
     ]
     check_specs = [
         dg.AssetCheckSpec(
-            check, asset=dataset_key(name, CHECK_SPLITS[check]), description=CHECK_DESCRIPTIONS[check]
+            check, asset=dataset_key(name, _check_split(check)), description=_check_description(check)
         )
         for check in expected_checks(spec)
     ]
@@ -137,11 +167,13 @@ def dataset_asset(spec: DatasetSpec, settings: Settings) -> dg.AssetsDefinition:
         can_subset=False,
         pool=DATASETS_POOL,
         description=f"Register dataset {name} again from {spec.source_kind} {spec.source}.",
+        # the pseudonyms' key whenever one is set: `update` or a re-registration may mark a column later
+        required_resource_keys={"pii"} if settings.pii_secret else set(),
     )
     def registered_dataset(context: dg.AssetExecutionContext):
         from dataplatform.datasets.checks import check_dataset
 
-        client = _client(settings)
+        client = _client(settings, context.resources.pii.secret if settings.pii_secret else None)
         current = register_again(client, name, settings, context.log.info)
         # splits before their features: a multi-asset yields its assets in lineage order
         stored = dict(sorted(client.store.tables(name).items(), key=lambda t: t[0].startswith("features_")))
@@ -177,7 +209,8 @@ def dataset_asset(spec: DatasetSpec, settings: Settings) -> dg.AssetsDefinition:
 
 def register_again(client, name: str, settings: Settings, log=None) -> DatasetSpec:
     """Read the registered dataset's source again and replace it, keeping what the user stated
-    (target, ids, problem type, column types, description, tags, features on or off)."""
+    (target, ids, problem type, column types, description, tags, features on or off, personal
+    and safe columns)."""
     from dataplatform.datasets.registration import user_overrides
 
     spec = client.spec(name)  # the spec as it is now: `update` may have changed it since the build
@@ -190,6 +223,8 @@ def register_again(client, name: str, settings: Settings, log=None) -> DatasetSp
         "description": spec.description,
         "tags": spec.tags,
         "features": spec.features,
+        "personal": spec.personal,
+        "safe": spec.safe,
         "force": True,
         "progress": log,
     }
@@ -203,10 +238,10 @@ def register_again(client, name: str, settings: Settings, log=None) -> DatasetSp
     return client.register(spec.source, name=name, **options)
 
 
-def _client(settings: Settings):
+def _client(settings: Settings, pii_secret: str | None = None):
     from dataplatform.datasets.client import DatasetClient
 
-    return DatasetClient.for_settings(settings)
+    return DatasetClient.for_settings(settings, pii_secret)
 
 
 def _tables_metadata(client, name: str, stored: dict[str, int]) -> dict[str, dict[str, object]]:
