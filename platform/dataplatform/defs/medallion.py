@@ -99,31 +99,36 @@ def _landing(domain, tables, defects_name, settings, partitions) -> dg.AssetsDef
         retry_policy=options.get("retry_policy"),
     )
     def landing(context: dg.AssetExecutionContext):
+        """Generated a chunk at a time (`settings.generate_chunk_rows`) and written a batch at a
+        time, so a day larger than memory lands (see `generate/delivery.py`). The table that
+        streams straight from the generator gets its row count when written; the others, written
+        after it, carry the step's figures too."""
+        import tempfile
+        from pathlib import Path
+
         from dataplatform.generate import generator_for
+        from dataplatform.generate.delivery import Delivery
 
         generator = generator_for(domain, settings)
-        started = time.perf_counter()
-        batch = generator.day(date.fromisoformat(context.partition_key)) if partitions else generator.master()
-        seconds = time.perf_counter() - started
-        for name in tables:
-            rows = batch.tables[name].num_rows
-            yield dg.Output(
-                batch.tables[name],
-                output_name=name,
-                metadata=metrics_metadata(
-                    {
-                        "rows_out": rows,
-                        "duration_s": round(seconds, 4),
-                        "rows_per_s": round(batch.rows / seconds),
-                    }
-                ),
-            )
-        kinds = batch.defects.group_by("kind").aggregate([("kind", "count")]).to_pylist()
-        yield dg.Output(
-            batch.defects,
-            output_name=defects_name,
-            metadata=metrics_metadata({f"defects_{k['kind']}": k["kind_count"] for k in kinds}),
-        )
+        if partitions:
+            day = date.fromisoformat(context.partition_key)
+            chunks = generator.day_chunks(day, settings.generate_chunk_rows)
+        else:
+            chunks = iter([generator.master()])
+        with tempfile.TemporaryDirectory(prefix=f"dataplatform-landing-{domain}-") as spool:
+            delivery = Delivery(chunks, Path(spool), defects_name)
+            for name, rows in delivery.streams():
+                if not delivery.finished:  # the stream that generates: nothing is counted yet
+                    yield dg.Output(rows, output_name=name)
+                    continue
+                metrics = {
+                    "rows_out": delivery.rows[name],
+                    "duration_s": round(delivery.seconds, 4),
+                    "rows_per_s": round(sum(delivery.rows[t] for t in tables) / delivery.seconds),
+                }
+                if name == defects_name:
+                    metrics = {f"defects_{kind}": n for kind, n in sorted(delivery.defect_kinds.items())}
+                yield dg.Output(rows, output_name=name, metadata=metrics_metadata(metrics))
 
     return landing
 
