@@ -77,11 +77,9 @@ def _scorecard(pipeline: DomainPipeline, table: str, daily, min_recall: float) -
 
         keys = [context.partition_key] if column else []
         lakehouse = context.resources.lakehouse
-        # landing defects are partitioned by the same column as the daily tables they describe
-        tables = {
-            name: lakehouse.scan(key, column, keys) for name, key in sources.items() if name != "defects"
-        }
-        tables["defects"] = lakehouse.read(sources["defects"], column, keys)
+        # landing defects are partitioned by the same column as the daily tables they describe;
+        # every input is scanned, so DuckDB reads what the score needs within its memory limit
+        tables = {name: lakehouse.scan(key, column, keys) for name, key in sources.items()}
         card = score(table, spec.key, not_scored=spec.passes_on, **tables)
         return _result(card.outcome(min_recall), keys, card.metadata)
 

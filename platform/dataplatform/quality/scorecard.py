@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    import duckdb
 
 
 @dataclass(frozen=True)
@@ -70,58 +70,45 @@ class Scorecard:
 def score(
     table: str,
     key: tuple[str, ...],
-    defects: pa.Table,
+    defects,
     bronze,
     silver,
     quarantine,
     not_scored: tuple[str, ...] = (),
 ) -> Scorecard:
     """Score silver's handling of `table`: each of `defects` (the generator's log) against what
-    became of the rows with its key. Kinds in `not_scored` are left to other layers. Bronze,
-    silver and quarantine may be Arrow tables or lazily scanned datasets: DuckDB reads only the
-    columns and rows the score needs."""
-    from dataplatform.generate.defects import key_text
-    from dataplatform.transform.sql import connect, query, quote
+    became of the rows with its key. Kinds in `not_scored` are left to other layers. Every input
+    may be an Arrow table or a lazily scanned one: DuckDB reads only the columns and rows the
+    score needs, and the score is counted in DuckDB, so a day larger than memory is scored
+    within DuckDB's memory limit."""
+    from dataplatform.transform.sql import connect
 
-    columns = ", ".join(quote(c) for c in key)
-    # Only rows silver questioned need their delivered key: a few percent of the table, so
-    # keys are written out for those alone, not for every delivered row.
-    with connect(bronze=bronze, silver=silver, quarantine=quarantine) as con:
-        repaired = con.execute(
-            f"""
-            SELECT {columns} FROM bronze
-            WHERE _batch_id IS NOT DISTINCT FROM (
-                      SELECT _batch_id FROM bronze ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)
-              AND _checksum IN (SELECT _checksum FROM silver WHERE len(_quality_flags) > 0)
-            """
-        ).to_arrow_table()
-        quarantined = con.execute(
-            f"SELECT {columns} FROM quarantine WHERE _drop_reason IS DISTINCT FROM 'superseded'"
-        ).to_arrow_table()
-    keyed = {
-        "repaired": _with_key(repaired, key, key_text).select(["_key"]),
-        "dropped": _with_key(quarantined, key, key_text).select(["_key"]),
-        "injected": defects.filter(_equals(defects, "table", table)).select(["kind", "key"]),
-    }
-    rows = query(
-        """
-        WITH questioned AS (
-            SELECT _key FROM repaired UNION SELECT _key FROM dropped
-        ), scored AS (
-            SELECT DISTINCT kind, key, key IN (SELECT _key FROM questioned) AS detected FROM injected
+    with connect(defects=defects) as scoring:
+        scoring.execute("CREATE TEMP TABLE questioned (_key VARCHAR, dropped BOOLEAN)")
+        _questioned_keys(scoring, key, bronze, silver, quarantine)
+        rows = (
+            scoring.execute(
+                """
+            WITH injected AS (
+                SELECT DISTINCT kind, key FROM defects WHERE "table" = ?
+            ), scored AS (
+                SELECT kind, key, key IN (SELECT _key FROM questioned) AS detected FROM injected
+            )
+            SELECT 'kind' AS what, kind, count(*) AS injected, count(*) FILTER (WHERE detected) AS detected,
+                   list(key ORDER BY key) FILTER (WHERE NOT detected)[1:5] AS missed
+            FROM scored GROUP BY kind
+            UNION ALL
+            SELECT 'false_alarm', NULL, count(DISTINCT _key), 0, NULL
+            FROM questioned WHERE _key NOT IN (SELECT key FROM injected)
+            UNION ALL
+            SELECT 'clean_dropped', NULL, count(*), 0, NULL
+            FROM questioned WHERE dropped AND _key NOT IN (SELECT key FROM injected)
+            """,
+                [table],
+            )
+            .to_arrow_table()
+            .to_pylist()
         )
-        SELECT 'kind' AS what, kind, count(*) AS injected, count(*) FILTER (WHERE detected) AS detected,
-               list(key ORDER BY key) FILTER (WHERE NOT detected)[1:5] AS missed
-        FROM scored GROUP BY kind
-        UNION ALL
-        SELECT 'false_alarm', NULL, count(*), 0, NULL
-        FROM questioned WHERE _key NOT IN (SELECT key FROM injected)
-        UNION ALL
-        SELECT 'clean_dropped', NULL, count(*), 0, NULL
-        FROM dropped WHERE _key NOT IN (SELECT key FROM injected)
-        """,
-        **keyed,
-    ).to_pylist()
     kinds, samples, false_alarms, dropped = {}, {}, 0, 0
     for row in rows:
         if row["what"] == "false_alarm":
@@ -137,11 +124,34 @@ def score(
     return Scorecard(kinds, false_alarms, dropped, not_scored, samples)
 
 
-def _equals(table: pa.Table, column: str, value):
-    import pyarrow.compute as pc
+def _questioned_keys(
+    scoring: duckdb.DuckDBPyConnection, key: tuple[str, ...], bronze, silver, quarantine
+) -> None:
+    """Fill `scoring`'s table `questioned` with the delivered key, as the defect log writes it,
+    of every row silver repaired (flagged) or dropped: a few percent of the day, written out a
+    batch at a time, since the key's text form is Arrow's (`key_text`)."""
+    import pyarrow as pa
 
-    return pc.fill_null(pc.equal(table.column(column), value), False)
+    from dataplatform.generate.defects import key_text
+    from dataplatform.transform.sql import STREAM_BATCH_ROWS, connect, quote
 
-
-def _with_key(table: pa.Table, key: tuple[str, ...], key_text) -> pa.Table:
-    return table.append_column("_key", key_text(table, key))
+    columns = ", ".join(quote(c) for c in key)
+    # Only rows silver questioned need their delivered key, traced back through `_checksum`
+    # since silver's keys are already normalised; only the latest delivery is scored.
+    repaired = f"""
+        SELECT {columns}, false AS dropped FROM bronze
+        WHERE _batch_id IS NOT DISTINCT FROM (
+                  SELECT _batch_id FROM bronze ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)
+          AND _checksum IN (SELECT _checksum FROM silver WHERE len(_quality_flags) > 0)
+    """
+    dropped = (
+        f"SELECT {columns}, true AS dropped FROM quarantine WHERE _drop_reason IS DISTINCT FROM 'superseded'"
+    )
+    with connect(bronze=bronze, silver=silver, quarantine=quarantine) as reading:
+        for sql in (repaired, dropped):
+            for batch in reading.execute(sql).to_arrow_reader(STREAM_BATCH_ROWS):
+                rows = pa.Table.from_batches([batch])
+                keyed = pa.table({"_key": key_text(rows, key), "dropped": rows.column("dropped")})
+                scoring.register("keyed", keyed)
+                scoring.execute("INSERT INTO questioned SELECT _key, dropped FROM keyed")
+                scoring.unregister("keyed")
