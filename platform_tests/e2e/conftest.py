@@ -51,3 +51,52 @@ def daily_job(day: str, job: str = "daily") -> list[str]:
         "--tags",
         json.dumps({"dagster/partition": day}),
     ]
+
+
+def team_instance_env(home: Path, database_url: str) -> dict[str, str]:
+    """DAGSTER_HOME at `home` holding the team deployment's instance file (docker/dagster.yaml:
+    PostgreSQL storage, limited pools), and the POSTGRES_* variables it reads for `database_url`."""
+    from sqlalchemy.engine import make_url
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text((PROJECT / "docker" / "dagster.yaml").read_text())
+    url = make_url(database_url)
+    return {
+        "DAGSTER_HOME": str(home),
+        "POSTGRES_USER": url.username or "postgres",
+        "POSTGRES_PASSWORD": url.password or "",
+        "POSTGRES_HOST": url.host or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_DB": str(url.database),
+    }
+
+
+def run_all(
+    commands: list[list[str]], env: dict[str, str], timeout: int = 300
+) -> list[subprocess.CompletedProcess]:
+    """`commands` started at once (as a backfill launches its runs), each waited for in turn;
+    any still running when one times out is killed."""
+    import tempfile
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        started = []
+        for command in commands:
+            output = stack.enter_context(tempfile.TemporaryFile())
+            process = subprocess.Popen(command, env=env, cwd=PROJECT, stdout=output, stderr=subprocess.STDOUT)
+            stack.callback(_kill, process)
+            started.append((command, output, process))
+        done = []
+        for command, output, process in started:
+            returncode = process.wait(timeout=timeout)
+            output.seek(0)
+            done.append(
+                subprocess.CompletedProcess(command, returncode, output.read().decode(errors="replace"), "")
+            )
+        return done
+
+
+def _kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
