@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install run test dev api bench lint clean
+.PHONY: install run test dev api workers bench lint clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,18 @@ dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI at http://127.0.0.1
 
 api: install $(DAGSTER_HOME)/dagster.yaml  ## the REST API at http://127.0.0.1:8000 (OpenAPI docs at /docs)
 	$(BIN)/dataplatform serve
+
+# Celery workers for DATAPLATFORM_EXECUTOR=celery: N of them (`make workers N=4`), each taking one
+# step at a time from DATAPLATFORM_CELERY_BROKER, named worker-<i>@<host>; in the foreground until
+# Ctrl-C, which stops them all (each finishing its step). Workers need the runs' DATAPLATFORM_*
+# settings (the .env file) and a PostgreSQL instance (DAGSTER_HOME) to be of use.
+N ?= 2
+workers: install  ## N Celery workers (default 2) taking the steps of runs
+	@trap 'kill -TERM $$pids 2>/dev/null; wait' INT TERM; pids=""; \
+	for i in $$(seq 1 $(N)); do \
+	  $(BIN)/celery --app dataplatform.defs.celery_worker worker --concurrency 1 --hostname worker-$$i@%h \
+	    --queues dagster --without-gossip --without-mingle --loglevel INFO & pids="$$pids $$!"; \
+	done; wait
 
 bench: install  ## every benchmark, each printing the platform beside its anchors
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
