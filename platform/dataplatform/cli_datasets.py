@@ -70,6 +70,17 @@ def register(
     ] = None,
     description: Annotated[str, typer.Option(help="What the dataset is.")] = "",
     tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeatable.")] = None,
+    personal: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--personal",
+            help="column=rule (pseudonymise, partial, drop): personal data, masked before it is stored; repeatable.",
+        ),
+    ] = None,
+    safe: Annotated[
+        list[str] | None,
+        typer.Option("--safe", help="A text column the personal-data check leaves alone; repeatable."),
+    ] = None,
     no_features: Annotated[bool, typer.Option("--no-features", help="Skip the generic features.")] = False,
     force: Annotated[bool, typer.Option(help="Replace a dataset registered under the same name.")] = False,
     output: Format = "table",
@@ -86,6 +97,8 @@ def register(
         "tags": _listed(tag) or [],
         "features": not no_features,
         "force": force,
+        "personal": _pairs("--personal", personal or [], "email=pseudonymise") or None,
+        "safe": _listed(safe),
     }
     client = _client()
     with _failing_cleanly():
@@ -635,12 +648,12 @@ def _listed(values: list[str] | None) -> list[str] | None:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def _pairs(option: str, pairs: list[str]) -> dict[str, str]:
+def _pairs(option: str, pairs: list[str], example: str = "signup_date=datetime") -> dict[str, str]:
     found = {}
     for pair in pairs:
         column, sep, kind = pair.partition("=")
         if not sep or not column.strip() or not kind.strip():
-            _fail(f"{option} {pair!r} is not column=type, e.g. {option} signup_date=datetime")
+            _fail(f"{option} {pair!r} is not column=value, e.g. {option} {example}")
         found[column.strip()] = kind.strip()
     return found
 

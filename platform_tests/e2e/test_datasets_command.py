@@ -338,3 +338,23 @@ def test_files_outside_the_allowed_folders_are_refused_before_anything_is_read(
     assert inside.returncode == 0, inside.stderr
     registry = data_dir / "datasets" / "registry"
     assert [p.name for p in registry.glob("*.yaml")] == ["people.yaml"]
+
+
+def test_personal_columns_marked_on_the_command_line_never_reach_an_export_in_clear(user_env, tmp_path):
+    from platform_tests.integration.test_datasets_personal_data import customers
+    from platform_tests.integration.test_reference_personal_data import EMAIL, SECRET
+
+    customers().assign(support="help@shop.example").to_csv(tmp_path / "shop.csv", index=False)
+    env = {**user_env, "DATAPLATFORM_PII_SECRET": SECRET}
+    marks = ["--personal", "email=pseudonymise", "--personal", "address=drop", "--safe", "support"]
+    bad = datasets(env, "register", str(tmp_path / "shop.csv"), "--target", "churned", "--personal", "email")
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+    assert "--personal 'email' is not column=value" in bad.stderr
+    registered = datasets(env, "register", str(tmp_path / "shop.csv"), "--target", "churned", *marks)
+    assert registered.returncode == 0, registered.stderr
+    assert SECRET not in registered.stdout + registered.stderr
+    out = tmp_path / "out"
+    assert datasets(env, "export", "shop", str(out), "--to", "csv").returncode == 0
+    exported = "".join(path.read_text() for path in sorted(out.rglob("*.csv")))
+    assert "person1@example.com" not in exported and "Main Street" not in exported
+    assert {m.group(0) for m in EMAIL.finditer(exported)} == {"help@shop.example"}  # declared safe
