@@ -27,9 +27,11 @@ Two parts (`--part day|workers|all`, default all):
   fit comfortably in this machine's available memory is refused, naming `--landing-backend
   delta`, rather than pushing a shared machine into swap or the OOM killer.
 
-* workers: the 8-day backfill with 1 and 2 Celery workers, from `bench/_scale_workers.py`
-  (written with the Celery executor; called here if it is there): the wall time of each and the
-  speed-up.
+* workers: the 8-day backfill (`--backfill-orders` orders a day, default 50,000) with 1 and 2
+  Celery workers, from `bench/_scale_workers.py` (written with the Celery executor; see there
+  what is timed): the wall time of each and the speed-up. It needs a broker (`--broker`, default
+  `DATAPLATFORM_CELERY_BROKER`) and a PostgreSQL server for the instance (`--postgres-url`,
+  default `DATAPLATFORM_TEST_POSTGRES_URL`); without them the part says so and is skipped.
 
 Sizes are one run each (`--repeat` to repeat a size in its processes); the load average before
 each process is printed, since the machine is shared.
@@ -52,6 +54,7 @@ GOAL_TIME_PER_ROW = 1.3  # largest size against the smallest
 ROWS_PER_ORDER = 3.5  # an order and its ~2.5 items, as bronze takes them in
 ITEM_BYTES_PER_ORDER = 170  # order items as Arrow: ~850 MB for a day of 5M orders
 PARTS = ("day", "workers", "all")
+BACKFILL_DAYS = 8
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,9 @@ def main() -> None:
             _refuse_what_landing_would_collect(sizes)
             runs = [run_size(orders, work, args.repeat) for orders in sizes]
         if args.part in ("workers", "all"):
-            workers = run_workers()
-    if runs:
-        report_days(runs, args, workers)
-    else:
-        print(f"workers: {workers}")
+            workers = run_workers(work, args)
+    if runs or workers is not None:
+        report_scale(runs, args, workers)
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
@@ -122,6 +123,11 @@ def _options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--work-dir", type=Path, help="where data goes (default: a new temporary folder, removed)"
+    )
+    parser.add_argument("--backfill-orders", type=int, default=50_000, help="orders a day in the backfill")
+    parser.add_argument("--broker", help="Celery broker URL (default: DATAPLATFORM_CELERY_BROKER)")
+    parser.add_argument(
+        "--postgres-url", help="PostgreSQL server for the instance (default: DATAPLATFORM_TEST_POSTGRES_URL)"
     )
 
 
@@ -237,26 +243,69 @@ def prepare_landing(data_dir: str, orders: int) -> Workload:
     return deliver
 
 
-def run_workers() -> object | None:
-    """The wall times of the 8-day backfill with 1 and 2 Celery workers, from
-    `bench/_scale_workers.py`, which the Celery executor's author writes; None while it is not
-    there."""
+def run_workers(work: Path, args: argparse.Namespace):
+    """The 8-day backfill with 1 and 2 Celery workers (`_scale_workers.Speedup`), or None, saying
+    why, when `bench/_scale_workers.py` or the servers it needs are not there."""
     try:
         import _scale_workers
     except ModuleNotFoundError:
-        print("workers: bench/_scale_workers.py is not there yet; the backfill part is skipped")
+        print("workers: bench/_scale_workers.py is not there; the backfill part is skipped")
         return None
-    print(
-        f"workers: the 8-day backfill with 1 and 2 workers (load average {os.getloadavg()[0]:.2f})",
-        flush=True,
+    broker = args.broker or os.environ.get("DATAPLATFORM_CELERY_BROKER")
+    postgres_url = args.postgres_url or os.environ.get("DATAPLATFORM_TEST_POSTGRES_URL")
+    if not broker or not postgres_url:
+        print(
+            "workers: skipped, it needs a broker (--broker or DATAPLATFORM_CELERY_BROKER) and a "
+            "PostgreSQL server (--postgres-url or DATAPLATFORM_TEST_POSTGRES_URL)"
+        )
+        return None
+    print(f"workers: the {BACKFILL_DAYS}-day backfill on 1, then 2 workers", flush=True)
+    return _scale_workers.backfill_speedup(
+        work / "workers", broker, postgres_url, args.backfill_orders, days=BACKFILL_DAYS
     )
-    return _scale_workers.backfill_wall_times()
 
 
-def report_days(runs: list[SizeRun], args: argparse.Namespace, workers: object | None) -> None:
+def report_scale(runs: list[SizeRun], args: argparse.Namespace, workers) -> None:
+    """One report of both parts: the days by size (the largest the subject, the smaller its
+    anchors), the backfill's two runs (2 workers the subject, so its ratio is the speed-up)."""
     from dataplatform.settings import load_settings
 
     settings = load_settings()
+    figures: list[Figure] = []
+    notes: list[str] = []
+    extra: dict[str, object] = {}
+    if runs:
+        figures, notes, extra = _days(runs, settings)
+    if workers is not None:
+        figures += workers.figures(BACKFILL_DAYS)
+        notes.append(
+            f"{BACKFILL_DAYS}-day backfill of {args.backfill_orders:,} orders a day: 1 worker "
+            f"{workers.one.seconds:.1f} s (load average {workers.one.load_average}), 2 workers "
+            f"{workers.two.seconds:.1f} s (load average {workers.two.load_average}): "
+            f"speed-up {workers.speedup:.2f}x"
+        )
+        extra["workers"] = workers.as_json()
+    report(
+        "scale",
+        figures,
+        {
+            "part": args.part,
+            "sizes": [run.orders for run in runs],
+            "repeat": args.repeat,
+            "day": PARTITION,
+            "duckdb_memory_limit": settings.duckdb_memory_limit,
+            "generate_chunk_rows": settings.generate_chunk_rows,
+            "landing_backend": settings.layer_backend("landing"),
+            "backfill_days": BACKFILL_DAYS,
+            "backfill_orders": args.backfill_orders,
+        },
+        notes,
+        **extra,
+    )
+
+
+def _days(runs: list[SizeRun], settings) -> tuple[list[Figure], list[str], dict[str, object]]:
+    """The days' rows of the table, notes on their growth, and their figures for the JSON line."""
     smallest, largest = runs[0], runs[-1]
     figures = []
     for run in runs:
@@ -290,21 +339,8 @@ def report_days(runs: list[SizeRun], args: argparse.Namespace, workers: object |
         f"{largest.medallion.peak_rss / smallest.medallion.peak_rss:.2f}x, for "
         f"{largest.rows / smallest.rows:.1f}x the rows",
     ]
-    if workers is not None:
-        notes.append(f"workers: {workers}")
-    report(
-        "scale",
-        figures,
-        {
-            "sizes": [run.orders for run in runs],
-            "repeat": args.repeat,
-            "day": PARTITION,
-            "duckdb_memory_limit": settings.duckdb_memory_limit,
-            "generate_chunk_rows": settings.generate_chunk_rows,
-            "landing_backend": settings.layer_backend("landing"),
-        },
-        notes,
-        days={
+    extra = {
+        "days": {
             str(run.orders): {
                 "rows": run.rows,
                 "us_per_row": round(run.microseconds_per_row(), 3),
@@ -315,9 +351,9 @@ def report_days(runs: list[SizeRun], args: argparse.Namespace, workers: object |
             }
             for run in runs
         },
-        time_per_row_growth=round(growth, 3),
-        workers=workers,
-    )
+        "time_per_row_growth": round(growth, 3),
+    }
+    return figures, notes, extra
 
 
 if __name__ == "__main__":
