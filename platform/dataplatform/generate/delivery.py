@@ -104,7 +104,7 @@ def _read_back(path: Path, schema: pa.Schema) -> pa.RecordBatchReader:
     the Arrow schema; the cast only says so)."""
 
     def batches() -> Iterator[pa.RecordBatch]:
-        with pq.ParquetFile(path) as file:
+        with pq.ParquetFile(path, pre_buffer=False) as file:
             for batch in file.iter_batches(batch_size=SPOOL_BATCH_ROWS):
                 yield batch if batch.schema.equals(schema) else batch.cast(schema)
 
