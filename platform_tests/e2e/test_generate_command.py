@@ -100,8 +100,8 @@ def test_scale_multiplies_the_domain_counts(user_env, tmp_path):
         (["ecommerce", "{out}", "--knob", "symbols=5"], "ecommerce has no knob symbols"),
         (["ecommerce", "{file}"], "is a file; give a folder"),
         (
-            ["ecommerce", "s3://bucket/out", "--writer", "ducklake"],
-            "the ducklake writer writes to a local folder",
+            ["ecommerce", "gs://bucket/out", "--writer", "ducklake"],
+            "the ducklake writer writes to a local folder or to s3://bucket/prefix",
         ),
     ],
 )

@@ -169,9 +169,9 @@ def test_a_folder_that_is_not_a_delta_table_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("writer", ["iceberg", "ducklake"])
-def test_local_only_writers_refuse_object_storage(writer):
-    with pytest.raises(GenerateError, match="writes to a local folder"):
-        writer_for(writer, "s3://bucket/out")
+def test_catalog_writers_refuse_object_storage_other_than_s3(writer):
+    with pytest.raises(GenerateError, match="writes to a local folder or to s3://bucket/prefix"):
+        writer_for(writer, "gs://bucket/out")
 
 
 def test_unknown_writer_names_the_known_ones():

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class WriterSpec:
     name: str
     description: str
-    remote: bool  # accepts S3-compatible URIs as well as local folders
+    remote: bool  # accepts s3://bucket/prefix as well as local folders (`--list` shows it)
     build: Callable[[str], Writer]
 
 
@@ -55,8 +55,8 @@ WRITERS: dict[str, WriterSpec] = {
     for w in (
         WriterSpec("parquet", "Parquet files, Hive-partitioned by partition_date", True, _parquet),
         WriterSpec("delta", "Delta Lake tables partitioned by partition_date", True, _delta),
-        WriterSpec("iceberg", "Iceberg tables in a SQLite catalog (catalog.db)", False, _iceberg),
-        WriterSpec("ducklake", "a DuckLake (metadata.ducklake plus Parquet data files)", False, _ducklake),
+        WriterSpec("iceberg", "Iceberg tables in a SQLite catalog (catalog.db)", True, _iceberg),
+        WriterSpec("ducklake", "a DuckLake (metadata.ducklake plus Parquet data files)", True, _ducklake),
     )
 }
 
@@ -66,7 +66,19 @@ def writer_for(name: str, output: str) -> Writer:
         spec = WRITERS[name]
     except KeyError:
         raise GenerateError(f"unknown writer {name!r}; known: {', '.join(WRITERS)}") from None
-    if "://" in output and not output.startswith("file://") and not spec.remote:
-        remote = ", ".join(w.name for w in WRITERS.values() if w.remote)
-        raise GenerateError(f"the {name} writer writes to a local folder; for object storage use {remote}")
-    return spec.build(output)
+    return spec.build(s3_output(output) if output.startswith("s3://") else output)
+
+
+def s3_output(output: str) -> str:
+    """`s3://bucket/prefix` checked and normalised by the rule of DATAPLATFORM_LAKE_URI (a valid
+    bucket; no credentials, query or fragment), validated through that settings field so both
+    refuse the same URIs. The message never repeats the URI: a refused one may hold credentials."""
+    from pydantic import ValidationError
+
+    from dataplatform.settings import Settings
+
+    try:
+        return Settings.model_validate({"lake_uri": output}).lake_uri
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise GenerateError(f"bad S3 output: {problem.get('ctx', {}).get('error', problem['msg'])}") from None

@@ -1,4 +1,8 @@
-"""A DuckLake: `<output>/metadata.ducklake` (the catalog, a DuckDB file) and Parquet data files.
+"""A DuckLake: `metadata.ducklake` (the catalog, a DuckDB file) and Parquet data files under `data/`.
+
+For a local output both are in the output folder. For s3://bucket/prefix the data files go to
+`s3://bucket/prefix/data/` through DuckDB's httpfs (the S3 secret of storage.lake), and the
+catalog, which DuckDB must update in place, to a local folder (see catalog_place).
 
 Each domain is a schema; a partition is replaced by a delete and an insert in one transaction,
 which DuckLake commits as one snapshot.
@@ -7,27 +11,27 @@ which DuckLake commits as one snapshot.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pyarrow as pa
 
-from dataplatform.generate.export import PARTITION_COLUMN, GenerateError
+from dataplatform.generate.export import PARTITION_COLUMN
 from dataplatform.generate.writers.base import Writer
+from dataplatform.generate.writers.catalog_place import catalog_place
+from dataplatform.storage import lake
 from dataplatform.storage.contract import quote_identifier
 
 METADATA_FILE = "metadata.ducklake"
+DATA_FOLDER = "data"
 CATALOG = "lake"
 
 
 class DuckLakeWriter(Writer):
     def __init__(self, output: str) -> None:
-        self.root = Path(output.removeprefix("file://")).resolve()
-        if self.root.is_file():
-            raise GenerateError(f"{output} is a file; give a folder (it may not exist yet)")
+        self.place = catalog_place(output, "ducklake")
         self._connection = None
 
     def location(self, domain: str, table: str) -> str:
-        return f"{self.root / METADATA_FILE} table {domain}.{table}"
+        return self.place.describe(METADATA_FILE, domain, table)
 
     def connection(self, create: bool):
         """DuckDB with the lake attached; attached only when it exists or a write needs it."""
@@ -35,13 +39,16 @@ class DuckLakeWriter(Writer):
 
         from dataplatform.storage.duckdb_extensions import load_extension, string_literal
 
-        if self._connection is None and (create or (self.root / METADATA_FILE).exists()):
-            self.root.mkdir(parents=True, exist_ok=True)
+        path = self.place.catalog_dir / METADATA_FILE
+        if self._connection is None and (create or path.exists()):
+            path.parent.mkdir(parents=True, exist_ok=True)
             connection = duckdb.connect()
             load_extension(connection, "ducklake")
+            if self.place.remote:
+                lake.duckdb_secret(connection)
             connection.execute("SET TimeZone = 'UTC'")
-            metadata = string_literal(f"ducklake:{self.root / METADATA_FILE}")
-            data = string_literal(f"{self.root / 'data'}/")
+            metadata = string_literal(f"ducklake:{path}")
+            data = string_literal(f"{lake.join(self.place.data_root, DATA_FOLDER)}/")
             connection.execute(f"ATTACH {metadata} AS {CATALOG} (DATA_PATH {data})")
             self._connection = connection
         return self._connection
@@ -51,13 +58,8 @@ class DuckLakeWriter(Writer):
 
     def existing_schema(self, domain: str, table: str, partitioned: bool) -> pa.Schema | None:
         connection = self.connection(create=False)
-        if connection is None:
-            return None
-        found = connection.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-            [CATALOG, domain, table],
-        ).fetchone()
-        if not found or not found[0]:
+        if connection is None or not self._known(connection, domain, table):
+            self.place.refuse_unknown_files(METADATA_FILE, DATA_FOLDER, domain, table)
             return None
         return (
             connection.execute(f"SELECT * FROM {self._qualified(domain, table)} LIMIT 0")
@@ -72,7 +74,7 @@ class DuckLakeWriter(Writer):
         try:
             connection.execute("BEGIN")
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{quote_identifier(domain)}")
-            if self.existing_schema(domain, table, day is not None) is None:
+            if not self._known(connection, domain, table):
                 connection.execute(f"CREATE TABLE {target} AS SELECT * FROM incoming LIMIT 0")
                 if day is not None:
                     connection.execute(
@@ -91,6 +93,13 @@ class DuckLakeWriter(Writer):
             raise
         finally:
             connection.unregister("incoming")
+
+    def _known(self, connection, domain: str, table: str) -> bool:
+        found = connection.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+            [CATALOG, domain, table],
+        ).fetchone()
+        return bool(found and found[0])
 
     def close(self) -> None:
         if self._connection is not None:

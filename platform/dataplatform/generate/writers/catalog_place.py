@@ -1,0 +1,95 @@
+"""Where a writer that keeps a catalog (Iceberg, DuckLake) puts the catalog and the data files.
+
+Both catalogs are single-file databases (SQLite for Iceberg, DuckDB for DuckLake), updated in
+place, which object storage cannot do. So for a local output the catalog and the data share the
+output folder, and for `s3://bucket/prefix` the data files (and Iceberg's metadata files) go to
+the bucket while the catalog stays on this machine, in a folder named after the URI under
+DATAPLATFORM_DATA_DIR: `<data_dir>/catalogs/<bucket>/<prefix>/`. Every later run against the
+same URI finds it there, which is what replacing a day needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dataplatform.generate.export import GenerateError
+from dataplatform.generate.writers import s3_output
+from dataplatform.storage import lake
+from dataplatform.storage.contract import StorageError
+
+CATALOGS_FOLDER = "catalogs"
+
+
+@dataclass(frozen=True)
+class CatalogPlace:
+    catalog_dir: Path  # local: the catalog file lives here
+    data_root: str  # the output folder, or the s3:// URI
+
+    @property
+    def remote(self) -> bool:
+        return lake.is_remote(self.data_root)
+
+    def describe(self, catalog_file: str, domain: str, table: str) -> str:
+        """A table's location for messages: the catalog, and the data's URI when it is elsewhere."""
+        where = f"{self.catalog_dir / catalog_file} table {domain}.{table}"
+        return f"{where} (data in {self.data_root})" if self.remote else where
+
+    def refuse_unknown_files(self, catalog_file: str, *folder: str) -> None:
+        """Refuse a table folder the catalog does not know but that holds files: another catalog
+        (or a catalog since lost) wrote them, and writing over them would orphan or mix them."""
+        import pyarrow.fs as pafs
+
+        fs, root = lake.filesystem(self.data_root)
+        found = fs.get_file_info(pafs.FileSelector("/".join([root, *folder]), allow_not_found=True))
+        if any(info.type == pafs.FileType.File for info in found):
+            raise GenerateError(
+                f"{lake.join(self.data_root, *folder)} holds files that {self.catalog_dir / catalog_file} "
+                "does not know: write to another output or remove them"
+            )
+
+
+def catalog_place(output: str, writer: str) -> CatalogPlace:
+    """The place for `output`, or a GenerateError; nothing is created here (the writer creates
+    the catalog folder at its first write, once the whole request has been checked)."""
+    if lake.is_remote(output):
+        return _in_object_storage(s3_output(output))
+    if "://" in output and not output.startswith("file://"):
+        raise GenerateError(f"the {writer} writer writes to a local folder or to s3://bucket/prefix")
+    root = Path(output.removeprefix("file://")).resolve()
+    if root.is_file():
+        raise GenerateError(f"{output} is a file; give a folder (it may not exist yet)")
+    return CatalogPlace(catalog_dir=root, data_root=str(root))
+
+
+def _in_object_storage(uri: str) -> CatalogPlace:
+    from dataplatform.settings import current_settings
+
+    url = urlsplit(uri)
+    parts = url.path.split("/")[1:]
+    if any(part in ("", ".", "..") for part in parts):
+        raise GenerateError(
+            f"{uri}: a prefix with an empty, '.' or '..' part names no folder; write s3://bucket/prefix"
+        )
+    _check_bucket(uri, url.netloc)
+    catalog_dir = current_settings().data_dir.expanduser().resolve() / CATALOGS_FOLDER / url.netloc
+    return CatalogPlace(catalog_dir=catalog_dir.joinpath(*parts), data_root=uri)
+
+
+def _check_bucket(uri: str, bucket: str) -> None:
+    """Refuse a bucket that is missing or unreachable before anything is written: a catalog
+    created for data that then cannot be written would be left half made."""
+    import pyarrow.fs as pafs
+
+    try:
+        fs, _ = lake.filesystem(uri)
+        found = fs.get_file_info(bucket).type
+    except StorageError as error:
+        raise GenerateError(str(error)) from None
+    except OSError as error:  # Arrow's message names the endpoint and the S3 error, never a key
+        raise GenerateError(f"cannot use {uri}: {str(error).splitlines()[0]}") from None
+    if found == pafs.FileType.NotFound:
+        raise GenerateError(
+            f"bucket {bucket!r} does not exist (or these credentials cannot see it): create it first"
+        )
