@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from dataplatform.ingest.detect import FormatError
-from dataplatform.ingest.dropzone import DropZone, content_hash
+from dataplatform.ingest.dropzone import DropZone
 from dataplatform.ingest.ledger import Ledger, LedgerEntry, Status
 from dataplatform.ingest.modes import LoadError, holds, load, unrecorded_load
 from dataplatform.ingest.tables import REJECTS_SUFFIX, ConfigError, TableConfig, reserved
@@ -55,7 +55,7 @@ class Ingestor:
         return Ledger(self.store)
 
     def ingest(
-        self, path: Path, table: str, run_id: str | None = None, digest: str | None = None
+        self, path: PurePath, table: str, run_id: str | None = None, digest: str | None = None
     ) -> LedgerEntry:
         """Load, archive as a duplicate, or reject `incoming/<table>/<file>`; returns its entry.
 
@@ -64,13 +64,13 @@ class Ingestor:
         next attempt, and every attempt is in the ledger, not only in the run's logs."""
         path, base = self._delivered(path, table, digest)
         earlier = self.ledger.find(base["content_hash"], table)
-        changed = datetime.fromtimestamp(path.stat().st_ctime, UTC)  # a move back into incoming changes it
+        changed = self.zone.files.changed_at(path)  # a move back into incoming changes it
         unfinished = [
             e
             for e in earlier
             if e["file"] == path.name
             and e["status"] != "failed"
-            and not (self.zone.root / e["moved_to"]).exists()
+            and self.zone.files.info(self.zone.root / e["moved_to"]) is None
             and changed < e["processed_at"]
         ]
         if unfinished:  # recorded, then interrupted before the move: finish it
@@ -86,14 +86,14 @@ class Ingestor:
             raise
 
     def record_failure(
-        self, path: Path, table: str, error: str, run_id: str | None, base: dict | None = None
+        self, path: PurePath, table: str, error: str, run_id: str | None, base: dict | None = None
     ) -> LedgerEntry:
         """A failed attempt at a file that stays where it is, for the next attempt."""
         base = base or self._delivered(path, table)[1]
         entry = LedgerEntry(
             **base,
             status="failed",
-            moved_to=str(path.resolve().relative_to(self.zone.root)),
+            moved_to=self.zone.relative(path),
             processed_at=datetime.now(UTC),
             run_id=run_id,
             error=error,
@@ -125,7 +125,7 @@ class Ingestor:
     def declared_tables(self) -> dict[str, TableConfig]:
         from dataplatform.ingest.tables import declared_tables
 
-        return declared_tables(self.zone.incoming, self.examples)
+        return declared_tables(self.zone.incoming, self.examples, self.zone.files)
 
     def restore(self, table: str, version: int | None = None) -> tuple[int, int]:
         """Write back the version the last full reload replaced (or `version`): the backup a
@@ -148,28 +148,30 @@ class Ingestor:
         with self.zone.lock(table):
             return version, restore(self.store, name, version)
 
-    def reject(self, path: Path, table: str, reason: str, run_id: str | None = None) -> LedgerEntry:
+    def reject(self, path: PurePath, table: str, reason: str, run_id: str | None = None) -> LedgerEntry:
         """Send a file to `error/` with `reason`, recorded like any other outcome."""
         path, base = self._delivered(path, table)
         return self._finish(path, "rejected", run_id, base, error=reason)
 
-    def _delivered(self, path: Path, table: str, digest: str | None = None) -> tuple[Path, dict]:
-        path = path.resolve()
-        if path.parent != (self.zone.incoming / table).resolve() or not path.is_file():
-            raise FileNotFoundError(f"{path} is not a delivered file of table {table!r}")
-        stat = path.stat()
-        received = datetime.fromtimestamp(stat.st_mtime, UTC)
-        digest = digest or content_hash(path)
+    def _delivered(self, path: PurePath, table: str, digest: str | None = None) -> tuple[PurePath, dict]:
+        path = self.zone.files.resolve(path)
+        info = self.zone.files.info(path)
+        if path.parent != self.zone.files.resolve(self.zone.incoming / table) or info is None:
+            raise FileNotFoundError(
+                f"{self.zone.files.location(path)} is not a delivered file of table {table!r}"
+            )
+        received = datetime.fromtimestamp(info.mtime_ns / 1e9, UTC)
+        digest = digest or self.zone.content_hash(path)
         return path, dict(
-            file=path.name, table=table, size=stat.st_size, content_hash=digest, received_at=received
+            file=path.name, table=table, size=info.size, content_hash=digest, received_at=received
         )
 
     def _load(
-        self, path: Path, table: str, run_id: str | None, base: dict, earlier: list[dict]
+        self, path: PurePath, table: str, run_id: str | None, base: dict, earlier: list[dict]
     ) -> LedgerEntry:
         if reserved(table):
             raise ConfigError(f"{table!r} is reserved for the platform's own records")
-        config = TableConfig.of_folder(path.parent).for_file(path)
+        config = self.zone.config(path)
         name = reference_table(table)
         loads = [e for e in self.ledger.of_table(table) if e["status"] == "loaded"]
         recorded = {e["table_version"] for e in loads if e["table_version"] is not None}
@@ -198,20 +200,30 @@ class Ingestor:
                 path, "duplicate", run_id, base, warnings=f"identical to what reference/{table} holds now"
             )
         existing = self.store.schema(name) if self.store.exists(name) else None
-        detected = config.detect(path, existing.names if existing is not None else None)
         from dataplatform.ingest.read import batches
 
-        with (
-            batches(path, detected, config.bad_rows) as reading,
-            masked_stream(
-                _with_required(reading.stream, config), config.personal, self.pii_secret, f"reference/{table}"
-            ) as stream,
-        ):
-            if existing is not None and config.schema_change != "evolve":
-                _refuse_drift(table, existing, stream.schema)
-            loaded = load(
-                self.store, name, stream, config.mode, config.keys, base["content_hash"], config.fingerprint()
-            )
+        with self.zone.files.local(path) as local:  # a bucket's file is streamed to a temporary copy
+            detected = config.detect(local, existing.names if existing is not None else None)
+            with (
+                batches(local, detected, config.bad_rows) as reading,
+                masked_stream(
+                    _with_required(reading.stream, config),
+                    config.personal,
+                    self.pii_secret,
+                    f"reference/{table}",
+                ) as stream,
+            ):
+                if existing is not None and config.schema_change != "evolve":
+                    _refuse_drift(table, existing, stream.schema)
+                loaded = load(
+                    self.store,
+                    name,
+                    stream,
+                    config.mode,
+                    config.keys,
+                    base["content_hash"],
+                    config.fingerprint(),
+                )
         if reading.bad_rows:
             self._keep_rejects(table, base, reading.bad_rows, run_id, config)
         notes = list(reading.warnings)
@@ -234,7 +246,7 @@ class Ingestor:
         )
 
     def _reread(
-        self, path: Path, table: str, config: TableConfig, run_id: str | None, base: dict
+        self, path: PurePath, table: str, config: TableConfig, run_id: str | None, base: dict
     ) -> list[str]:
         """Read a file whose load committed before its run died, without loading it: its warnings
         and quarantined rows (kept after the commit) are what the dead run did not get to keep."""
@@ -242,10 +254,11 @@ class Ingestor:
 
         name = reference_table(table)
         try:
-            detected = config.detect(path, self.store.schema(name).names)
-            with batches(path, detected, config.bad_rows) as reading:
-                for _ in reading.stream:
-                    pass
+            with self.zone.files.local(path) as local:
+                detected = config.detect(local, self.store.schema(name).names)
+                with batches(local, detected, config.bad_rows) as reading:
+                    for _ in reading.stream:
+                        pass
         except USER_ERRORS:
             return []
         if reading.bad_rows:
@@ -293,12 +306,12 @@ class Ingestor:
             kept = pa.concat_tables([others.select(schema.names).cast(schema), kept])
         self.store.write(name, kept)
 
-    def _finish(self, path: Path, status: Status, run_id: str | None, base: dict, **facts) -> LedgerEntry:
+    def _finish(self, path: PurePath, status: Status, run_id: str | None, base: dict, **facts) -> LedgerEntry:
         target = self.zone.destination(path, base["table"], "error" if status == "rejected" else "archive")
         entry = LedgerEntry(
             **base,
             status=status,
-            moved_to=str(target.relative_to(self.zone.root)),
+            moved_to=self.zone.relative(target),
             processed_at=datetime.now(UTC),
             run_id=run_id,
             **facts,
@@ -377,36 +390,34 @@ def _with_required(stream, config: TableConfig):
 
 def deliver(
     zone: DropZone, source: Path, table: str, mode: str | None = None, examples: Path | None = None
-) -> Path:
+) -> PurePath:
     """Put a user's file into `incoming/<table>/` as a partner would: a copy (the user's file
-    stays where it was) under a hidden name the sensor ignores, renamed into place once whole,
-    so a copy killed half way is never taken for a delivery. Declares the table on first use
-    (from the shipped example's `_table.yaml` where there is one) and notes `mode` in a sidecar
-    when it differs from the table's. `dataplatform ingest` then takes it like the sensor does."""
-    import shutil
-
+    stays where it was) under a hidden name the sensor ignores, moved into place once whole
+    (renamed on a disk; copied, verified, then deleted in a bucket), so a copy killed half way
+    is never taken for a delivery. Declares the table on first use (from the shipped example's
+    `_table.yaml` where there is one) and notes `mode` in a sidecar when it differs from the
+    table's. `dataplatform ingest` then takes it like the sensor does."""
     from dataplatform.ingest.dropzone import TABLE_CONFIG
 
     _check_table_name(table)
     _check_mode(mode)
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such file")
-    folder = zone.incoming / table
-    declared = (folder / TABLE_CONFIG).is_file()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = zone.table_folder(table)
+    declared = zone.files.info(folder / TABLE_CONFIG) is not None
     shipped = examples / table / TABLE_CONFIG if examples is not None else None
     if not declared and shipped is not None and shipped.is_file():
-        shutil.copyfile(shipped, folder / TABLE_CONFIG)
+        zone.files.upload(shipped, folder / TABLE_CONFIG)
         declared = True
-    config = TableConfig.of_folder(folder) if declared else None
+    config = TableConfig.of_folder(folder, zone.files) if declared else None
     if not declared:
-        (folder / TABLE_CONFIG).write_text(f"mode: {mode or 'full'}\n")
+        zone.files.write_bytes(folder / TABLE_CONFIG, f"mode: {mode or 'full'}\n".encode())
     target = zone.destination_in(folder, source.name)
     partial = target.with_name(f".{target.name}.part")
-    shutil.copyfile(source, partial)
+    zone.files.upload(source, partial)
     if config is not None and mode is not None and mode != config.mode:
-        target.with_name(target.name + ".yaml").write_text(f"mode: {mode}\n")
-    partial.replace(target)
+        zone.files.write_bytes(target.with_name(target.name + ".yaml"), f"mode: {mode}\n".encode())
+    zone.files.move(partial, target)
     return target
 
 

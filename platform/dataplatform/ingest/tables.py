@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from dataplatform.ingest.dropzone import TABLE_CONFIG, TABLE_NAME
+from dataplatform.ingest.dropzone import LOCAL_FILES, TABLE_CONFIG, TABLE_NAME, Files
 from dataplatform.ingest.modes import MODES, Mode
 from dataplatform.ingest.read import POLICIES, Policy
 from dataplatform.transform.pii import BadMark, Drop, PiiRule, mark_text, parse_marks
@@ -81,13 +81,14 @@ class TableConfig:
     description: str = ""
 
     @classmethod
-    def of_folder(cls, folder: Path) -> TableConfig:
-        return cls(folder.name)._with(_read_yaml(folder / TABLE_CONFIG), folder / TABLE_CONFIG)
+    def of_folder(cls, folder: PurePath, files: Files = LOCAL_FILES) -> TableConfig:
+        """The table declared by `folder/_table.yaml`, read through `files` (a disk or a bucket)."""
+        return cls(folder.name)._with(_read_yaml(folder / TABLE_CONFIG, files), folder / TABLE_CONFIG)
 
-    def for_file(self, path: Path) -> TableConfig:
+    def for_file(self, path: PurePath, files: Files = LOCAL_FILES) -> TableConfig:
         """This table's config with the file's sidecar, if any, on top."""
         sidecar = path.with_name(path.name + ".yaml")
-        return self._with(_read_yaml(sidecar), sidecar) if sidecar.is_file() else self
+        return self._with(_read_yaml(sidecar, files), sidecar) if files.info(sidecar) else self
 
     def fingerprint(self) -> str:
         """What decides how a file is read and loaded, as a short hash: the same bytes under a
@@ -112,7 +113,7 @@ class TableConfig:
         personal = {c: "text" for c in self.personal}
         return dataclasses.replace(detected, types={**detected.types, **self.types, **personal})
 
-    def _with(self, raw: dict, source: Path) -> TableConfig:
+    def _with(self, raw: dict, source: PurePath) -> TableConfig:
         unknown = sorted(set(raw) - set(FIELDS))
         if unknown:
             raise ConfigError(f"{source.name}: unknown fields {unknown}; known: {list(FIELDS)}")
@@ -164,11 +165,11 @@ class TableConfig:
         )
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: PurePath, files: Files) -> dict:
     import yaml
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(files.read_bytes(path).decode("utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"{path.name} cannot be read: {str(error).splitlines()[0]}") from None
     if not isinstance(raw, dict):
@@ -176,7 +177,7 @@ def _read_yaml(path: Path) -> dict:
     return raw
 
 
-def _mapping(raw: dict, name: str, source: Path) -> dict:
+def _mapping(raw: dict, name: str, source: PurePath) -> dict:
     value = raw.get(name) or {}
     if not isinstance(value, dict):
         raise ConfigError(f"{source.name}: {name} must be a mapping")
@@ -184,7 +185,7 @@ def _mapping(raw: dict, name: str, source: Path) -> dict:
 
 
 def _names(
-    raw: dict, name: str, source: Path, default: tuple[str, ...], scalars: bool = False
+    raw: dict, name: str, source: PurePath, default: tuple[str, ...], scalars: bool = False
 ) -> tuple[str, ...]:
     """A list of names; with `scalars`, of values YAML may have typed (`null_values: [NA, -1]`)."""
     value = raw.get(name, list(default))
@@ -200,27 +201,29 @@ def _names(
     return tuple(str(v) for v in value)
 
 
-def _choice(raw: dict, name: str, source: Path, default: str, choices: tuple[str, ...]) -> str:
+def _choice(raw: dict, name: str, source: PurePath, default: str, choices: tuple[str, ...]) -> str:
     value = raw.get(name, default)
     if value not in choices:
         raise ConfigError(f"{source.name}: {name} {value!r} is not one of {', '.join(choices)}")
     return value
 
 
-def declared_tables(incoming: Path, examples: Path | None = None) -> dict[str, TableConfig]:
-    """Every reference table: a folder with `_table.yaml` in the drop folder or among the
-    shipped examples (the drop folder's wins). A folder whose config is broken is left out:
-    the sensor rejects its files with the reason."""
+def declared_tables(
+    incoming: PurePath, examples: Path | None = None, files: Files = LOCAL_FILES
+) -> dict[str, TableConfig]:
+    """Every reference table: a folder with `_table.yaml` in the drop folder (read through
+    `files`) or among the shipped examples (on local disk); the drop folder's wins. A folder
+    whose config is broken is left out: the sensor rejects its files with the reason."""
     found: dict[str, TableConfig] = {}
-    for root in (examples, incoming):
-        if root is None or not root.is_dir():
+    for root, reader in ((examples, LOCAL_FILES), (incoming, files)):
+        if root is None:
             continue
-        for folder in sorted(root.iterdir()):
+        for folder in reader.folders(root):
             if reserved(folder.name) or not TABLE_NAME.fullmatch(folder.name):
                 continue
-            if (folder / TABLE_CONFIG).is_file():
+            if reader.info(folder / TABLE_CONFIG) is not None:
                 try:
-                    found[folder.name] = TableConfig.of_folder(folder)
+                    found[folder.name] = TableConfig.of_folder(folder, reader)
                 except ConfigError:
                     continue
     return found
