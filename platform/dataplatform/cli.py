@@ -311,12 +311,12 @@ def ingest(
     became of every file delivered (`ingest status`); or bring back the rows a full reload
     replaced (`ingest restore --table <table> [--version N]`)."""
     settings = _settings()
-    from dataplatform.ingest.dropzone import DropZone
+    from dataplatform.ingest.dropzone import open_dropzone
     from dataplatform.ingest.service import Ingestor
     from dataplatform.storage import open_store
 
     ingestor = Ingestor(
-        DropZone(settings.dropzone),
+        open_dropzone(settings.dropzone_root),
         open_store("delta", settings.data_dir.resolve(), lake=settings.lake_root),
         settings.reference_examples,
         settings.pii_secret and settings.pii_secret.get_secret_value(),
@@ -333,8 +333,8 @@ def ingest(
         typer.echo(json.dumps({**shown, "created_table": created}, default=str))
     else:
         if created:
-            folder = settings.dropzone / "incoming" / entry.table
-            console.print(f"created reference table {entry.table}, declared in {folder / '_table.yaml'}")
+            declared = ingestor.zone.files.location(ingestor.zone.incoming / entry.table / "_table.yaml")
+            console.print(f"created reference table {entry.table}, declared in {declared}")
         if entry.status == "loaded":
             console.print(
                 f"loaded {entry.rows_loaded:,} rows into reference/{entry.table} ({entry.mode}, version "
@@ -347,7 +347,10 @@ def ingest(
         if entry.warnings:
             console.print(f"[yellow]note:[/yellow] {entry.warnings}")
     if entry.status == "rejected":
-        _fail(f"{entry.file} rejected: {entry.error} (moved to {settings.dropzone / entry.moved_to})")
+        _fail(
+            f"{entry.file} rejected: {entry.error} "
+            f"(moved to {ingestor.zone.files.location(ingestor.zone.root / entry.moved_to)})"
+        )
 
 
 def _restore(ingestor, table: str | None, version: int | None, output: str) -> None:

@@ -131,9 +131,10 @@ class Settings(BaseSettings):
     # how declarative checks run: one DuckDB query each, or as Great Expectations suites
     quality_engine: Literal["sql", "great_expectations"] = "sql"
     recent_days: int = Field(3, gt=0, le=366)
-    # reference data: partners drop files under dropzone_dir (default <data_dir>/dropzone); a
-    # file is taken once unchanged for dropzone_ticks sensor scans, every dropzone_interval_s
-    dropzone_dir: Path | None = None
+    # reference data: partners drop files under dropzone_dir, a local folder (default
+    # <data_dir>/dropzone) or s3://bucket/prefix reached with the AWS_* variables; a file is
+    # taken once unchanged for dropzone_ticks sensor scans, every dropzone_interval_s
+    dropzone_dir: str | None = None
     dropzone_ticks: int = Field(2, ge=1, le=100)
     dropzone_interval_s: int = Field(15, ge=1, le=3600)
     # reference tables shipped with the platform, delivered from here until a partner's first file
@@ -217,8 +218,18 @@ class Settings(BaseSettings):
         return str(Path(self.lake_uri or self.data_dir / "lake").expanduser().resolve())
 
     @property
+    def dropzone_root(self) -> str:
+        """The drop folder as `open_dropzone` takes it: the s3:// URI, or the absolute local folder."""
+        if self.dropzone_dir is not None and self.dropzone_dir.startswith("s3://"):
+            return self.dropzone_dir
+        return str(self.dropzone)
+
+    @property
     def dropzone(self) -> Path:
-        return self.dropzone_dir or self.data_dir / "dropzone"
+        """The local drop folder; one in a bucket has no path (see `dropzone_root`)."""
+        if self.dropzone_dir is not None and self.dropzone_dir.startswith("s3://"):
+            raise SettingsError(f"the drop folder is in a bucket ({self.dropzone_dir}), not a local folder")
+        return Path(self.dropzone_dir or self.data_dir / "dropzone").expanduser().resolve()
 
     @property
     def dataset_plugins(self) -> Path:
@@ -278,11 +289,12 @@ class Settings(BaseSettings):
             raise ValueError("give a size such as 1GB or 512MB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
         return value.strip()
 
-    @field_validator("lake_uri")
+    @field_validator("lake_uri", "dropzone_dir")
     @classmethod
-    def _a_lake_uri(cls, value: str | None) -> str | None:
+    def _a_folder_or_s3_uri(cls, value: str | None) -> str | None:
         """Refused at load, not at the first write. Credentials belong in AWS_*, never in the
-        URI (it is shown as every table's location), so a URI holding any is refused unseen."""
+        URI (it is shown as every table's and file's location), so a URI holding any is refused
+        unseen."""
         if value is None:
             return value
         value = value.strip()
@@ -350,7 +362,8 @@ def _describe(exc: ValidationError) -> str:
         variable = ENV_PREFIX + "__".join(path).upper()
         given = error.get("input")
         secret = any(
-            word in variable.lower() for word in ("url", "uri", "secret", "celery_broker", "celery_backend")
+            word in variable.lower()
+            for word in ("url", "uri", "secret", "celery_broker", "celery_backend", "dropzone_dir")
         )
         shown = "" if isinstance(given, dict) or secret else f"={given!r}"
         problems.append(f"{variable}{shown}: {error['msg'].removeprefix('Value error, ')}")

@@ -20,7 +20,7 @@ import dagster as dg
 from dataplatform.defs.automation import sensor_status
 from dataplatform.defs.metadata import table_metadata
 from dataplatform.defs.quality import check_specs, run_checks
-from dataplatform.defs.resources import LocalDropZone, io_manager_key
+from dataplatform.defs.resources import DropZoneResource, dropzone_resource, io_manager_key
 from dataplatform.defs.retries import LOAD_RETRY
 from dataplatform.ingest.tables import TableConfig, declared_tables
 from dataplatform.quality.specs import CheckSpec, NoPersonalData, NotNull, Unique
@@ -53,7 +53,8 @@ def reference_definitions(settings: Settings, needed: Iterable[str] = ()):
     A table in `needed` (read by gold) is an asset even before any folder declares it: the graph
     never depends on what happens to sit in the drop folder, and its run says what to deliver.
     """
-    tables = declared_tables(settings.dropzone / "incoming", settings.reference_examples)
+    zone = dropzone_resource(settings.dropzone_root).zone()
+    tables = declared_tables(zone.incoming, settings.reference_examples, zone.files)
     require_pii_secret(tables, settings)
     for name in sorted(set(needed) - set(tables)):
         tables[name] = TableConfig(
@@ -90,7 +91,7 @@ def table_checks(config: TableConfig) -> list[CheckSpec]:
     return specs
 
 
-def _ingestor(dropzone: LocalDropZone, settings: Settings, pii_secret: str | None = None):
+def _ingestor(dropzone: DropZoneResource, settings: Settings, pii_secret: str | None = None):
     """The service over the drop folder; `pii_secret` (from the `pii` resource) only for a run
     that loads files, never for the sensor, which only decides."""
     from dataplatform.ingest.service import Ingestor
@@ -128,7 +129,7 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
         table = stored_name(name)
         with ingestor.zone.lock(name):  # concurrent runs take each file once, one after another
             if config.file:
-                files = [ingestor.zone.incoming / name / config.file]
+                files = [ingestor.zone.delivered(name, config.file)]
             else:
                 files = ingestor.zone.pending(name)
                 if not files and not ingestor.store.exists(table) and settings.reference_examples is not None:
@@ -138,7 +139,8 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
             entries = [
                 ingestor.ingest(path, name, context.run.run_id, config.content_hash if config.file else None)
                 for path in files
-                if path.is_file()  # taken meanwhile by another run, or by an earlier attempt of this one
+                # taken meanwhile by another run, or by an earlier attempt of this one
+                if ingestor.zone.files.info(path) is not None
             ]
         for entry in entries:
             log = context.log.info if entry.status != "rejected" else context.log.warning
@@ -147,7 +149,11 @@ def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg
             reasons = "; ".join(f"{e.file}: {e.error}" for e in entries) or "no file delivered yet"
             raise dg.Failure(
                 f"reference/{name} has no data: {reasons}",
-                metadata={"drop into": dg.MetadataValue.path(str(ingestor.zone.incoming / name))},
+                metadata={
+                    "drop into": dg.MetadataValue.path(
+                        ingestor.zone.files.location(ingestor.zone.incoming / name)
+                    )
+                },
                 allow_retries=False,  # waits for a delivery, not for time
             )
         data = ingestor.store.read(table)
@@ -212,13 +218,15 @@ def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefi
         default_status=sensor_status(settings),
         description="Takes each file dropped under incoming/<table>/ once it stopped changing.",
     )
-    def reference_dropzone(context: dg.SensorEvaluationContext, dropzone: LocalDropZone) -> dg.SensorResult:
-        from dataplatform.ingest.dropzone import content_hash
-
+    def reference_dropzone(
+        context: dg.SensorEvaluationContext, dropzone: DropZoneResource
+    ) -> dg.SensorResult:
         ingestor = _ingestor(dropzone, settings)
         scan = ingestor.zone.scan(
             json.loads(context.cursor) if context.cursor else {}, settings.dropzone_ticks
         )
+        for folder, reason in scan.refused:  # nothing of it is read, moved or loaded
+            context.log.warning(f"refused {ingestor.zone.files.location(folder)}: {reason}")
         for path, table, reason in scan.rejected:  # no table to load into: nothing to run
             ingestor.reject(path, table, reason)
             context.log.warning(f"rejected {table}/{path.name}: {reason}")
@@ -227,7 +235,7 @@ def _sensor(tables: dict[str, TableConfig], settings: Settings) -> dg.SensorDefi
             if drop.table not in tables:
                 context.log.info(f"{drop.key} waits: reload the code location to add table {drop.table!r}")
                 continue
-            digest = content_hash(drop.path)
+            digest = ingestor.zone.content_hash(drop.path)
             delivery = _delivery(ingestor, drop, digest)
             runs = context.instance.get_runs(filters=dg.RunsFilter(tags={DELIVERY_TAG: delivery}))
             failed = [run for run in runs if run.status in FAILED]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -15,6 +16,9 @@ from dataplatform.defs.io_managers import IO_MANAGERS
 from dataplatform.defs.tables import daily_slice, table_for
 from dataplatform.settings import LAYERS, Settings
 from dataplatform.transform.pii import SECRET_VARIABLE
+
+if TYPE_CHECKING:
+    from dataplatform.ingest.dropzone import DropZone
 
 POSTGRES_URL = "DATAPLATFORM_POSTGRES_URL"
 
@@ -68,17 +72,35 @@ class PiiSecret(dg.ConfigurableResource):
     secret: str
 
 
-class LocalDropZone(dg.ConfigurableResource):
-    """The drop folder on a local (or mounted) file system. The sensor and the reference assets
-    reach files only through `zone()`, so a drop folder in object storage is another resource
-    with the same method."""
+class DropZoneResource(dg.ConfigurableResource):
+    """Where partners drop reference files. The sensor and the reference assets reach files only
+    through `zone()`, so they run unchanged whichever subclass the deployment gives them."""
+
+    def zone(self) -> DropZone:
+        raise NotImplementedError(f"{type(self).__name__} must say where its drop folder is")
+
+
+class LocalDropZone(DropZoneResource):
+    """The drop folder on a local (or mounted) file system."""
 
     root: str
 
-    def zone(self):
+    def zone(self) -> DropZone:
         from dataplatform.ingest.dropzone import DropZone
 
         return DropZone(Path(self.root))
+
+
+class S3DropZone(DropZoneResource):
+    """The drop folder on a bucket prefix, `s3://bucket/prefix`; credentials come from the
+    AWS_* variables of the process (never from here, so nothing secret is in the UI)."""
+
+    uri: str
+
+    def zone(self) -> DropZone:
+        from dataplatform.ingest.s3_dropzone import bucket_zone
+
+        return bucket_zone(self.uri)
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -91,10 +113,17 @@ def build_resources(settings: Settings) -> dict[str, object]:
         manager = IO_MANAGERS[backend]
         resources[io_manager_key(layer)] = manager(**({"url": url} if backend == "postgres" else files))
     resources[io_manager_key("reference")] = IO_MANAGERS["delta"](**files)
-    resources["dropzone"] = LocalDropZone(root=str(settings.dropzone.resolve()))
+    resources["dropzone"] = dropzone_resource(settings.dropzone_root)
     if settings.pii_secret is not None:
         resources["pii"] = PiiSecret(secret=dg.EnvVar(SECRET_VARIABLE))
     return resources
+
+
+def dropzone_resource(root: str) -> DropZoneResource:
+    """The drop folder's resource for `root`: a bucket prefix (s3://) or a local folder."""
+    from dataplatform.storage.lake import is_remote
+
+    return S3DropZone(uri=root) if is_remote(root) else LocalDropZone(root=root)
 
 
 def io_manager_key(layer: str) -> str:
