@@ -43,7 +43,7 @@ class CatalogPlace:
 
         fs, root = lake.filesystem(self.data_root)
         found = fs.get_file_info(pafs.FileSelector("/".join([root, *folder]), allow_not_found=True))
-        if any(info.type == pafs.FileType.File for info in found):
+        if found:  # one level is enough: in object storage a folder exists only if files are in it
             raise GenerateError(
                 f"{lake.join(self.data_root, *folder)} holds files that {self.catalog_dir / catalog_file} "
                 "does not know: write to another output or remove them"
