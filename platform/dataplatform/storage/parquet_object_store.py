@@ -6,15 +6,16 @@ versions side by side and a small `_current` object naming the one readers follo
 
     <table>/_common_metadata                  the schema and partition column, as on disk
     <table>/_current                          a whole table: "v-<token>"
-    <table>/v-<token>/part-0.parquet
+    <table>/v-<token>/part-<n>.parquet
     <table>/<column>=<value>/_current         a sliced table: one pointer per partition
-    <table>/<column>=<value>/v-<token>/part-0.parquet
+    <table>/<column>=<value>/v-<token>/part-<n>.parquet
 
-A write puts the new version's files first, then switches `_current` with one PUT, then
-deletes the versions it replaced. A writer killed before the switch leaves the previous
-version current (its unfinished files are deleted by the next write of that unit); killed
-after it, the new version is whole. Appending puts one more file into the current version,
-itself one PUT. Partitions are still Hive folders (`<column>=<value>`), so the folder between
+A write (`write` or `write_stream`, a batch at a time) puts every file of the new versions
+first, then the schema, then switches each unit's `_current` with one PUT and deletes the
+versions it replaced. A write that fails before the switches deletes its files; a writer killed
+before them leaves the previous version current (its unfinished files are deleted by the next
+write of that unit); killed after a switch, that unit's new version is whole. Appending puts
+one more file into the current version, itself one PUT. Partitions are still Hive folders (`<column>=<value>`), so the folder between
 a partition and its files is ignored by Arrow's and DuckDB's partition parsing.
 """
 
@@ -28,14 +29,16 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from dataplatform.storage.contract import Slice, StorageError, TableName, check_slice_covers, slice_value_text
+from dataplatform.storage.contract import Slice, TableName, slice_value_text
 from dataplatform.storage.lake import S3, delete_folder, filesystem
 from dataplatform.storage.parquet_store import (
     _PARTITION_KEY,
     _SCHEMA_FILE,
+    PART_ROWS,
     ParquetStore,
     _equals,
     _partition_column,
+    partition_folder,
 )
 from dataplatform.storage.schema import WritePlan
 
@@ -46,33 +49,12 @@ _VERSION = "v-"
 class ParquetObjectStore(ParquetStore):
     """The Parquet backend on an s3:// lake root; readers see the same tables as on disk."""
 
-    def __init__(self, root: Path | str) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path | str, part_rows: int = PART_ROWS) -> None:
+        super().__init__(root, part_rows)
         self.fs, self.base = filesystem(str(self.root))
 
     def exists(self, table: TableName) -> bool:
         return self.fs.get_file_info(f"{self._table_path(table)}/{_SCHEMA_FILE}").type == pafs.FileType.File
-
-    def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
-        path = self._table_path(table)
-        existing = self._stored_schema(table) if self.exists(table) else None
-        plan = WritePlan(table, existing and existing.remove_metadata(), data)
-        if replace is None:
-            self._write_schema(path, plan.schema, None)
-            self._replace_unit(path, plan.data, keep={_SCHEMA_FILE})
-            return
-        check_slice_covers(table, plan.data, replace)
-        column = _partition_column(existing)
-        if existing is not None and column != replace.column:
-            raise StorageError(f"{table}: partitioned by {column!r}, not {replace.column!r}")
-        self._write_schema(path, plan.schema, replace.column)
-        for value in replace.values:
-            unit = f"{path}/{replace.column}={slice_value_text(value)}"
-            rows = plan.data.filter(_equals(plan.data, replace.column, value))
-            if rows.num_rows:
-                self._replace_unit(unit, rows.drop_columns([replace.column]), keep=set())
-            else:
-                self._delete_unit(unit)
 
     def append(self, table: TableName, data: pa.Table) -> None:
         if not self.exists(table):
@@ -99,7 +81,10 @@ class ParquetObjectStore(ParquetStore):
             self.fs.delete_file(f"{path}/{_SCHEMA_FILE}")
         delete_folder(self.fs, path)
 
-    # -- the hooks `ParquetStore` reads through ------------------------------------------------
+    # -- the hooks `ParquetStore` reads and writes through ---------------------------------------
+
+    def _staged(self, table: TableName, replace: Slice | None) -> _StagedVersions:
+        return _StagedVersions(self, self._table_path(table), replace)
 
     def _stored_schema(self, table: TableName) -> pa.Schema:
         return pq.read_schema(f"{self._table_path(table)}/{_SCHEMA_FILE}", filesystem=self.fs)
@@ -146,10 +131,14 @@ class ParquetObjectStore(ParquetStore):
             return None
 
     def _replace_unit(self, unit: str, data: pa.Table, keep: set[str]) -> None:
-        """Put `data` as a new version of `unit`, switch to it, then remove everything else
-        in the unit but `keep` (earlier versions, a killed writer's files, old partitions)."""
-        version = f"{_VERSION}{uuid.uuid4().hex}"
+        """Put `data` as a new version of `unit` and switch to it."""
+        version = _new_version()
         pq.write_table(data, f"{unit}/{version}/part-0.parquet", filesystem=self.fs)
+        self._switch(unit, version, keep)
+
+    def _switch(self, unit: str, version: str, keep: set[str]) -> None:
+        """Make `version` the unit's current one, then remove everything else in the unit but
+        `keep` (earlier versions, a killed writer's files, old partitions)."""
         self._put(f"{unit}/{_CURRENT}", version.encode())
         self._remove_all_but(unit, keep | {_CURRENT, version})
 
@@ -182,3 +171,45 @@ class ParquetObjectStore(ParquetStore):
     def _put(self, key: str, body: bytes) -> None:
         with self.fs.open_output_stream(key) as stream:
             stream.write(body)
+
+
+def _new_version() -> str:
+    return f"{_VERSION}{uuid.uuid4().hex}"
+
+
+class _StagedVersions:
+    """A replacement written as a new version of each unit it replaces (the whole table, or each
+    partition of `replace`), made current by `commit`; versions never made current are deleted."""
+
+    def __init__(self, store: ParquetObjectStore, path: str, replace: Slice | None) -> None:
+        self.store, self.path, self.replace = store, path, replace
+        self.filesystem = store.fs
+        self.version = _new_version()
+        self.pending: set[str] = set()  # units with files of this version, not yet current
+
+    def folder(self, unit: str | None) -> str:
+        unit_path = f"{self.path}/{unit}" if unit else self.path
+        self.pending.add(unit_path)
+        return f"{unit_path}/{self.version}"
+
+    def commit(self, schema: pa.Schema) -> None:
+        column = self.replace.column if self.replace else None
+        self.store._write_schema(self.path, schema, column)
+        if self.replace is None:
+            self.store._switch(self.path, self.version, keep={_SCHEMA_FILE})
+            self.pending.discard(self.path)
+            return
+        for value in self.replace.values:
+            unit = f"{self.path}/{partition_folder(self.replace.column, value)}"
+            if unit in self.pending:
+                self.store._switch(unit, self.version, keep=set())
+                self.pending.discard(unit)
+            else:
+                self.store._delete_unit(unit)
+
+    def __enter__(self) -> _StagedVersions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for unit in self.pending:
+            delete_folder(self.filesystem, f"{unit}/{self.version}")

@@ -5,9 +5,16 @@ Layout: `<root>/<layer>/<domain>/<name>/` holds `part-*.parquet` files (a whole 
 full Arrow schema, so the partition column reads back with its real type and files written
 before a column was added read it as null.
 
-A replacement is built in a hidden staging folder, then swapped in with two renames. A writer
-killed between them leaves a hidden `.retired` folder and no table: the next access renames it
-back, so a reader always finds the previous version or the new one, whole.
+A replacement (`write`, `write_stream`) is written a batch at a time, never collected first:
+one open Parquet writer per unit it replaces (the whole table, or each partition its rows fall
+in), each starting a new part file after `part_rows` rows, so memory holds one batch and the
+open files' buffers whatever the size of the stream. The files go to a staging area and become
+the table's only once the last batch is written, so a stream that raises half way leaves the
+previous version and no visible file. On disk the staging area is a hidden folder, swapped in
+with two renames. A writer killed between them leaves a hidden `.retired` folder and no table:
+the next access renames it back, so a reader always finds the previous version or the new one,
+whole. (In object storage the staging area is a new version of each unit; see
+`parquet_object_store.py`.)
 """
 
 from __future__ import annotations
@@ -15,21 +22,24 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from dataplatform.storage.contract import (
     Slice,
+    SqlRows,
     SqlScan,
     StorageError,
     TableFolders,
     TableName,
-    WholeTables,
+    as_reader,
     check_slice_covers,
     missing,
     quote_identifier,
@@ -38,15 +48,20 @@ from dataplatform.storage.contract import (
 )
 from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.duckdb_extensions import string_literal
-from dataplatform.storage.schema import WritePlan
+from dataplatform.storage.schema import SchemaMismatch, WritePlan, conform, evolve, normalise
 
 _SCHEMA_FILE = "_common_metadata"
 _PARTITION_KEY = b"dataplatform.partition_column"
 _RETIRED = ".retired-"
+PART_ROWS = 10_000_000  # rows per part file: a 100M-order day's ~250M items make ~25 files
 
 
-class ParquetStore(TableFolders, DatasetReads, WholeTables):
+class ParquetStore(TableFolders, DatasetReads):
     backend = "parquet"
+
+    def __init__(self, root: Path | str, part_rows: int = PART_ROWS) -> None:
+        super().__init__(root)
+        self.part_rows = part_rows
 
     def exists(self, table: TableName) -> bool:
         _recover(self.folder(table))
@@ -57,31 +72,46 @@ class ParquetStore(TableFolders, DatasetReads, WholeTables):
         return self._stored_schema(table).remove_metadata()
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
-        target = self.folder(table)
-        existing = _read_schema(target) if self.exists(table) else None
-        plan = WritePlan(table, existing and existing.remove_metadata(), data)
-        if replace is None:
-            with _staging(target.parent, table.name) as staging:
-                pq.write_table(plan.data, staging / "part-0.parquet")
-                _write_schema(staging, plan.schema, None)
-                _swap(staging, target)
-            return
-        check_slice_covers(table, plan.data, replace)
-        column = _partition_column(existing)
-        if existing is not None and column != replace.column:
-            raise StorageError(f"{table}: partitioned by {column!r}, not {replace.column!r}")
-        target.mkdir(parents=True, exist_ok=True)
-        with _staging(target, "slices") as staging:
-            for value in replace.values:
-                folder = f"{replace.column}={slice_value_text(value)}"
-                rows = plan.data.filter(_equals(plan.data, replace.column, value))
-                if rows.num_rows:
-                    (staging / folder).mkdir()
-                    pq.write_table(rows.drop_columns([replace.column]), staging / folder / "part-0.parquet")
-                    _swap(staging / folder, target / folder)
-                elif (target / folder).exists():
-                    _swap(None, target / folder)
-        _write_schema(target, plan.schema, replace.column)
+        self._replace(table, data.schema, [data], replace)
+
+    def write_stream(
+        self, table: TableName, batches: pa.RecordBatchReader | SqlRows, replace: Slice | None = None
+    ) -> int:
+        """`write` a batch at a time (see the module's note): a landing day of any size needs
+        the memory of one batch. Returns the rows written."""
+        reader = as_reader(batches)
+        return self._replace(table, reader.schema, (pa.Table.from_batches([b]) for b in reader), replace)
+
+    def _replace(
+        self, table: TableName, declared: pa.Schema, pieces: Iterable[pa.Table], replace: Slice | None
+    ) -> int:
+        """Replace the table, or the partitions of `replace`, by the rows of `pieces` (declared
+        to have the schema `declared`); returns the rows written. Everything that can be refused
+        before a row is read is; what a piece reveals (rows outside the slice, columns that do not
+        fit) stops the write with nothing of it visible."""
+        existing = self._stored_schema(table) if self.exists(table) else None
+        schema = (
+            normalise(declared) if existing is None else evolve(table, existing.remove_metadata(), declared)
+        )
+        if replace is not None:
+            _check_partitioning(table, existing, schema, replace)
+        files_schema = schema.remove(schema.get_field_index(replace.column)) if replace else schema
+        written = 0
+        with self._staged(table, replace) as staged:
+            with _PartFiles(staged, files_schema, self.part_rows) as parts:
+                if replace is None:
+                    parts.start(None)  # an empty stream still makes the table, with its schema
+                for piece in pieces:
+                    data = _conformed(table, piece, declared, schema)
+                    written += data.num_rows
+                    if replace is None:
+                        parts.write(None, data)
+                        continue
+                    check_slice_covers(table, data, replace)
+                    for folder, rows in _partitions(data, replace):
+                        parts.write(folder, rows)
+            staged.commit(schema)
+        return written
 
     def append(self, table: TableName, data: pa.Table) -> None:
         if not self.exists(table):
@@ -161,6 +191,10 @@ class ParquetStore(TableFolders, DatasetReads, WholeTables):
 
     # -- where the files are: overridden for object storage (`parquet_object_store.py`) ----------
 
+    def _staged(self, table: TableName, replace: Slice | None) -> Staged:
+        """Where a replacement of the table (or of the partitions of `replace`) is written."""
+        return _StagedFolder(self.folder(table), replace)
+
     def _stored_schema(self, table: TableName) -> pa.Schema:
         """The table's schema with the platform's metadata (its partition column)."""
         return _read_schema(self.folder(table))
@@ -225,16 +259,139 @@ def _write_schema(folder: Path, schema: pa.Schema, partition_column: str | None)
     os.replace(staged, folder / _SCHEMA_FILE)
 
 
-class _staging:
-    """A hidden folder beside the target for building a replacement; removed afterwards."""
+def partition_folder(column: str, value) -> str:
+    """The Hive folder of a partition: `<column>=<value>`."""
+    return f"{column}={slice_value_text(value)}"
 
-    def __init__(self, parent: Path, name: str) -> None:
+
+def _check_partitioning(
+    table: TableName, existing: pa.Schema | None, schema: pa.Schema, replace: Slice
+) -> None:
+    column = _partition_column(existing)
+    if existing is not None and column != replace.column:
+        raise StorageError(f"{table}: partitioned by {column!r}, not {replace.column!r}")
+    if replace.column not in schema.names:
+        raise StorageError(f"{table}: slice column {replace.column!r} is not in the data")
+
+
+def _conformed(table: TableName, piece: pa.Table, declared: pa.Schema, schema: pa.Schema) -> pa.Table:
+    """`piece` with the table's columns after this write. Nothing makes a stream's batches hold
+    the schema the stream declared, so one that differs is checked on its own: a column the
+    stream never declared, a changed type or a missing required column is refused before its
+    rows reach a file."""
+    if piece.schema != declared:
+        undeclared = [name for name in piece.column_names if name not in schema.names]
+        if undeclared:
+            raise SchemaMismatch(
+                f"{table}: a batch holds columns {undeclared} that the stream's schema does not declare"
+            )
+        evolve(table, schema, piece.schema)
+    return conform(piece, schema)
+
+
+def _partitions(data: pa.Table, replace: Slice) -> Iterator[tuple[str, pa.Table]]:
+    """The rows of each of the slice's values (checked to cover them all), as the partition's
+    folder and its rows without the slice column, which the folder's name holds."""
+    if len(replace.values) == 1:  # every row holds the one value: no filtering, no copy
+        yield partition_folder(replace.column, replace.values[0]), data.drop_columns([replace.column])
+        return
+    for value in replace.values:
+        rows = data.filter(_equals(data, replace.column, value))
+        if rows.num_rows:
+            yield partition_folder(replace.column, value), rows.drop_columns([replace.column])
+
+
+class Staged(Protocol):
+    """Where a replacement's files are written before they are the table's (the whole table, or
+    the partitions of `replace`): on disk a hidden folder, in object storage new versions."""
+
+    filesystem: pafs.FileSystem | None  # None: the local file system
+
+    def folder(self, unit: str | None) -> str:
+        """Where the files of `unit` go: None for the whole table, else a partition's folder."""
+
+    def commit(self, schema: pa.Schema) -> None:
+        """Make the files written the table's (with `schema`); a replaced partition that got no
+        rows is emptied."""
+
+    def __enter__(self) -> Staged: ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Remove whatever was written and not committed."""
+
+
+class _PartFiles:
+    """One open Parquet writer per unit that got rows, each starting a new part file once it
+    holds `part_rows` rows. Each `write` goes to the file as row groups at once, so only the
+    open files' buffers stay in memory."""
+
+    def __init__(self, staged: Staged, schema: pa.Schema, part_rows: int) -> None:
+        self.staged, self.schema, self.part_rows = staged, schema, part_rows
+        self.writers: dict[str | None, pq.ParquetWriter] = {}
+        self.held: dict[str | None, int] = {}  # rows in each unit's open file
+        self.started: dict[str | None, int] = {}  # files each unit has started
+
+    def start(self, unit: str | None) -> None:
+        """Open the unit's next part file, closing the one before."""
+        if unit in self.writers:
+            self.writers.pop(unit).close()
+        number = self.started.get(unit, 0)
+        path = f"{self.staged.folder(unit)}/part-{number}.parquet"
+        self.writers[unit] = pq.ParquetWriter(path, self.schema, filesystem=self.staged.filesystem)
+        self.started[unit], self.held[unit] = number + 1, 0
+
+    def write(self, unit: str | None, rows: pa.Table) -> None:
+        offset = 0
+        while offset < rows.num_rows:
+            if unit not in self.writers or self.held[unit] >= self.part_rows:
+                self.start(unit)
+            taken = min(self.part_rows - self.held[unit], rows.num_rows - offset)
+            self.writers[unit].write_table(rows.slice(offset, taken))
+            self.held[unit] += taken
+            offset += taken
+
+    def __enter__(self) -> _PartFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
+class _StagedFolder:
+    """A replacement built in a hidden staging folder: beside the table folder for the whole
+    table, inside it for partitions; swapped in by `_swap`, a partition at a time."""
+
+    filesystem = None
+
+    def __init__(self, target: Path, replace: Slice | None) -> None:
+        self.target, self.replace = target, replace
+        parent = target.parent if replace is None else target
         parent.mkdir(parents=True, exist_ok=True)
+        name = target.name if replace is None else "slices"
         self.path = parent / f".{name}.staging-{uuid.uuid4().hex}"
 
-    def __enter__(self) -> Path:
+    def folder(self, unit: str | None) -> str:
+        folder = self.path / unit if unit else self.path
+        folder.mkdir(exist_ok=True)
+        return str(folder)
+
+    def commit(self, schema: pa.Schema) -> None:
+        if self.replace is None:
+            _write_schema(self.path, schema, None)
+            _swap(self.path, self.target)
+            return
+        for value in self.replace.values:
+            name = partition_folder(self.replace.column, value)
+            if (self.path / name).exists():
+                _swap(self.path / name, self.target / name)
+            elif (self.target / name).exists():
+                _swap(None, self.target / name)
+        _write_schema(self.target, schema, self.replace.column)
+
+    def __enter__(self) -> _StagedFolder:
         self.path.mkdir()
-        return self.path
+        return self
 
     def __exit__(self, *exc: object) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
