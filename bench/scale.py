@@ -20,12 +20,8 @@ Two parts (`--part day|workers|all`, default all):
 
       .venv/bin/python bench/scale.py --part day --sizes 5000000,100000000
 
-  Landing memory is bounded only where the landing store writes a stream a batch at a time.
-  Delta does; the Parquet store (the default landing backend) collects a stream before writing
-  it (`WholeTables.write_stream`), so its landing peak grows with the day's largest table (~12 GB
-  of order items at 100M orders). While it does, a size whose largest landing table would not
-  fit comfortably in this machine's available memory is refused, naming `--landing-backend
-  delta`, rather than pushing a shared machine into swap or the OOM killer.
+  Landing memory is bounded on either landing backend: Delta and the Parquet store (the
+  default) both write a stream a batch at a time.
 
 * workers: the 8-day backfill (`--backfill-orders` orders a day, default 50,000) with 1 and 2
   Celery workers, from `bench/_scale_workers.py` (written with the Celery executor; see there
@@ -52,7 +48,6 @@ from medallion import PARTITION, QUIET, _daily, prepare_platform
 DOMAIN = "ecommerce"
 GOAL_TIME_PER_ROW = 1.3  # largest size against the smallest
 ROWS_PER_ORDER = 3.5  # an order and its ~2.5 items, as bronze takes them in
-ITEM_BYTES_PER_ORDER = 170  # order items as Arrow: ~850 MB for a day of 5M orders
 PARTS = ("day", "workers", "all")
 BACKFILL_DAYS = 8
 
@@ -98,7 +93,6 @@ def main() -> None:
     workers = None
     with work_folder(args.work_dir, "bench-scale-") as work:
         if args.part in ("day", "all"):
-            _refuse_what_landing_would_collect(sizes)
             runs = [run_size(orders, work, args.repeat) for orders in sizes]
         if args.part in ("workers", "all"):
             workers = run_workers(work, args)
@@ -156,39 +150,6 @@ def _configure(args: argparse.Namespace) -> None:
     from dataplatform.settings import load_settings
 
     load_settings()  # a bad value stops here, naming its variable
-
-
-def _refuse_what_landing_would_collect(sizes: list[int]) -> None:
-    from dataplatform.settings import load_settings
-    from dataplatform.storage.contract import WholeTables
-    from dataplatform.storage.parquet_store import ParquetStore
-
-    settings = load_settings()
-    collects = settings.layer_backend("landing") == "parquet" and (
-        ParquetStore.write_stream is WholeTables.write_stream
-    )
-    available = _available_memory()
-    if not collects or available is None:
-        return
-    too_large = [n for n in sizes if n * ITEM_BYTES_PER_ORDER > available / 3]
-    if too_large:
-        raise SystemExit(
-            f"--sizes {','.join(map(str, too_large))}: landing on Parquet collects each table before "
-            f"writing it (~{too_large[0] * ITEM_BYTES_PER_ORDER / 2**30:.1f} GiB of order items), more than "
-            f"a third of the {available / 2**30:.1f} GiB available; use --landing-backend delta, which "
-            "writes a batch at a time"
-        )
-
-
-def _available_memory() -> int | None:
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def run_size(orders: int, work: Path, repeat: int) -> SizeRun:
