@@ -35,22 +35,19 @@ def run(command: list[str], env: dict[str, str], timeout: int = 300) -> subproce
     return subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
 
 
+def job_execute(job: str, partition: str | None = None) -> list[str]:
+    """`dagster job execute` of `job` (of one partition when given) from the code location, as
+    a user or CI runs it."""
+    import json
+
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "dataplatform.definitions", "-j", job]
+    return command + (["--tags", json.dumps({"dagster/partition": partition})] if partition else [])
+
+
 def daily_job(day: str, job: str = "daily") -> list[str]:
     """`dagster job execute` of the all-domains daily job for one partition, as CI runs it on a
     fresh instance (nothing materialised before)."""
-    import json
-
-    return [
-        str(BIN / "dagster"),
-        "job",
-        "execute",
-        "-m",
-        "dataplatform.definitions",
-        "-j",
-        job,
-        "--tags",
-        json.dumps({"dagster/partition": day}),
-    ]
+    return job_execute(job, day)
 
 
 def team_instance_env(home: Path, database_url: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from platform_tests.e2e.conftest import BIN, PROJECT, run
+from platform_tests.e2e.conftest import PROJECT, job_execute, run
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-03-10"
@@ -50,19 +50,8 @@ def test_served_api_with_cli_keys_and_a_gold_run_alongside(user_env):
             before = client.get("/gold/ecommerce/daily_sales", headers=headers)
             assert before.status_code == 503 and "Retry-After" in before.headers
 
-            for job, tags in (("ecommerce_master", None), ("ecommerce_daily", {"dagster/partition": DAY})):
-                command = [
-                    str(BIN / "dagster"),
-                    "job",
-                    "execute",
-                    "-m",
-                    "dataplatform.definitions",
-                    "-j",
-                    job,
-                ]
-                if tags:
-                    command += ["--tags", json.dumps(tags)]
-                done = run(command, user_env, timeout=600)
+            for job, partition in (("ecommerce_master", None), ("ecommerce_daily", DAY)):
+                done = run(job_execute(job, partition), user_env, timeout=600)
                 assert done.returncode == 0, done.stderr[-2000:]
 
             after = client.get("/gold/ecommerce/daily_sales", headers=headers, params={"limit": 5})

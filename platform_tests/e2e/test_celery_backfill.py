@@ -19,7 +19,7 @@ import pytest
 
 from dataplatform.settings import LAYERS, Settings, load_settings
 from platform_tests.celery import celery_broker, celery_workers  # noqa: F401  (fixture)
-from platform_tests.e2e.conftest import BIN, daily_job, run_all, team_instance_env
+from platform_tests.e2e.conftest import daily_job, job_execute, run_all, team_instance_env
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,7 @@ def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
         "DATAPLATFORM_CELERY_BROKER": celery_broker,
     }
     with celery_workers(2, env, tmp_path) as workers:
-        masters = run_all([_execute(f"{d}_master") for d in DOMAINS], env)
+        masters = run_all([job_execute(f"{d}_master") for d in DOMAINS], env)
         days = run_all([daily_job(day, f"{d}_daily") for d, day in itertools.product(DOMAINS, DAYS)], env)
         for done in (*masters, *days):
             assert done.returncode == 0, f"{done.args}\n{done.stdout[-3000:]}\n{workers.output()}"
@@ -93,10 +93,6 @@ def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
     assert {name.split("/")[0] for name in on_celery} == {*LAYERS, "reference"}
     assert not (tmp_path / "data" / "lake").exists()  # the workers' lake was the bucket
     assert on_celery == _row_counts(local)
-
-
-def _execute(job: str) -> list[str]:
-    return [str(BIN / "dagster"), "job", "execute", "-m", "dataplatform.definitions", "-j", job]
 
 
 class _Step:

@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 
 from platform_tests.celery import celery_broker, celery_workers  # noqa: F401  (fixture)
-from platform_tests.e2e.conftest import BIN, PROJECT, daily_job, team_instance_env
+from platform_tests.e2e.conftest import PROJECT, daily_job, job_execute, team_instance_env
 
 pytestmark = pytest.mark.e2e
 
@@ -45,15 +45,7 @@ def test_a_gold_step_waits_for_the_warehouse_slot_another_writer_holds(
     for name, value in env.items():
         if name.startswith(("DAGSTER_", "POSTGRES_")):
             monkeypatch.setenv(name, value)  # this process reads the same instance
-    master = [
-        str(BIN / "dagster"),
-        "job",
-        "execute",
-        "-m",
-        "dataplatform.definitions",
-        "-j",
-        "weather_master",
-    ]
+    master = job_execute("weather_master")
     with celery_workers(2, env, tmp_path) as workers, dg.DagsterInstance.get() as instance:
         done = subprocess.run(master, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stdout[-3000:] + workers.output()

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from dataplatform.defs.dead_runs import PROCESS_TAG
-from platform_tests.e2e.conftest import BIN, PROJECT, daily_job, run
+from platform_tests.e2e.conftest import BIN, PROJECT, daily_job, job_execute, run
 
 DAY = "2026-03-10"
 POOL = "duckdb_warehouse"
@@ -32,7 +32,7 @@ def instance(user_env, monkeypatch):
 
 def test_a_run_killed_in_gold_blocks_no_later_run(user_env, instance, tmp_path):
     master = run(
-        [str(BIN / "dagster"), "job", "execute", "-m", "dataplatform.definitions", "-j", "ecommerce_master"],
+        job_execute("ecommerce_master"),
         user_env,
     )
     assert master.returncode == 0, master.stderr[-3000:]

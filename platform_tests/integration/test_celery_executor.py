@@ -6,16 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from dataplatform.defs.celery_executor import UnsharedInstanceError, require_shared_instance
 from dataplatform.settings import Settings, SettingsError, load_settings
+from platform_tests.e2e.conftest import PROJECT, job_execute
 
-PROJECT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 PASSWORD = "brokerpass-7f3a"  # a password no message may contain
 BROKER = f"amqp://platform:{PASSWORD}@127.0.0.1:5672//"
 
@@ -96,16 +94,9 @@ def test_a_run_on_the_embedded_instance_fails_as_it_starts_and_never_shows_the_b
         "DATAPLATFORM_EXECUTOR": "celery",
         "DATAPLATFORM_CELERY_BROKER": BROKER,
     }
-    command = [
-        str(BIN / "dagster"),
-        "job",
-        "execute",
-        "-m",
-        "dataplatform.definitions",
-        "-j",
-        "weather_master",
-    ]
-    done = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        job_execute("weather_master"), env=env, cwd=PROJECT, capture_output=True, text=True, timeout=180
+    )
     output = done.stdout + done.stderr
     assert done.returncode != 0
     assert "storage: postgres:" in output
