@@ -138,7 +138,7 @@ def test_without_the_secret_the_platform_refuses_to_load_naming_the_variable(tmp
     monkeypatch.setattr(ecommerce, "ECOMMERCE", PSEUDONYMISED)
     monkeypatch.delenv("DATAPLATFORM_PII_SECRET", raising=False)
     with pytest.raises(
-        SettingsError, match=r"DATAPLATFORM_PII_SECRET is required.*ecommerce\.customers\.email"
+        SettingsError, match=r"DATAPLATFORM_PII_SECRET is not set.*ecommerce\.customers\.email"
     ):
         build_definitions(small_settings(tmp_path, pii_secret=None))
 

@@ -23,7 +23,7 @@ from dataplatform.defs.reference import reference_definitions
 from dataplatform.defs.resources import build_resources
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import Settings, SettingsError
-from dataplatform.transform.pii import SECRET_VARIABLE
+from dataplatform.transform.pii import missing_secret
 from dataplatform.transform.pipeline import DomainPipeline
 
 # In process by default: on a small machine a subprocess per step costs about 2 s, ten times
@@ -48,10 +48,7 @@ def require_pii_secret(pipelines: tuple[DomainPipeline, ...], settings: Settings
         if column.pii is not None and column.pii.needs_secret
     ]
     if needing and settings.pii_secret is None:
-        raise SettingsError(
-            f"invalid setting: {SECRET_VARIABLE} is required (16 characters or more): "
-            f"{', '.join(needing)} {'is' if len(needing) == 1 else 'are'} pseudonymised with it"
-        )
+        raise SettingsError(f"invalid setting: {missing_secret(needing)}")
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
