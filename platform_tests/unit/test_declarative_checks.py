@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from dataplatform.quality import evaluate as evaluate_module
 from dataplatform.quality.evaluate import CheckContext, evaluate, evaluate_all
 from dataplatform.quality.specs import (
     AcceptedValues,
@@ -257,7 +258,11 @@ def test_a_stored_table_scanned_lazily_gets_the_outcomes_it_gets_in_memory(tmp_p
         assert not all(o.passed for o in in_memory.values())
 
 
-def test_a_key_repeated_or_null_counts_its_extra_copies_in_any_column_type():
+@pytest.mark.parametrize("key_rows", [evaluate_module.IN_MEMORY_KEY_ROWS, 2], ids=["in memory", "grouped"])
+def test_a_key_repeated_or_null_counts_its_extra_copies_in_any_column_type(key_rows, monkeypatch):
+    # a key of more than IN_MEMORY_KEY_ROWS rows is grouped by DuckDB (spilling), not sorted or
+    # counted DISTINCT in memory: the same counts either way
+    monkeypatch.setattr(evaluate_module, "IN_MEMORY_KEY_ROWS", key_rows)
     ids = pa.array([1, 1, None, None, None, 2], pa.int64())
     table = pa.table({"id": ids, "code": pa.array(["a", "a", None, None, None, "b"])})
     for column in ("id", "code"):  # sorted in numpy (integers) or counted in SQL (text)

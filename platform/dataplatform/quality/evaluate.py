@@ -102,6 +102,11 @@ _KINDS = (
     NoPersonalData,
 )
 PHONE_DIGITS = (9, 15)
+# A key of up to this many rows is counted in memory: its column sorted by numpy, or a DISTINCT
+# in the shared pass, whose hash table DuckDB keeps whole. A larger key is counted by DuckDB's
+# GROUP BY, which spills within the memory limit, so a day larger than memory is checked in
+# bounded memory (sorting 100M keys held 1.6 GB in numpy).
+IN_MEMORY_KEY_ROWS = 16_000_000
 
 
 def _failing_condition(spec: CheckSpec) -> tuple[str, list]:
@@ -161,12 +166,16 @@ class _Run:
         self.summarise_trailing(specs)
         return {spec.name: self.outcome(spec) for spec in specs}
 
+    def in_memory(self, spec: Unique) -> bool:
+        """Whether this key's duplicates are counted in memory (see `IN_MEMORY_KEY_ROWS`)."""
+        return len(spec.columns) == 1 and self.rows <= IN_MEMORY_KEY_ROWS
+
     def sortable(self, spec: Unique) -> bool:
         """Whether `unique` counts this key's duplicates by sorting, faster than the shared pass
         would."""
         import pyarrow as pa
 
-        return len(spec.columns) == 1 and pa.types.is_integer(self.schema.field(spec.columns[0]).type)
+        return self.in_memory(spec) and pa.types.is_integer(self.schema.field(spec.columns[0]).type)
 
     def query(self, sql: str, params: list | None = None) -> pa.Table:
         return self.con.execute(sql, params or []).to_arrow_table()
@@ -187,7 +196,7 @@ class _Run:
                     aggregates[f"nulls {spec.name} {column}"] = (
                         f"count(*) FILTER (WHERE {quote(column)} IS NULL)"
                     )
-            elif isinstance(spec, Unique) and len(spec.columns) == 1 and not self.sortable(spec):
+            elif isinstance(spec, Unique) and self.in_memory(spec) and not self.sortable(spec):
                 # rows beyond the first of each key, NULL being one key as in GROUP BY
                 column = quote(spec.columns[0])
                 aggregates[f"extra {spec.name}"] = (
@@ -307,7 +316,8 @@ class _Run:
 
     def unique(self, spec: Unique) -> CheckOutcome:
         """No two rows share the key: counted in the shared pass or by sorting an integer key,
-        and only when some key repeats are the duplicated keys grouped and sampled."""
+        and only when some key repeats (or the key is too large for those) are the duplicated
+        keys grouped and sampled."""
         extra = self.found.get(f"extra {spec.name}")
         if extra is None and self.sortable(spec):
             extra = sorted_duplicates(self.query(f"SELECT {quote(spec.columns[0])} FROM t"), spec.columns)
