@@ -47,7 +47,10 @@ store.write_stream(TableName("silver", "killed", "readings"), reader, Slice("par
 
 def test_a_table_created_before_its_first_write_is_there_with_no_rows_after_a_kill(tmp_path):
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", WRITER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert writer.stdout is not None
     assert writer.stdout.readline().strip() == "writing", "the writer ended before it was killed"
