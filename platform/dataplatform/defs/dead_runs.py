@@ -109,15 +109,19 @@ def cleaning_dead_runs(executor: dg.ExecutorDefinition) -> dg.ExecutorDefinition
     """`executor`, cleaning dead runs up as each run starts: the one hook every launch path
     goes through (`dagster job execute`, the UI, schedules, `dataplatform run`), so a run killed
     earlier never blocks this one. What it cleaned is said on stderr, and in each dead run's
-    event log."""
+    event log. The same hook gives the pools their limits before any step claims a slot
+    (`defs/pools.py`)."""
     create = executor.executor_creation_fn
     if create is None:
         raise ValueError(f"executor {executor.name} has no creation function")
 
     def clean_then_create(init_context: dg.InitExecutorContext):
+        from dataplatform.defs.pools import ensure_pools
+
         cleaned = clean_dead_runs(init_context.instance)
         if cleaned:
             print(say(cleaned), file=sys.stderr)
+        ensure_pools(init_context.instance)  # before any step claims a slot: see defs/pools.py
         return create(init_context)
 
     return dg.ExecutorDefinition(
