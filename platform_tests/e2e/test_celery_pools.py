@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from dataplatform.defs.pools import ensure_pools
 from platform_tests.celery import celery_broker, celery_workers  # noqa: F401  (fixture)
 from platform_tests.e2e.conftest import PROJECT, daily_job, job_execute, team_instance_env
 
@@ -51,7 +52,7 @@ def test_a_gold_step_waits_for_the_warehouse_slot_another_writer_holds(
         assert done.returncode == 0, done.stdout[-3000:] + workers.output()
 
         storage = instance.event_log_storage
-        storage.initialize_concurrency_limit_to_default(POOL)
+        ensure_pools(instance, (POOL,))  # the master run's start created it already: a no-op then
         assert storage.claim_concurrency_slot(POOL, "another-writer", "writing").is_claimed
         with (tmp_path / "daily.log").open("wb") as log:
             daily = subprocess.Popen(

@@ -18,31 +18,26 @@ from platform_tests.e2e.conftest import team_instance_env
 RACERS = 8
 
 
-def _race(env: dict[str, str], start, give: str) -> str:
-    """In a process of its own, as a run's process: wait for the others, then create the pools
-    with `give` (ours, or Dagster's own first-claim path)."""
+def _race(env: dict[str, str], start) -> str:
+    """In a process of its own, as a run's process: wait for the others, then create the pools."""
     os.environ.update(env)
     from dataplatform.defs.pools import ensure_pools
 
     with dg.DagsterInstance.get() as instance:
         start.wait()
         try:
-            if give == "ensure_pools":
-                ensure_pools(instance)
-            else:
-                for pool in POOLS:
-                    instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
+            ensure_pools(instance)
         except Exception as error:  # reported to the test, which names the failures
             return f"{type(error).__name__}: {str(error).splitlines()[0]}"
     return "ok"
 
 
-def _racing(tmp_path: Path, database: str, give: str) -> tuple[list[str], dict[str, int]]:
+def _racing(tmp_path: Path, database: str) -> tuple[list[str], dict[str, int]]:
     env = team_instance_env(tmp_path / "dagster", database)
     context = multiprocessing.get_context("spawn")
     start = context.Manager().Barrier(RACERS)
     with context.Pool(RACERS) as pool:
-        outcomes = pool.starmap(_race, [(env, start, give)] * RACERS)
+        outcomes = pool.starmap(_race, [(env, start)] * RACERS)
     os.environ.update(env)
     with dg.DagsterInstance.get() as instance:
         limits = {pool: instance.event_log_storage.get_concurrency_info(pool).slot_count for pool in POOLS}
@@ -54,6 +49,6 @@ def test_runs_starting_together_on_a_fresh_instance_all_get_the_pools(
 ):
     for name in [n for n in os.environ if n.startswith(("DAGSTER_", "POSTGRES_"))]:
         monkeypatch.delenv(name)
-    outcomes, limits = _racing(tmp_path, postgres_database, "ensure_pools")
+    outcomes, limits = _racing(tmp_path, postgres_database)
     assert outcomes == ["ok"] * RACERS
     assert limits == dict.fromkeys(POOLS, 1)  # docker/dagster.yaml's default_limit
