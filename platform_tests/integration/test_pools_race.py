@@ -6,49 +6,54 @@ own first-claim path, 7 of these 8 racers failed, in each of 3 tries."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from pathlib import Path
+import subprocess
+import sys
+import time
 
 import dagster as dg
 
 from dataplatform.defs.pools import POOLS
-from platform_tests.e2e.conftest import team_instance_env
+from platform_tests.e2e.conftest import PROJECT, team_instance_env
 
 RACERS = 8
+# each racer is a process of its own, as a run's process is; all wait for one moment, then go
+RACER = """
+import sys, time
+import dagster as dg
+from dataplatform.defs.pools import ensure_pools
 
-
-def _race(env: dict[str, str], start) -> str:
-    """In a process of its own, as a run's process: wait for the others, then create the pools."""
-    os.environ.update(env)
-    from dataplatform.defs.pools import ensure_pools
-
-    with dg.DagsterInstance.get() as instance:
-        start.wait()
-        try:
-            ensure_pools(instance)
-        except Exception as error:  # reported to the test, which names the failures
-            return f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    return "ok"
-
-
-def _racing(tmp_path: Path, database: str) -> tuple[list[str], dict[str, int]]:
-    env = team_instance_env(tmp_path / "dagster", database)
-    context = multiprocessing.get_context("spawn")
-    start = context.Manager().Barrier(RACERS)
-    with context.Pool(RACERS) as pool:
-        outcomes = pool.starmap(_race, [(env, start)] * RACERS)
-    os.environ.update(env)
-    with dg.DagsterInstance.get() as instance:
-        limits = {pool: instance.event_log_storage.get_concurrency_info(pool).slot_count for pool in POOLS}
-    return outcomes, limits
+with dg.DagsterInstance.get() as instance:
+    time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+    ensure_pools(instance)
+"""
 
 
 def test_runs_starting_together_on_a_fresh_instance_all_get_the_pools(
     tmp_path, postgres_database, monkeypatch
 ):
-    for name in [n for n in os.environ if n.startswith(("DAGSTER_", "POSTGRES_"))]:
-        monkeypatch.delenv(name)
-    outcomes, limits = _racing(tmp_path, postgres_database)
-    assert outcomes == ["ok"] * RACERS
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "POSTGRES_"))}
+    env |= team_instance_env(tmp_path / "dagster", postgres_database)
+    moment = str(time.time() + 15)  # time enough for every racer to import Dagster and connect
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, moment], env=env, cwd=PROJECT, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(RACERS)
+    ]
+    failures = []
+    for racer in racers:
+        try:
+            _, stderr = racer.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            racer.kill()
+            _, stderr = racer.communicate()
+        if racer.returncode != 0:
+            failures.append(stderr.strip().splitlines()[-1:] if stderr.strip() else racer.returncode)
+    assert failures == []
+    for name, value in env.items():
+        if name.startswith(("DAGSTER_", "POSTGRES_")):
+            monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        limits = {pool: instance.event_log_storage.get_concurrency_info(pool).slot_count for pool in POOLS}
     assert limits == dict.fromkeys(POOLS, 1)  # docker/dagster.yaml's default_limit
