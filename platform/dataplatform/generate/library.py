@@ -57,25 +57,16 @@ def generate(
     start: date | str | None = None,
     end: date | str | None = None,
     *,
-    output: str,
-    writer: str | Writer = "parquet",
-    seed: int | None = None,
-    knobs: Mapping[str, Any] | None = None,
-    scale: float = 1.0,
-    tables: tuple[str, ...] | None = None,
-    settings: Settings | None = None,
     report: Callable[[Progress], None] | None = None,
+    **options: Any,
 ) -> Progress:
-    """Write `domain_name` from `start` to `end` (inclusive) to `output` through `writer` (a
-    name from `dataplatform generate --list`, or a `Writer`), as the command does.
+    """Write `domain_name` from `start` to `end` (inclusive) as the command does: `options` are
+    those of `export` (`output`, `writer`, `seed`, `knobs`, `scale`, `tables`, `settings`).
 
     The days are those of `date_range`; `seed` and the volume knobs default to
     the settings. Raises `GenerateError` (nothing written) for any request the command refuses.
     """
-    job = export(
-        domain_name, start, end, output=output, writer=writer, seed=seed, knobs=knobs, scale=scale,
-        tables=tables, settings=settings,
-    )  # fmt: skip
+    job = export(domain_name, start, end, **options)
     return job.run(report) if report else job.run()
 
 
