@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from dataplatform.defs.executors import before_each_run
 from dataplatform.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,21 +53,7 @@ def celery_executor(settings: Settings) -> dg.ExecutorDefinition:
         {"broker": {"env": BROKER_VARIABLE}, "backend": backend, "config_source": CELERY_CONFIG},
         name="celery",
     )
-    create = configured.executor_creation_fn
-    if create is None:
-        raise ValueError("dagster-celery's executor has no creation function")
-
-    def refuse_unshared_then_create(init_context: dg.InitExecutorContext) -> dg.Executor:
-        require_shared_instance(init_context.instance)
-        return create(init_context)
-
-    return dg.ExecutorDefinition(
-        name=configured.name,
-        config_schema=configured.config_schema,
-        requirements=configured.get_requirements,
-        executor_creation_fn=refuse_unshared_then_create,
-        description=configured.description,
-    )
+    return before_each_run(configured, lambda init_context: require_shared_instance(init_context.instance))
 
 
 class UnsharedInstanceError(dg.DagsterInvariantViolationError):

@@ -32,6 +32,8 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
+from dataplatform.defs.executors import before_each_run
+
 PROCESS_TAG = "dataplatform/process"
 # a start time read back from /proc/stat's boot time and ticks may be off by a second
 CLOCK_SLACK_SECONDS = 2.0
@@ -111,26 +113,16 @@ def cleaning_dead_runs(executor: dg.ExecutorDefinition) -> dg.ExecutorDefinition
     earlier never blocks this one. What it cleaned is said on stderr, and in each dead run's
     event log. The same hook gives the pools their limits before any step claims a slot
     (`defs/pools.py`)."""
-    create = executor.executor_creation_fn
-    if create is None:
-        raise ValueError(f"executor {executor.name} has no creation function")
 
-    def clean_then_create(init_context: dg.InitExecutorContext):
+    def clean(init_context: dg.InitExecutorContext) -> None:
         from dataplatform.defs.pools import ensure_pools
 
         cleaned = clean_dead_runs(init_context.instance)
         if cleaned:
             print(say(cleaned), file=sys.stderr)
         ensure_pools(init_context.instance)  # before any step claims a slot: see defs/pools.py
-        return create(init_context)
 
-    return dg.ExecutorDefinition(
-        name=executor.name,
-        config_schema=executor.config_schema,
-        requirements=executor.get_requirements,
-        executor_creation_fn=clean_then_create,
-        description=executor.description,
-    )
+    return before_each_run(executor, clean)
 
 
 def _gone(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
