@@ -89,7 +89,7 @@ def test_a_dataset_in_postgres_is_the_dataset_in_duckdb(folder, database, tmp_pa
                 in_duckdb.load("titanic", split=split, features=features),
             )
     assert in_postgres.stats("titanic") == in_duckdb.stats("titanic")
-    assert [c.passed for c in in_postgres.check("titanic")] == [True] * 5
+    assert [c.passed for c in in_postgres.check("titanic")] == [True] * 7  # 5, and no_personal_data per split
     assert in_postgres.info("titanic")["rows"]["features_test"] == 100
 
 
