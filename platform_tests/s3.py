@@ -141,6 +141,12 @@ def _start(folder: Path, stack: ExitStack) -> S3Server:
         "-admin.ui=false",
         "-webdav=false",
         "-master.telemetry=false",
+        # Each bucket is a SeaweedFS collection with volumes of its own, and by default the
+        # volume count is free disk / 128 MB: the suite's bucket per test ran out at about 77
+        # buckets (500 "no free volumes left"). Small volumes and a fixed, large count make the
+        # server's capacity the same on every machine.
+        "-volume.max=5000",
+        "-master.volumeSizeLimitMB=16",
         *(f"-{flag}={port}" for flag, port in ports.items()),
     ]
     (folder / "data").mkdir()
