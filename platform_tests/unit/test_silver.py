@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from dataplatform.transform import sql
 from dataplatform.transform.ecommerce import ORDER_ITEMS, ORDERS, PRODUCTS
 from dataplatform.transform.silver import Column, Rule, SilverSpec, clean
 
@@ -224,3 +225,22 @@ def test_a_rule_condition_that_is_null_counts_as_a_violation():
     )
     result = clean(bronze([{"id": 1, "x": None}, {"id": 2, "x": 1}]), spec)
     assert result.dropped == {"x_positive": 1}
+
+
+def test_a_delivery_judged_in_a_scratch_file_gives_what_memory_gives(monkeypatch):
+    """Past the memory limit silver's working tables move to a compressed file: same rows, same
+    quarantine in delivered order, same counts."""
+    rows = [order(i, status=" PAID " if i % 3 else "paid") for i in range(3000)]
+    rows += [order(5, order_total=1.0), order(7, _batch_id="b0"), order(11, customer_id=None)]
+    delivery = bronze(rows)
+    in_memory = clean(delivery, ORDERS)
+    monkeypatch.setattr(sql, "BYTES_PER_VALUE", 10**9)  # estimates any delivery over the limit
+    schemas, create = [], sql.WorkingTables.create
+    monkeypatch.setattr(sql.WorkingTables, "create", lambda w, *a: schemas.append(w.schema) or create(w, *a))
+    in_scratch = clean(delivery, ORDERS)
+    assert schemas and "temp" not in schemas
+    assert in_memory.dropped and in_memory.quarantine.num_rows == sum(in_memory.dropped.values())
+    for result in (in_memory, in_scratch):
+        assert result.rows_in == len(rows)
+    assert in_scratch.table.equals(in_memory.table) and in_scratch.quarantine.equals(in_memory.quarantine)
+    assert in_scratch.dropped == in_memory.dropped

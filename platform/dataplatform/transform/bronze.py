@@ -11,8 +11,8 @@ changed delivery is appended beside the old one: append-only history without dup
 The row checksum is `md5(to_json(row))` in DuckDB (UTC session): the row as a JSON object of
 column name to value, so it is content-based, tells a null from an empty string, and is the
 same in any process. The batch id needs every checksum before the first row can carry it, so
-the stamped rows wait in a DuckDB temporary table (which spills to disk beyond the connection's
-memory limit) and leave it as a stream: a day larger than memory passes through.
+the stamped rows wait in a compressed DuckDB working table (`sql.working_tables`, on disk beyond the
+connection's memory limit) and leave it as a stream: a day larger than memory passes through.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dataplatform.transform.sql import connect, stream
+from dataplatform.transform.sql import connect, stream, working_tables
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,9 +50,9 @@ class Stamped:
 @contextmanager
 def stamped(landing, source: str, ingested_at: datetime) -> Iterator[Stamped]:
     """Stamp a delivery (an Arrow table or dataset); its rows stream while the block is open."""
-    with connect(landing=landing) as con:
-        con.execute("CREATE TEMP TABLE stamped AS SELECT *, md5(to_json(landing)) AS _checksum FROM landing")
-        rows, batch = con.execute(f"SELECT count(*), {BATCH_ID} FROM stamped").fetchone()
+    with connect(landing=landing) as con, working_tables(con, "landing") as work:
+        table = work.create("stamped", "SELECT *, md5(to_json(landing)) AS _checksum FROM landing")
+        rows, batch = con.execute(f"SELECT count(*), {BATCH_ID} FROM {table}").fetchone()
         con.execute("SET VARIABLE batch_id = ?", [batch])
         con.execute("SET VARIABLE ingested_at = ?::TIMESTAMPTZ", [ingested_at])
         con.execute("SET VARIABLE source = ?", [source])
@@ -63,7 +63,7 @@ def stamped(landing, source: str, ingested_at: datetime) -> Iterator[Stamped]:
                 con,
                 "SELECT * EXCLUDE (_checksum), getvariable('batch_id') AS _batch_id, "
                 "getvariable('ingested_at') AS _ingested_at, getvariable('source') AS _source, _checksum "
-                "FROM stamped",
+                f"FROM {table}",
             ),
         )
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from dataplatform.transform.pii import Drop, PiiRule, bind_secret, masked, masked_star, pseudonymised
-from dataplatform.transform.sql import connect, quote, stream
+from dataplatform.transform.sql import connect, quote, stream, working_tables
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -161,28 +161,28 @@ def judged(bronze, spec: SilverSpec, secret: str | None = None) -> Iterator[Judg
     stream out (`secret` keys the pseudonyms), after the rules and the copies were judged on
     the values in clear."""
     started = time.perf_counter()
-    with connect(delivered=bronze) as con:
+    with connect(delivered=bronze) as con, working_tables(con, "delivered") as work:
         bind_secret(con, secret, pseudonymised(spec.personal))
         con.execute(
             "SET VARIABLE latest = "
             "(SELECT _batch_id FROM delivered ORDER BY _ingested_at DESC, _batch_id DESC LIMIT 1)"
         )
         con.execute(f"CREATE TEMP TABLE copied AS {_copied_sql(spec)}")
-        con.execute(f"CREATE TEMP TABLE ruled AS {_judge_sql(spec)}")
-        con.execute(f"CREATE TEMP TABLE losers AS {_losers_sql(spec)}")
+        ruled = work.create("ruled", _judge_sql(spec))
+        con.execute(f"CREATE TEMP TABLE losers AS {_losers_sql(spec, ruled)}")
         row = quote(ROW)
         con.execute(
             "CREATE TEMP VIEW judged AS SELECT r.* EXCLUDE (__copied) REPLACE (coalesce(r._drop_reason, "
             f"CASE WHEN l.{row} IS NOT NULL THEN 'duplicate' END) AS _drop_reason), r.rowid AS {row} "
-            f"FROM ruled AS r LEFT JOIN losers AS l ON r.rowid = l.{row}"
+            f"FROM {ruled} AS r LEFT JOIN losers AS l ON r.rowid = l.{row}"
         )
-        rows_in = con.execute("SELECT count(*) FROM ruled").fetchone()[0]
-        con.execute(
-            f"CREATE TEMP TABLE quarantined AS SELECT {DELIVERED}.*, _drop_reason, {row} FROM judged "
-            "WHERE _drop_reason IS NOT NULL"
+        rows_in = con.execute(f"SELECT count(*) FROM {ruled}").fetchone()[0]
+        quarantined = work.create(
+            "quarantined",
+            f"SELECT {DELIVERED}.*, _drop_reason, {row} FROM judged WHERE _drop_reason IS NOT NULL",
         )
         dropped = dict(
-            con.execute("SELECT _drop_reason, count(*) FROM quarantined GROUP BY 1 ORDER BY 1").fetchall()
+            con.execute(f"SELECT _drop_reason, count(*) FROM {quarantined} GROUP BY 1 ORDER BY 1").fetchall()
         )
         # every kept row is of the latest batch: any other is superseded
         latest = con.execute("SELECT getvariable('latest')").fetchone()[0]
@@ -203,7 +203,7 @@ def judged(bronze, spec: SilverSpec, secret: str | None = None) -> Iterator[Judg
                 f"SELECT {columns}, _quality_flags, _batch_id, _ingested_at, _checksum FROM judged "
                 "WHERE _drop_reason IS NULL",
             ),
-            quarantine=stream(con, f"SELECT {_as_delivered(spec)} FROM quarantined ORDER BY {row}"),
+            quarantine=stream(con, f"SELECT {_as_delivered(spec)} FROM {quarantined} ORDER BY {row}"),
         )
 
 
@@ -284,7 +284,7 @@ def _judge_sql(spec: SilverSpec) -> str:
     """
 
 
-def _losers_sql(spec: SilverSpec) -> str:
+def _losers_sql(spec: SilverSpec, ruled: str) -> str:
     """Copies of a key in the latest batch beyond the first, which become `duplicate`: a valid
     copy wins, then the smallest checksum. A copy dropped for a rule keeps its reason, so only
     copies without one are returned."""
@@ -294,7 +294,7 @@ def _losers_sql(spec: SilverSpec) -> str:
         SELECT {row} FROM (
             SELECT rowid AS {row}, _drop_reason,
                    row_number() OVER (PARTITION BY {key} ORDER BY _drop_reason IS NOT NULL, _checksum) AS _rank
-            FROM ruled WHERE __copied AND _batch_id IS NOT DISTINCT FROM getvariable('latest')
+            FROM {ruled} WHERE __copied AND _batch_id IS NOT DISTINCT FROM getvariable('latest')
         )
         WHERE _rank > 1 AND _drop_reason IS NULL
     """
