@@ -5,7 +5,7 @@ status, orders, items, revenue, average_order_value, revenue_usd), `--rows` rows
 over 30 days, seeded, written by `DuckDBStore.write` into `warehouse.duckdb` and published with
 `snapshots.publish`, exactly what the gold IO manager does after a gold write.
 
-The server: `python -m dataplatform.cli_api serve` (uvicorn, one worker) as a subprocess over the
+The server: `python -m dataplatform.cli serve` (uvicorn, one worker) as a subprocess over the
 work folder, an API key checked on every data request, the rate limit set out of the way.
 
 Queries, each by `--clients` (default 16) concurrent clients (threads, each with its own
@@ -94,7 +94,7 @@ def main() -> None:
         key, env = _server_env(root, data)
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "dataplatform.cli_api", "serve", "--port", str(port)],
+            [sys.executable, "-m", "dataplatform.cli", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -17,7 +17,7 @@ from platform_tests.e2e.conftest import PROJECT, job_execute, run
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-03-10"
-API = [sys.executable, "-m", "dataplatform.cli_api"]
+API = [sys.executable, "-m", "dataplatform.cli"]
 
 
 def test_served_api_with_cli_keys_and_a_gold_run_alongside(user_env):

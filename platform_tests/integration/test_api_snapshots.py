@@ -74,7 +74,7 @@ def test_a_version_from_a_cursor_never_names_another_file(tmp_path, version):
 def test_publish_gold_publishes_a_warehouse_written_before_the_api(tmp_path):
     from typer.testing import CliRunner
 
-    from dataplatform.cli_api import app
+    from dataplatform.cli.api import app
 
     store = open_store("duckdb", tmp_path)
     store.write(TABLE, pa.table({"n": [1, 2]}))

@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dataplatform.cli_api import app as api_app
-from dataplatform.cli_datasets import app as datasets_app
-from dataplatform.cli_models import app as models_app
+from dataplatform.cli.api import app as api_app
+from dataplatform.cli.datasets import app as datasets_app
+from dataplatform.cli.models import app as models_app
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import LAYERS, Settings, SettingsError, load_settings
 

@@ -1,7 +1,8 @@
 """`dataplatform serve` and `dataplatform api-key`: run the REST API, manage its keys.
 
 FastAPI and uvicorn are imported inside `serve`, so `dataplatform --help` stays fast. A mistake
-is one line on stderr and exit code 1. `python -m dataplatform.cli_api` runs the same commands.
+is one line on stderr and exit code 1. `python -m dataplatform.cli serve` runs without the
+console script.
 """
 
 from __future__ import annotations
@@ -157,7 +158,3 @@ def _api_settings():
 def _fail(message: str) -> NoReturn:
     errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
-
-
-if __name__ == "__main__":
-    app()
