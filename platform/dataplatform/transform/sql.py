@@ -129,11 +129,13 @@ def working_tables(con: duckdb.DuckDBPyConnection, relation: str) -> Iterator[Wo
     if rows * columns * BYTES_PER_VALUE <= size_in_bytes(_memory_limit()):
         yield WorkingTables(con, "temp")
         return
+    from dataplatform.storage.duckdb_extensions import string_literal
+
     folder = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
     os.makedirs(folder, exist_ok=True)
     name = f"scratch_{uuid.uuid4().hex}"
     path = os.path.join(folder, f"{name}.duckdb")
-    con.execute(f"ATTACH {_literal(path)} AS {quote(name)}")
+    con.execute(f"ATTACH {string_literal(path)} AS {quote(name)}")
     try:
         yield WorkingTables(con, quote(name))
     finally:
@@ -151,11 +153,6 @@ def size_in_bytes(size: str) -> int:
 
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (ATTACH takes no parameters); the path is ours, quoted anyway."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _memory_limit() -> str:
