@@ -7,24 +7,24 @@ console script.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dataplatform.settings import SettingsError, load_settings
+from dataplatform.cli._output import (
+    Format,
+    console,
+    current_settings,
+    errors,
+    fail,
+    print_json,
+    use_dagster_home,
+)
 
 app = typer.Typer(help="The REST API: serve it, manage its keys.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True, add_completion=False)
 app.add_typer(keys_app, name="api-key")
-console = Console()
-errors = Console(stderr=True)
-
-Format = Annotated[str, typer.Option("--format", help="table or json")]
 
 
 @app.command()
@@ -36,12 +36,9 @@ def serve(
     """Run the REST API on uvicorn (gold, runs, checks, datasets, models, /metrics)."""
     import uvicorn
 
-    settings = _settings()
+    settings = current_settings()
     api = _api_settings()
-    # the instance the platform's runs write to, as `dataplatform run` finds it
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
+    use_dagster_home(settings)  # the instance the platform's runs write to, as `dataplatform run` finds it
     uvicorn.run(
         "dataplatform.api.app:create_app",
         factory=True,
@@ -61,19 +58,19 @@ def publish_gold(output: Format = "table") -> None:
     from dataplatform.storage import StorageError, store_for_layer
     from dataplatform.storage.snapshots import publish, snapshot_root
 
-    settings = _settings()
+    settings = current_settings()
     if settings.layer_backend("gold") == "postgres":
-        _fail("gold is in PostgreSQL: the API reads it there, there is nothing to publish")
+        fail("gold is in PostgreSQL: the API reads it there, there is nothing to publish")
     store = store_for_layer(settings, "gold")
     try:
         snapshots = [
             publish(store, table, snapshot_root(settings.data_dir)) for table in store.list_tables("gold")
         ]
     except StorageError as error:
-        _fail(str(error))
+        fail(str(error))
     found = [{"table": str(s.table), "rows": s.rows, "version": s.version} for s in snapshots]
     if output == "json":
-        typer.echo(json.dumps(found))
+        print_json(found)
         return
     for item in found:
         console.print(f"{item['table']}: {item['rows']:,} rows published ({item['version']})")
@@ -94,9 +91,9 @@ def create_key(
     try:
         entry, secret = store.create(name, scope)  # type: ignore[arg-type]
     except ApiKeyError as error:
-        _fail(str(error))
+        fail(str(error))
     if output == "json":
-        typer.echo(json.dumps({**entry.shown(), "key": secret}))
+        print_json({**entry.shown(), "key": secret})
         return
     console.print(f"API key {entry.id} ({entry.scope}) for {entry.name}:")
     typer.echo(secret)
@@ -108,7 +105,7 @@ def list_keys(output: Format = "table") -> None:
     """Every key: id, name, scope, created and revoked times (never the key)."""
     keys = [key.shown() for key in _store().list()]
     if output == "json":
-        typer.echo(json.dumps(keys))
+        print_json(keys)
         return
     view = Table("id", "name", "scope", "created", "revoked")
     for key in keys:
@@ -124,21 +121,14 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id, from `a
     try:
         entry = _store().revoke(key_id)
     except ApiKeyError as error:
-        _fail(str(error))
+        fail(str(error))
     console.print(f"revoked {entry.id} ({entry.name}) at {entry.revoked_at}")
 
 
 def _store():
     from dataplatform.api.keys import KeyStore
 
-    return KeyStore(_api_settings().keys_path(_settings()))
-
-
-def _settings():
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
+    return KeyStore(_api_settings().keys_path(current_settings()))
 
 
 def _api_settings():
@@ -152,9 +142,4 @@ def _api_settings():
         problems = [
             f"DATAPLATFORM_API_{'__'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
         ]
-        _fail("invalid setting: " + "; ".join(problems))
-
-
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=1)
+        fail("invalid setting: " + "; ".join(problems))

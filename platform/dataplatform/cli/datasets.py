@@ -14,13 +14,12 @@ import json
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dataplatform.settings import Settings, SettingsError, load_settings
+from dataplatform.cli._output import Format, console, current_settings, errors, fail, print_json
 
 if TYPE_CHECKING:
     from dataplatform.datasets.client import DatasetClient
@@ -31,10 +30,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-errors = Console(stderr=True)  # progress and errors, so stdout holds only results
-
-Format = Annotated[str, typer.Option("--format", help="table or json")]
 Version = Annotated[
     int | None,
     typer.Option("--version", min=1, help="An earlier version (see `info`); default: the current one."),
@@ -87,7 +82,7 @@ def register(
 ) -> None:
     """Register a dataset and materialise it at once: data, detection, statistics and features."""
     if (source is None) == (from_asset is None):
-        _fail("give a file or folder, or --from-asset layer/domain/table or reference/<table> (one of them)")
+        fail("give a file or folder, or --from-asset layer/domain/table or reference/<table> (one of them)")
     options: dict[str, Any] = {
         "target": target,
         "id_columns": _listed(id_column),
@@ -138,7 +133,7 @@ def list_datasets(
         specs = specs[:limit] if limit is not None else specs
         rows = [_summary(client, s) for s in specs]
     if output == "json":
-        typer.echo(json.dumps({"datasets": rows}, default=str))
+        print_json({"datasets": rows})
         return
     _show_summaries(rows, "Registered datasets" if rows else None)
 
@@ -186,7 +181,7 @@ def load(
             with closing(client.load(name, chunk_size=limit, **options)) as frames:  # type: ignore[arg-type]
                 frame = next(frames)
     if output == "json":
-        typer.echo(json.dumps({"rows": json.loads(frame.to_json(orient="records", date_format="iso"))}))
+        print_json({"rows": json.loads(frame.to_json(orient="records", date_format="iso"))})
         return
     view = Table(title=f"{name} {'features of ' if features else ''}{split}: {len(frame):,} rows")
     for label in frame.columns:
@@ -208,7 +203,7 @@ def stats(
 ) -> None:
     """Statistics per split and column, as computed at registration; the target's distribution."""
     if export is not None and export.suffix.lower() not in (".json", ".yaml", ".yml"):
-        _fail(f"--export {export}: use a .json, .yaml or .yml file name")
+        fail(f"--export {export}: use a .json, .yaml or .yml file name")
     client = _client()
     with _failing_cleanly():
         figures = client.stats(name, version)
@@ -216,7 +211,7 @@ def stats(
         if export is not None:
             _write_figures(export, figures)
     if output == "json":
-        typer.echo(json.dumps(shown, default=str))
+        print_json(shown)
     else:
         _show_stats(shown, full)
     if export is not None:
@@ -234,7 +229,7 @@ def search(
     with _failing_cleanly():
         rows = [_summary(client, s) for s in client.search(pattern, field)]  # type: ignore[arg-type]
     if output == "json":
-        typer.echo(json.dumps({"datasets": rows}, default=str))
+        print_json({"datasets": rows})
         return
     _show_summaries(rows, f"Datasets matching {pattern!r}" if rows else None)
 
@@ -264,7 +259,7 @@ def export(
     with _failing_cleanly():
         written = client.export(name, destination, to, compression, _listed(table), metadata_only, version)
     if output == "json":
-        typer.echo(json.dumps({"files": [str(p) for p in written]}))
+        print_json({"files": [str(p) for p in written]})
         return
     for path in written:
         console.print(str(path), highlight=False)
@@ -286,7 +281,7 @@ def update(
 ) -> None:
     """Change a dataset's description, tags, target, id columns or problem type."""
     if all(v is None for v in (description, tag, target, id_column, problem_type)):
-        _fail("nothing to update: give --description, --tag, --target, --id-column or --problem-type")
+        fail("nothing to update: give --description, --tag, --target, --id-column or --problem-type")
     client = _client()
     with _failing_cleanly():
         spec = client.update(name, description, _listed(tag), target, _listed(id_column), problem_type)
@@ -309,16 +304,14 @@ def remove(
             _confirm(planned)
         done = planned if dry_run else client.remove(name)
     if output == "json":
-        typer.echo(
-            json.dumps(
-                {
-                    "name": done.name,
-                    "spec_file": str(done.spec_file),
-                    "tables": done.tables,
-                    "versions": done.versions,
-                    "removed": done.done,
-                }
-            )
+        print_json(
+            {
+                "name": done.name,
+                "spec_file": str(done.spec_file),
+                "tables": done.tables,
+                "versions": done.versions,
+                "removed": done.done,
+            }
         )
         return
     verb = "removed" if done.done else "would remove"
@@ -350,7 +343,7 @@ def split(
             _write_folds(client, name, found, write)
     summaries = [fold.summary() for fold in found]
     if output == "json":
-        typer.echo(json.dumps({"folds": summaries}, default=str))
+        print_json({"folds": summaries})
         return
     view = Table(
         title=f"Time-ordered {mode} folds of {name}" if folds > 1 else f"Time-ordered split of {name}"
@@ -374,28 +367,21 @@ def split(
 def _client() -> DatasetClient:
     from dataplatform.datasets.client import DatasetClient
 
-    return DatasetClient.for_settings(_settings())
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        _fail(str(error))
+    return DatasetClient.for_settings(current_settings())
 
 
 @contextmanager
 def _failing_cleanly() -> Iterator[None]:
-    """Turn the errors a user can cause (bad input, a busy store, a missing asset) into `_fail`."""
+    """Turn the errors a user can cause (bad input, a busy store, a missing asset) into `fail`."""
     from dataplatform.datasets.errors import DatasetError
     from dataplatform.storage.contract import StorageError
 
     try:
         yield
     except (DatasetError, StorageError) as error:
-        _fail(str(error))
+        fail(str(error))
     except OSError as error:  # a folder that cannot be written, a file that vanished
-        _fail(f"{error.filename}: {error.strerror}" if error.filename else str(error))
+        fail(f"{error.filename}: {error.strerror}" if error.filename else str(error))
 
 
 def _asset_table(key: str):
@@ -408,12 +394,10 @@ def _asset_table(key: str):
     try:
         normalised, name = asset_table(key)
     except DatasetError as error:
-        _fail(f"--from-asset: {error}")
-    store = store_for_layer(_settings(), name.layer)
+        fail(f"--from-asset: {error}")
+    store = store_for_layer(current_settings(), name.layer)
     if not store.exists(name):
-        _fail(
-            f"asset {normalised} has not been materialised yet; run its job first (e.g. `dataplatform run`)"
-        )
+        fail(f"asset {normalised} has not been materialised yet; run its job first (e.g. `dataplatform run`)")
     return normalised, store.read(name)
 
 
@@ -465,7 +449,7 @@ def _confirm(planned) -> None:
         errors.print()
         agreed = False
     if not agreed:
-        _fail(f"{planned.name} not removed: answer y to confirm, or pass --force")
+        fail(f"{planned.name} not removed: answer y to confirm, or pass --force")
 
 
 def _summary(client: DatasetClient, spec: DatasetSpec) -> dict[str, Any]:
@@ -520,7 +504,7 @@ def _show_summaries(rows: list[dict[str, Any]], title: str | None) -> None:
 def _print_info(found: dict[str, Any], output: str, headline: str | None = None) -> None:
     """A dataset's info as JSON, or as a table under `headline`: how register, update and info end."""
     if output == "json":
-        typer.echo(json.dumps(found, default=str))
+        print_json(found)
         return
     if headline:
         console.print(headline)
@@ -653,11 +637,6 @@ def _pairs(option: str, pairs: list[str], example: str = "signup_date=datetime")
     for pair in pairs:
         column, sep, kind = pair.partition("=")
         if not sep or not column.strip() or not kind.strip():
-            _fail(f"{option} {pair!r} is not column=value, e.g. {option} {example}")
+            fail(f"{option} {pair!r} is not column=value, e.g. {option} {example}")
         found[column.strip()] = kind.strip()
     return found
-
-
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=1)

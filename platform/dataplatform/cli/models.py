@@ -8,17 +8,15 @@ inside the commands, so `dataplatform --help` stays fast.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dataplatform.settings import SettingsError, load_settings
+from dataplatform.cli._output import Format, console, current_settings, fail, print_json
 
 if TYPE_CHECKING:
     from dataplatform.models.client import ModelClient
@@ -28,10 +26,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
-Format = Annotated[str, typer.Option("--format", help="table or json")]
 
 
 @app.command()
@@ -60,7 +54,7 @@ def train(
         for o in outcomes
     ]
     if output == "json":
-        typer.echo(json.dumps(found, default=str))
+        print_json(found)
         return
     for item in found:
         metric = item["selection_metric"]
@@ -80,7 +74,7 @@ def list_models(output: Format = "table") -> None:
     with _failing_cleanly():
         found = client.tracker.models()
     if output == "json":
-        typer.echo(json.dumps(found))
+        print_json(found)
         return
     view = Table(title="Registered models")
     for column in ("model", "latest", "champion", "challenger"):
@@ -107,7 +101,7 @@ def show(
     with _failing_cleanly():
         found = client.tracker.describe(name, None if version is None else str(version))
     if output == "json":
-        typer.echo(json.dumps(found, default=str))
+        print_json(found)
         return
     console.print(
         f"[bold]{found['name']}[/] v{found['version']} ({', '.join(found['aliases']) or 'no alias'})"
@@ -133,7 +127,7 @@ def promote(
     with _failing_cleanly():
         record = client.promote(f"{name}/{version}", reason)
     if output == "json":
-        typer.echo(json.dumps(record))
+        print_json(record)
     else:
         console.print(f"{name}: champion v{record['from']} -> v{record['to']} ({record['reason']})")
 
@@ -158,7 +152,7 @@ def predict(
     """Score a file's rows with a model and write them with their predictions."""
     client = _client()
     if not source.is_file():
-        _fail(f"{source}: no such file")
+        fail(f"{source}: no such file")
     with _failing_cleanly():
         from dataplatform.datasets.sources import read_source
 
@@ -177,11 +171,7 @@ def predict(
 def _client() -> ModelClient:
     from dataplatform.models.client import ModelClient
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        _fail(str(error))
-    return ModelClient.for_settings(settings)
+    return ModelClient.for_settings(current_settings())
 
 
 @contextmanager
@@ -194,13 +184,8 @@ def _failing_cleanly() -> Iterator[None]:
     try:
         yield
     except (ModelError, DatasetError) as error:
-        _fail(str(error))
+        fail(str(error))
     except Exception as error:  # MLflow's store errors: unreachable database, locked file
         if type(error).__module__.startswith(("mlflow", "sqlalchemy")):
-            _fail(f"the MLflow store cannot be used: {str(error).splitlines()[0]}")
+            fail(f"the MLflow store cannot be used: {str(error).splitlines()[0]}")
         raise
-
-
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=1)
