@@ -73,3 +73,44 @@ def postgres_database(postgres_url: str):
     yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(postgres_url, autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# Test tiers. Every test gets its folder's marker (unit, integration, e2e) and `postgres` when it
+# uses the PostgreSQL test server, here, so no test file repeats them; `slow` is measured, not
+# guessed, and set in the slow tests' own files. `make test-fast` leaves out slow, e2e and
+# postgres tests; `make test` (and CI) runs them all.
+MARKERS = {
+    "unit": "a pure function, no Dagster instance, no server, no subprocess",
+    "integration": "Dagster in process over real backends in temporary folders",
+    "e2e": "runs the platform as a user would, through subprocesses",
+    "postgres": "uses the PostgreSQL test server (DATAPLATFORM_TEST_POSTGRES_URL)",
+    "slow": "takes seconds on its own (measured); left out of `make test-fast`",
+}
+TIERS = ("unit", "integration", "e2e")
+POSTGRES_FIXTURES = {"postgres_url", "postgres_database"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    registered = {line.split(":")[0].strip() for line in config.getini("markers")}
+    for name, description in MARKERS.items():
+        if name not in registered:  # pyproject.toml registers e2e already
+            config.addinivalue_line("markers", f"{name}: {description}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0]
+        if folder in TIERS:
+            item.add_marker(folder)
+        if _uses_postgres(item):
+            item.add_marker("postgres")
+
+
+def _uses_postgres(item: pytest.Item) -> bool:
+    """A test that asks for the server's fixtures, directly or through another fixture, or one
+    parametrised onto the postgres backend (those fetch the server with `getfixturevalue`)."""
+    if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgres" in [v for v in callspec.params.values() if isinstance(v, str)]
