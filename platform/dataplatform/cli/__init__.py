@@ -15,7 +15,7 @@ from dataplatform.cli import api, datasets, generate, ingest, models, run
 app = typer.Typer(help="A Dagster-orchestrated data platform.", no_args_is_help=True, add_completion=False)
 app.command()(run.run)
 app.command()(generate.generate)
-app.command()(ingest.ingest)
+app.add_typer(ingest.app, name="ingest")
 app.add_typer(datasets.app, name="datasets", help="Registered ML datasets: register, describe, export.")
 app.add_typer(models.app, name="models", help="ML models: train, list, show, promote, predict (MLflow).")
 app.add_typer(api.app)  # serve, publish-gold, api-key: the REST API's commands, at the top level

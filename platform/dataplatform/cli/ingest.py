@@ -1,26 +1,48 @@
-"""`dataplatform ingest`: reference files through the drop folder, as the sensor takes them.
+"""`dataplatform ingest load|status|restore`: reference files through the drop folder, as the
+sensor takes them.
 
-The ingest package (Arrow, Delta Lake) is imported inside the command, so `dataplatform --help`
+The ingest package (Arrow, Delta Lake) is imported inside the commands, so `dataplatform --help`
 stays fast."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from dataplatform.cli._output import Format, console, current_settings, fail, print_json
 
+# Before `ingest` had subcommands these two words were its modes, unless a file of that name was
+# in the current folder; that rule stays, so `ingest status` loads a file named `status` as before.
+_MODES_BEFORE = ("status", "restore")
 
-def ingest(
-    target: Annotated[
-        str,
-        typer.Argument(
-            help="A file to load; `status` to list the file ledger; `restore` to undo the last full reload of --table."
-        ),
-    ],
+
+class _LoadUnlessSubcommand(TyperGroup):
+    """`dataplatform ingest FILE [options]` is `dataplatform ingest load FILE [options]`."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _with_subcommand(args, self.commands))
+
+
+app = typer.Typer(
+    cls=_LoadUnlessSubcommand,
+    help="Reference files through the drop folder, exactly as the sensor takes them: load one, "
+    "list what became of every file delivered, bring back what a full reload replaced.\n\n"
+    "`dataplatform ingest FILE`, with any of load's options, is `dataplatform ingest load FILE`. "
+    "A first argument `status` or `restore` is that command, unless a file of that name is in the "
+    "current folder: then it is loaded, as before these were commands.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def load(
+    file: Annotated[Path, typer.Argument(help="The file to load (CSV, TSV, JSON, Parquet, Excel, ...).")],
     table: Annotated[
         str | None, typer.Option(help="Reference table to load into (default: the file's name).")
     ] = None,
@@ -28,20 +50,55 @@ def ingest(
     create: Annotated[
         bool, typer.Option("--create", help="Declare --table as a new reference table if it is not one yet.")
     ] = False,
-    version: Annotated[int | None, typer.Option(help="With restore: the version to bring back.")] = None,
     output: Format = "table",
 ) -> None:
-    """Load one reference file through the drop folder, exactly as the sensor would; show what
-    became of every file delivered (`ingest status`); or bring back the rows a full reload
-    replaced (`ingest restore --table <table> [--version N]`)."""
-    ingestor = _ingestor()
-    if target == "status" and not Path(target).is_file():
-        _show_ledger(ingestor.ledger.entries(), output)
-        return
-    if target == "restore" and not Path(target).is_file():
-        _restore(ingestor, table, version, output)
-        return
-    _load(ingestor, Path(target), table, mode, create, output)
+    """Load one reference file through the drop folder, exactly as the sensor would (a copy of it)."""
+    _load(_ingestor(), file, table, mode, create, output)
+
+
+@app.command()
+def status(output: Format = "table") -> None:
+    """What became of every file delivered: loaded, duplicate or rejected, and why (the file ledger)."""
+    _show_ledger(_ingestor().ledger.entries(), output)
+
+
+@app.command()
+def restore(
+    table: Annotated[str | None, typer.Option(help="The reference table to restore (required).")] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(help="The version to bring back (default: the one the last full reload replaced)."),
+    ] = None,
+    output: Format = "table",
+) -> None:
+    """Bring back the rows a full reload replaced, as a new version of the table."""
+    if not table:
+        fail("restore needs --table, e.g. dataplatform ingest restore --table currency_rates")
+    _restore(_ingestor(), table, version, output)
+
+
+def _with_subcommand(args: list[str], commands: Mapping[str, Any]) -> list[str]:
+    """`args` with the subcommand first: the first argument that is not an option (nor an
+    option's value) when it names a subcommand, else `load` (that argument is the file)."""
+    takes_value = {
+        name
+        for command in commands.values()
+        for param in command.params
+        if param.param_type_name == "option" and not param.is_flag
+        for name in param.opts
+    }
+    at = 0
+    while at < len(args) and args[at].startswith("-") and args[at] != "--":
+        if args[at] == "--help":
+            return args  # the group's help, listing the subcommands
+        at += 2 if args[at] in takes_value else 1
+    if not args or (at < len(args) and args[at] in commands and not _loaded_as_file(args[at])):
+        return [args[at], *args[:at], *args[at + 1 :]] if args else args
+    return ["load", *args]
+
+
+def _loaded_as_file(word: str) -> bool:
+    return word in _MODES_BEFORE and Path(word).is_file()
 
 
 def _ingestor():
@@ -85,12 +142,10 @@ def _load(ingestor, source: Path, table: str | None, mode: str | None, create: b
         )
 
 
-def _restore(ingestor, table: str | None, version: int | None, output: str) -> None:
+def _restore(ingestor, table: str, version: int | None, output: str) -> None:
     from dataplatform.ingest.modes import LoadError
     from dataplatform.ingest.service import reference_table
 
-    if not table:
-        fail("restore needs --table, e.g. dataplatform ingest restore --table currency_rates")
     try:
         restored, now = ingestor.restore(table, version)
     except (LoadError, ValueError) as error:
