@@ -17,14 +17,20 @@ from dataplatform.defs.pools import POOLS
 from platform_tests.e2e.conftest import PROJECT, team_instance_env
 
 RACERS = 8
-# each racer is a process of its own, as a run's process is; all wait for one moment, then go
+# each racer is a process of its own, as a run's process is; each says it is ready (Dagster
+# imported, the instance open), then all wait for one signal and go
 RACER = """
 import sys, time
+from pathlib import Path
 import dagster as dg
 from dataplatform.defs.pools import ensure_pools
 
+ready, go = Path(sys.argv[1]), Path(sys.argv[2])
 with dg.DagsterInstance.get() as instance:
-    time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+    instance.event_log_storage.get_concurrency_keys()  # connected
+    ready.touch()
+    while not go.exists():
+        time.sleep(0.001)
     ensure_pools(instance)
 """
 
@@ -34,13 +40,20 @@ def test_runs_starting_together_on_a_fresh_instance_all_get_the_pools(
 ):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "POSTGRES_"))}
     env |= team_instance_env(tmp_path / "dagster", postgres_database)
-    moment = str(time.time() + 15)  # time enough for every racer to import Dagster and connect
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready-{i}" for i in range(RACERS)]
     racers = [
         subprocess.Popen(
-            [sys.executable, "-c", RACER, moment], env=env, cwd=PROJECT, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", RACER, str(ready[i]), str(go)],
+            env=env,
+            cwd=PROJECT,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        for _ in range(RACERS)
+        for i in range(RACERS)
     ]
+    _wait_until_ready(racers, ready, timeout=120)
+    go.touch()
     failures = []
     for racer in racers:
         try:
@@ -57,3 +70,19 @@ def test_runs_starting_together_on_a_fresh_instance_all_get_the_pools(
     with dg.DagsterInstance.get() as instance:
         limits = {pool: instance.event_log_storage.get_concurrency_info(pool).slot_count for pool in POOLS}
     assert limits == dict.fromkeys(POOLS, 1)  # docker/dagster.yaml's default_limit
+
+
+def _wait_until_ready(racers: list[subprocess.Popen], ready: list, timeout: float) -> None:
+    """Every racer has said it is ready; one that died or a timeout fails the test, saying which."""
+    deadline = time.monotonic() + timeout
+    while not all(path.exists() for path in ready):
+        dead = [i for i, racer in enumerate(racers) if racer.poll() is not None and not ready[i].exists()]
+        if dead or time.monotonic() > deadline:
+            for racer in racers:
+                racer.kill()
+            stderr = racers[dead[0]].communicate()[1].strip().splitlines()[-1:] if dead else ""
+            waiting = sum(not path.exists() for path in ready)
+            raise AssertionError(
+                f"{waiting} of {len(ready)} racers not ready within {timeout:.0f} s {stderr}"
+            )
+        time.sleep(0.05)
