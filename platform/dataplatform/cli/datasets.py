@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -395,10 +396,33 @@ def _asset_table(key: str):
         normalised, name = asset_table(key)
     except DatasetError as error:
         fail(f"--from-asset: {error}")
-    store = store_for_layer(current_settings(), name.layer)
+    settings = current_settings()
+    store = store_for_layer(settings, name.layer)
     if not store.exists(name):
+        known = _asset_keys(settings)
+        if normalised not in known:
+            closest = get_close_matches(normalised, known, n=3, cutoff=0.6)
+            fail(
+                f"--from-asset: asset {normalised} does not exist; "
+                + (f"the closest: {', '.join(closest)}" if closest else "e.g. gold/ecommerce/customer_value")
+            )
         fail(f"asset {normalised} has not been materialised yet; run its job first (e.g. `dataplatform run`)")
     return normalised, store.read(name)
+
+
+def _asset_keys(settings) -> list[str]:
+    """The keys `--from-asset` takes, of every asset the platform defines (stored or not): Dagster
+    is imported only here, when a key is not in the store, to tell a typo from an asset not run yet."""
+    from dataplatform.datasets.sources import MEDALLION_LAYERS
+    from dataplatform.defs import build_definitions
+
+    keys = build_definitions(settings).resolve_asset_graph().get_all_asset_keys()
+    return sorted(
+        "/".join(key.path)
+        for key in keys
+        if (len(key.path) == 3 and key.path[0] in MEDALLION_LAYERS)
+        or (len(key.path) == 2 and key.path[0] == "reference")
+    )
 
 
 def _steps(splits: int, features: bool, output: str):
