@@ -20,6 +20,7 @@ import pytest
 
 from dataplatform.storage import Slice, StorageError, TableName, open_store
 from dataplatform.storage.schema import SchemaMismatch
+from platform_tests.processes import cpu_seconds, wait_until
 
 # the lake's backends run on a local folder and on a real S3 server (`platform_tests/s3.py`)
 BACKENDS = ["parquet", "delta", "duckdb", "postgres", "parquet-s3", "delta-s3"]
@@ -425,11 +426,11 @@ def test_a_writer_killed_mid_write_leaves_the_previous_version_readable(
         env=child_env(store),
     )
     try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() and writer.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.6)  # the 3M-row write is under way
-        assert writer.poll() is None, "the writer stopped before it could be killed"
+        wait_until(marker.exists, writer, 120, "the writer built its rows")
+        started = cpu_seconds(writer.pid)  # the write is under way once it has worked a while at it
+        wait_until(
+            lambda: cpu_seconds(writer.pid) - started >= 0.3, writer, 120, "0.3 s of CPU into the write"
+        )
         writer.send_signal(signal.SIGKILL)
     finally:
         writer.wait(timeout=30)
@@ -509,6 +510,7 @@ backend, root, url, domain, day, go = sys.argv[1:7]
 store = open_store(backend, root, url or None, os.environ["TEST_LAKE"] or None)
 day = date.fromisoformat(day)
 data = pa.table({"id": pa.array(range(100_000), pa.int64()), "partition_date": pa.array([day] * 100_000, pa.date32())})
+Path(go + "." + sys.argv[5]).touch()  # ready: imported, rows built
 while not Path(go).exists():
     time.sleep(0.001)
 store.write(TableName("bronze", domain, "racing"), data, Slice("partition_date", (day,)))
@@ -537,7 +539,9 @@ def test_writers_of_different_partitions_creating_a_table_at_once_lose_nothing(
         )
         for day in (D1, D2)
     ]
-    time.sleep(2.0)  # both imported and waiting
+    for day, racer in zip((D1, D2), racers, strict=True):
+        ready = tmp_path / f"go.{day.isoformat()}"
+        wait_until(ready.exists, racer, 120, f"the racer of {day} imported and waiting")
     go.touch()
     assert [racer.wait(timeout=120) for racer in racers] == [0, 0]
     counts = (
