@@ -17,7 +17,7 @@ import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -177,7 +177,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _apply_profile(cls, values: dict) -> dict:
+    def _apply_profile(cls, values: dict[str, Any]) -> dict[str, Any]:
         """The profile picks the backend of its layers, unless a layer is set explicitly."""
         layers = PROFILE_LAYERS.get(values.get("profile", "local"), ())
         storage = values.get("storage")
@@ -275,6 +275,7 @@ class Settings(BaseSettings):
         value, which may hold a password (a mistyped one may too, where its scheme should be)."""
         if value is None:
             return value
+        assert info.field_name is not None  # a field validator is always given its field
         known = CELERY_SCHEMES[info.field_name]
         if value.get_secret_value().split("://", 1)[0] not in known:
             raise ValueError(

@@ -24,7 +24,7 @@ class CheckOutcome:
     failing_rows: int
     total_rows: int
     description: str
-    sample: list[dict] = field(default_factory=list)
+    sample: list[dict[str, object]] = field(default_factory=list)
     expected: str = ""
 
     @property
@@ -49,7 +49,7 @@ def sorted_duplicates(table: pa.Table, key: Sequence[str]) -> int | None:
     if len(key) != 1 or not pa.types.is_integer(table.schema.field(key[0]).type):
         return None
     column = table.column(key[0])
-    nulls = column.null_count
+    nulls: int = column.null_count
     values = np.sort((column.drop_null() if nulls else column).to_numpy())
     return int(np.count_nonzero(values[1:] == values[:-1])) + max(nulls - 1, 0)
 
@@ -90,7 +90,7 @@ def totals_match(
     )
 
 
-def sample_rows(table: pa.Table) -> list[dict]:
+def sample_rows(table: pa.Table) -> list[dict[str, object]]:
     rows = table.slice(0, SAMPLE_ROWS).to_pylist()
     return [{k: plain_value(v) for k, v in row.items()} for row in rows]
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome, sample_rows, sorted_duplicates
 from dataplatform.quality.specs import (
@@ -36,10 +36,13 @@ from dataplatform.quality.specs import (
     Unique,
     columns_read,
 )
-from dataplatform.transform.sql import connect, quote, register
+from dataplatform.transform.sql import connect, one_row, quote, register
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
+
+    from dataplatform.storage.contract import Scannable
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,13 @@ class CheckContext:
     schema: pa.Schema | None = None  # the table's schema when the table holds only the columns read
 
 
-def evaluate(spec: CheckSpec, table, context: CheckContext | None = None) -> CheckOutcome:
+def evaluate(spec: CheckSpec, table: Scannable, context: CheckContext | None = None) -> CheckOutcome:
     """One check's outcome (see `evaluate_all`, which shares the work of several)."""
     return evaluate_all((spec,), table, context)[spec.name]
 
 
 def evaluate_all(
-    specs: Sequence[CheckSpec], table, context: CheckContext | None = None
+    specs: Sequence[CheckSpec], table: Scannable, context: CheckContext | None = None
 ) -> dict[str, CheckOutcome]:
     """Every check's outcome by its name, as `evaluate` would give each, in one connection.
 
@@ -82,7 +85,7 @@ def evaluate_all(
     with connect(stored=table) as con:
         read = ", ".join(quote(c) for c in columns_read(specs))
         con.execute(f"CREATE TEMP TABLE t AS SELECT {read or 'NULL AS _none'} FROM stored")
-        rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+        rows = one_row(con, "SELECT count(*) FROM t")[0]
         schema = context.schema or con.execute("SELECT * FROM stored LIMIT 0").to_arrow_table().schema
         return _Run(con, rows, schema, context).outcomes(specs)
 
@@ -109,7 +112,7 @@ PHONE_DIGITS = (9, 15)
 IN_MEMORY_KEY_ROWS = 16_000_000
 
 
-def _failing_condition(spec: CheckSpec) -> tuple[str, list]:
+def _failing_condition(spec: CheckSpec) -> tuple[str, list[object]]:
     """The SQL condition of a row failing a row-level check, and its parameters."""
     if isinstance(spec, AcceptedValues):
         column = quote(spec.column)
@@ -120,7 +123,7 @@ def _failing_condition(spec: CheckSpec) -> tuple[str, list]:
             f"{column} < ?" if spec.min is not None else "",
             f"{column} > ?" if spec.max is not None else "",
         ]
-        params = [v for v in (spec.min, spec.max) if v is not None]
+        params: list[object] = [v for v in (spec.min, spec.max) if v is not None]
         return " OR ".join(b for b in bounds if b) or "false", params
     if isinstance(spec, MatchesRegex):
         column = quote(spec.column)
@@ -153,12 +156,16 @@ class _Run:
     """One evaluation: the connection with the table as `t` (its `rows`; `schema`, the whole
     table's even where `t` holds only the columns read), and what the shared queries found."""
 
-    def __init__(self, con, rows: int, schema: pa.Schema, context: CheckContext) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, rows: int, schema: pa.Schema, context: CheckContext
+    ) -> None:
         self.con = con
         self.rows = rows
         self.schema = schema
         self.context = context
-        self.found: dict[str, object] = {}  # aggregate name -> value, from the shared pass
+        # aggregate name -> value, from the shared pass: counts, means, newest timestamps, as DuckDB
+        # returns them (a row's values are untyped)
+        self.found: dict[str, Any] = {}
         self.history: pa.Table | None = None  # trailing partitions' count, means and spreads
 
     def outcomes(self, specs: Sequence[CheckSpec]) -> dict[str, CheckOutcome]:
@@ -177,7 +184,7 @@ class _Run:
 
         return self.in_memory(spec) and pa.types.is_integer(self.schema.field(spec.columns[0]).type)
 
-    def query(self, sql: str, params: list | None = None) -> pa.Table:
+    def query(self, sql: str, params: list[object] | None = None) -> pa.Table:
         return self.con.execute(sql, params or []).to_arrow_table()
 
     # -- the shared pass over the table ----------------------------------------------------------
@@ -185,7 +192,7 @@ class _Run:
     def scan(self, specs: Sequence[CheckSpec]) -> None:
         """One aggregate query for every check that counts or summarises the table's rows."""
         aggregates: dict[str, str] = {}
-        params: list = []
+        params: list[object] = []
         for spec in specs:
             if isinstance(spec, _ROW_LEVEL):
                 condition, values = _failing_condition(spec)

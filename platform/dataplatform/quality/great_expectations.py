@@ -15,12 +15,13 @@ from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome, plain_value
 from dataplatform.quality.specs import AcceptedValues, CheckSpec, InRange, MatchesRegex, NotNull, Unique
 
 if TYPE_CHECKING:
+    import great_expectations as gx
     import pyarrow as pa
 
 SUPPORTED = (NotNull, Unique, AcceptedValues, InRange, MatchesRegex)
 
 
-def expectations(spec: CheckSpec) -> list:
+def expectations(spec: CheckSpec) -> list[gx.expectations.Expectation]:
     """The GE expectations that together make `spec`."""
     import great_expectations as gx
 

@@ -11,6 +11,7 @@ import html
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 REPORTS = Path("quality") / "reports"
 
@@ -19,7 +20,9 @@ def report_path(data_dir: Path, run_id: str) -> Path:
     return data_dir / REPORTS / _safe(run_id) / "index.html"
 
 
-def write_report(data_dir: Path, run_id: str, asset: str, partition: str | None, results: list[dict]) -> Path:
+def write_report(
+    data_dir: Path, run_id: str, asset: str, partition: str | None, results: list[dict[str, object]]
+) -> Path:
     """Record `results` (name, severity, passed, observed, expected, failing_rows, total_rows)."""
     folder = report_path(data_dir, run_id).parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -30,7 +33,7 @@ def write_report(data_dir: Path, run_id: str, asset: str, partition: str | None,
     return folder / "index.html"
 
 
-def _page(run_id: str, entries: list[dict]) -> str:
+def _page(run_id: str, entries: list[dict[str, Any]]) -> str:
     rows = []
     for entry in entries:
         for r in entry["results"]:

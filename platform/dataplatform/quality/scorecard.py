@@ -18,6 +18,8 @@ from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome
 if TYPE_CHECKING:
     import duckdb
 
+    from dataplatform.storage.contract import Scannable
+
 
 @dataclass(frozen=True)
 class KindScore:
@@ -70,10 +72,10 @@ class Scorecard:
 def score(
     table: str,
     key: tuple[str, ...],
-    defects,
-    bronze,
-    silver,
-    quarantine,
+    defects: Scannable,
+    bronze: Scannable,
+    silver: Scannable,
+    quarantine: Scannable,
     not_scored: tuple[str, ...] = (),
 ) -> Scorecard:
     """Score silver's handling of `table`: each of `defects` (the generator's log) against what
@@ -125,7 +127,11 @@ def score(
 
 
 def _questioned_keys(
-    scoring: duckdb.DuckDBPyConnection, key: tuple[str, ...], bronze, silver, quarantine
+    scoring: duckdb.DuckDBPyConnection,
+    key: tuple[str, ...],
+    bronze: Scannable,
+    silver: Scannable,
+    quarantine: Scannable,
 ) -> None:
     """Fill `scoring`'s table `questioned` with the delivered key, as the defect log writes it,
     of every row silver repaired (flagged) or dropped: a few percent of the day, written out a

@@ -7,6 +7,7 @@ Dagster UI) and a `description` a person can read without the code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -241,7 +242,7 @@ class Freshness(CheckSpec):
         return f"The newest {self.column} is at most {self.max_age_hours:g} hours before the partition's end (or now)."
 
 
-def columns_read(specs) -> list[str]:
+def columns_read(specs: Iterable[CheckSpec]) -> list[str]:
     """Every column some of `specs` read, each once, in the order they first appear."""
     return list(dict.fromkeys(c for spec in specs for c in spec.reads))
 

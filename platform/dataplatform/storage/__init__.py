@@ -7,8 +7,12 @@ pays for its library.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dataplatform.storage.contract import Slice, StorageError, TableName, TableStore
+
+if TYPE_CHECKING:
+    from dataplatform.settings import Settings
 
 __all__ = ["Slice", "StorageError", "TableName", "TableStore", "open_store", "store_for_layer"]
 
@@ -48,7 +52,7 @@ def open_store(
     raise StorageError(f"unknown storage backend {backend!r}; known: delta, duckdb, parquet, postgres")
 
 
-def store_for_layer(settings, layer: str) -> TableStore:
-    """The store a layer is configured on (`settings` is a `dataplatform.settings.Settings`)."""
+def store_for_layer(settings: Settings, layer: str) -> TableStore:
+    """The store a layer is configured on."""
     url = settings.postgres_url.get_secret_value() if settings.postgres_url else None
     return open_store(settings.layer_backend(layer), settings.data_dir, url, settings.lake_root)

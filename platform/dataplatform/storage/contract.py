@@ -18,10 +18,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
 
 SliceValue = date | datetime | str | int
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -109,6 +111,12 @@ class SqlScan:
     remote: bool = False  # reads s3:// paths: DuckDB needs httpfs and the lake's secret
 
 
+if TYPE_CHECKING:
+    # what a transform or a check reads, scanned by DuckDB where it is (`transform.sql.connect`);
+    # pyarrow has no type information, so to mypy this documents more than it checks
+    Scannable: TypeAlias = pa.Table | ds.Dataset | SqlScan
+
+
 @dataclass(frozen=True)
 class SqlRows:
     """Rows a query on an open DuckDB connection produces when it runs: the write side of
@@ -190,7 +198,9 @@ class TableStore(Protocol):
         the rows written. Backends that can hold one batch at a time do (or let DuckDB write
         their files); the others collect the stream first."""
 
-    def scan(self, table: TableName, where: Slice | None = None, columns: Sequence[str] | None = None):
+    def scan(
+        self, table: TableName, where: Slice | None = None, columns: Sequence[str] | None = None
+    ) -> Scannable:
         """The rows of `read` as something DuckDB scans lazily where the backend allows it (a
         `SqlScan` through DuckDB's own reader, or an Arrow dataset, into which DuckDB pushes its
         projection itself), so a consumer reads only the columns and row groups it needs;
@@ -221,7 +231,7 @@ class WholeTables:
     ) -> int:
         data = as_reader(batches).read_all()
         self.write(table, data, replace)  # type: ignore[attr-defined]
-        return data.num_rows
+        return int(data.num_rows)
 
     def scan(
         self, table: TableName, where: Slice | None = None, columns: Sequence[str] | None = None
@@ -241,7 +251,7 @@ class TableFolders:
 
     def folder(self, table: TableName) -> Path:
         """The table's local folder (a local lake only: in object storage there are no folders)."""
-        if self.remote:
+        if not isinstance(self.root, Path):  # a remote lake's root is its URI
             raise StorageError(f"{table}: the lake is in object storage, not in a local folder")
         return self.root / table.layer / table.domain / table.name
 
@@ -275,7 +285,7 @@ class TableFolders:
         return found
 
 
-def _subfolders(fs, path: str) -> list[str]:
+def _subfolders(fs: pafs.FileSystem, path: str) -> list[str]:
     import pyarrow.fs as pafs
 
     listed = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
@@ -286,10 +296,10 @@ def _subfolders(fs, path: str) -> list[str]:
     )
 
 
-def _is_file(fs, path: str) -> bool:
+def _is_file(fs: pafs.FileSystem, path: str) -> bool:
     import pyarrow.fs as pafs
 
-    return fs.get_file_info(path).type != pafs.FileType.NotFound
+    return bool(fs.get_file_info(path).type != pafs.FileType.NotFound)
 
 
 def tables_in_namespaces(rows: Sequence[tuple[str, str]], layer: str | None) -> list[TableName]:

@@ -58,7 +58,7 @@ class DatasetReads:
         )
 
     def row_count(self, table: TableName) -> int:
-        return self.dataset(table).count_rows()
+        return int(self.dataset(table).count_rows())
 
 
 def slice_filter(schema: pa.Schema, where: Slice | None) -> ds.Expression | None:

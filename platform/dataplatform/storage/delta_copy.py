@@ -36,6 +36,8 @@ from dataplatform.storage.lake import duckdb_secret, filesystem
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from deltalake import CommitProperties
+    from deltalake.transaction import RemoveAction
 
 _FOLDER_TEXT = re.compile(r"[A-Za-z0-9_.\-]+")  # a partition value DuckDB and Delta spell alike
 
@@ -71,7 +73,7 @@ def copy_and_commit(
     schema: pa.Schema,
     replace: Slice | None,
     mode: str,
-    commit_properties: Mapping[str, object],
+    commit_properties: CommitProperties | None,
 ) -> int:
     """Write `rows` into `folder` (an existing Delta table: a local path or an s3:// URI) and
     commit them with `mode` ("overwrite": the slice, or the whole table; "append"). Returns the
@@ -87,7 +89,7 @@ def copy_and_commit(
         if replace is not None:
             _refuse_rows_outside(table, replace, files)
         now = int(time.time() * 1000)
-        actions = [
+        actions: list[AddAction | RemoveAction] = [
             AddAction(
                 _relative(file.path, folder),
                 file.size,
@@ -105,7 +107,7 @@ def copy_and_commit(
             schema,
             partition_by=[replace.column] if replace else None,
             partition_filters=filters,
-            **commit_properties,
+            commit_properties=commit_properties,
         )
     except BaseException:
         _delete(folder, token)
@@ -155,7 +157,9 @@ def _statistics(count: int, columns: Mapping[str, Mapping[str, str]], schema: pa
     truncation and formatting rules; readers do without them)."""
     import pyarrow as pa
 
-    minimum, maximum, nulls = {}, {}, {}
+    minimum: dict[str, int | str] = {}
+    maximum: dict[str, int | str] = {}
+    nulls: dict[str, int] = {}
     for field in schema:
         found = columns.get(quote_identifier(field.name))
         if found is None:  # a nested column's leaves, or the partition column (not in the file)

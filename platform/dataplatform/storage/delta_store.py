@@ -20,8 +20,9 @@ first commit into place): that is no table, and the next write creates it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -42,6 +43,9 @@ from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.delta_copy import copy_and_commit, copyable
 from dataplatform.storage.lake import delete_folder, delta_options, filesystem
 from dataplatform.storage.schema import WritePlan, conform, evolve, normalise
+
+if TYPE_CHECKING:
+    from deltalake import CommitProperties, DeltaTable
 
 _VERSION_FILE = re.compile(r"\d{20}\.(json|checkpoint(\.\d+\.\d+)?\.parquet)")
 
@@ -78,17 +82,22 @@ class DeltaStore(TableFolders, DatasetReads):
 
         exists = self.exists(table)
         plan = WritePlan(table, self.schema(table) if exists else None, data)
-        options = {"schema_mode": "merge"} if plan.added else {}
-        options |= _commit_properties(commit_metadata)
-        options["storage_options"] = self.options
         path = self.uri(table)
-        if replace is None:
-            write_deltalake(path, plan.data, mode="overwrite", **options)
-            return
-        check_slice_covers(table, plan.data, replace)
-        if not exists:
-            self._create(table, plan.schema, partition_by=[replace.column])
-        write_deltalake(path, plan.data, mode="overwrite", predicate=slice_predicate(replace), **options)
+        predicate = None
+        if replace is not None:
+            check_slice_covers(table, plan.data, replace)
+            if not exists:
+                self._create(table, plan.schema, partition_by=[replace.column])
+            predicate = slice_predicate(replace)
+        write_deltalake(
+            path,
+            plan.data,
+            mode="overwrite",
+            predicate=predicate,
+            schema_mode=_schema_mode(bool(plan.added)),
+            storage_options=self.options,
+            commit_properties=_commit_properties(commit_metadata),
+        )
 
     def append(
         self, table: TableName, data: pa.Table, commit_metadata: Mapping[str, str] | None = None
@@ -99,9 +108,14 @@ class DeltaStore(TableFolders, DatasetReads):
         plan = WritePlan(table, self.schema(table) if exists else None, data)
         if not exists:
             self._create(table, plan.schema, partition_by=None)
-        options = {"schema_mode": "merge"} if plan.added else {}
-        options |= _commit_properties(commit_metadata)
-        write_deltalake(self.uri(table), plan.data, mode="append", storage_options=self.options, **options)
+        write_deltalake(
+            self.uri(table),
+            plan.data,
+            mode="append",
+            schema_mode=_schema_mode(bool(plan.added)),
+            storage_options=self.options,
+            commit_properties=_commit_properties(commit_metadata),
+        )
 
     def write_stream(
         self,
@@ -139,14 +153,24 @@ class DeltaStore(TableFolders, DatasetReads):
             table, as_reader(batches), schema, existing, replace, append, commit_metadata
         )
 
-    def _write_batches(self, table, batches, schema, existing, replace, append, commit_metadata) -> int:
+    def _write_batches(
+        self,
+        table: TableName,
+        batches: pa.RecordBatchReader,
+        schema: pa.Schema,
+        existing: pa.Schema | None,
+        replace: Slice | None,
+        append: bool,
+        commit_metadata: Mapping[str, str] | None,
+    ) -> int:
         import pyarrow as pa
         from deltalake import write_deltalake
 
         added = existing is not None and any(f.name not in existing.names for f in schema)
-        written, failure = [0], []
+        written = [0]
+        failure: list[Exception] = []
 
-        def conformed():
+        def conformed() -> Iterator[pa.RecordBatch]:
             try:
                 for batch in batches:
                     written[0] += batch.num_rows
@@ -158,18 +182,28 @@ class DeltaStore(TableFolders, DatasetReads):
                 failure.append(error)
                 raise
 
-        options = {"schema_mode": "merge"} if added else {}
-        options |= _commit_properties(commit_metadata)
-        if replace is not None:
-            options["predicate"] = slice_predicate(replace)
+        reader = pa.RecordBatchReader.from_batches(schema, conformed())
+        commit = _commit_properties(commit_metadata)
         try:
-            write_deltalake(
-                self.uri(table),
-                pa.RecordBatchReader.from_batches(schema, conformed()),
-                mode="append" if append else "overwrite",
-                storage_options=self.options,
-                **options,
-            )
+            if append:  # a slice given is checked (`conformed`); only an overwrite replaces one
+                write_deltalake(
+                    self.uri(table),
+                    reader,
+                    mode="append",
+                    schema_mode=_schema_mode(added),
+                    storage_options=self.options,
+                    commit_properties=commit,
+                )
+            else:
+                write_deltalake(
+                    self.uri(table),
+                    reader,
+                    mode="overwrite",
+                    predicate=slice_predicate(replace) if replace is not None else None,
+                    schema_mode=_schema_mode(added),
+                    storage_options=self.options,
+                    commit_properties=commit,
+                )
         except Exception:
             if failure:
                 raise failure[0] from None
@@ -199,7 +233,7 @@ class DeltaStore(TableFolders, DatasetReads):
 
     # -- Delta's own: history, time travel, maintenance ---------------------------------------
 
-    def history(self, table: TableName) -> list[dict]:
+    def history(self, table: TableName) -> list[dict[str, Any]]:
         """Commits, newest first: version, timestamp, operation and its parameters."""
         return self._delta(table).history()
 
@@ -214,7 +248,7 @@ class DeltaStore(TableFolders, DatasetReads):
             .to_table()
         )
 
-    def optimize(self, table: TableName) -> dict:
+    def optimize(self, table: TableName) -> dict[str, Any]:
         """Compact small files into larger ones; returns delta-rs's metrics."""
         return self._delta(table).optimize.compact()
 
@@ -242,7 +276,7 @@ class DeltaStore(TableFolders, DatasetReads):
             if not self.exists(table):
                 raise
 
-    def _delta(self, table: TableName):
+    def _delta(self, table: TableName) -> DeltaTable:
         from deltalake import DeltaTable
 
         if not self.exists(table):
@@ -253,9 +287,14 @@ class DeltaStore(TableFolders, DatasetReads):
         return self._delta(table).to_pyarrow_dataset()
 
 
-def _commit_properties(metadata: Mapping[str, str] | None) -> dict:
+def _commit_properties(metadata: Mapping[str, str] | None) -> CommitProperties | None:
     if not metadata:
-        return {}
+        return None
     from deltalake import CommitProperties
 
-    return {"commit_properties": CommitProperties(custom_metadata=dict(metadata))}
+    return CommitProperties(custom_metadata=dict(metadata))
+
+
+def _schema_mode(columns_added: bool) -> Literal["merge"] | None:
+    """New columns are merged into the table's schema; otherwise delta-rs's default (none)."""
+    return "merge" if columns_added else None

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dataplatform.storage.contract import StorageError
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def extension_path(name: str) -> Path:
@@ -27,7 +31,7 @@ def extension_path(name: str) -> Path:
     return path
 
 
-def load_extension(connection, name: str) -> None:
+def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     connection.execute(f"LOAD {string_literal(str(extension_path(name)))}")
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -28,6 +29,9 @@ from dataplatform.storage.contract import (
     tables_in_namespaces,
 )
 from dataplatform.storage.schema import WritePlan
+
+if TYPE_CHECKING:
+    import duckdb
 
 LOCK_WAIT_SECONDS = 300
 
@@ -95,7 +99,8 @@ class DuckDBStore(WholeTables):
     def row_count(self, table: TableName) -> int:
         with self._connect(read_only=True) as con:
             self._require(con, table)
-            return con.execute(f"SELECT count(*) FROM {_qualified(table)}").fetchone()[0]
+            counted = con.execute(f"SELECT count(*) FROM {_qualified(table)}").fetchone()
+            return int(counted[0]) if counted else 0
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:
         if not self.path.exists():
@@ -112,7 +117,9 @@ class DuckDBStore(WholeTables):
                 con.execute(f"DROP TABLE IF EXISTS {_qualified(table)}")
 
     @contextmanager
-    def _transaction(self, table: TableName, data: pa.Table):
+    def _transaction(
+        self, table: TableName, data: pa.Table
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
         """One transaction: table created or evolved to fit `data` (registered as `incoming`)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         target = _qualified(table)
@@ -139,7 +146,7 @@ class DuckDBStore(WholeTables):
                 con.execute("ROLLBACK")
                 raise
 
-    def _connect(self, read_only: bool):
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """A connection, waiting while another process holds the file's lock.
 
         DuckDB lets one process write a file and then no other process open it, even to read.
@@ -166,12 +173,12 @@ class DuckDBStore(WholeTables):
         con.execute("SET TimeZone = 'UTC'")
         return con
 
-    def _require(self, con, table: TableName) -> None:
+    def _require(self, con: duckdb.DuckDBPyConnection, table: TableName) -> None:
         if not _exists(con, table):
             raise missing(table, str(self.path))
 
 
-def _exists(con, table: TableName) -> bool:
+def _exists(con: duckdb.DuckDBPyConnection, table: TableName) -> bool:
     found = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [table.namespace, table.name],
@@ -179,7 +186,7 @@ def _exists(con, table: TableName) -> bool:
     return bool(found and found[0])
 
 
-def _schema(con, table: TableName) -> pa.Schema:
+def _schema(con: duckdb.DuckDBPyConnection, table: TableName) -> pa.Schema:
     """The table's Arrow schema, with NOT NULL columns as non-nullable fields."""
     schema = con.execute(f"SELECT * FROM {_qualified(table)} LIMIT 0").to_arrow_table().schema
     required = {
@@ -193,16 +200,18 @@ def _schema(con, table: TableName) -> pa.Schema:
     return pa.schema([f.with_nullable(f.name not in required) for f in schema])
 
 
-def _duckdb_type(con, column: str) -> str:
+def _duckdb_type(con: duckdb.DuckDBPyConnection, column: str) -> str:
     """DuckDB's SQL type for a column of the registered `incoming` data."""
     rows = con.execute(f"DESCRIBE SELECT {quote_identifier(column)} FROM incoming").fetchall()
-    return rows[0][1]
+    return str(rows[0][1])
 
 
-def _select(table: TableName, columns, where: Slice | None, limit: int | None) -> tuple[str, list]:
+def _select(
+    table: TableName, columns: Sequence[str] | None, where: Slice | None, limit: int | None
+) -> tuple[str, list[object]]:
     selected = ", ".join(quote_identifier(c) for c in columns) if columns else "*"
     sql = f"SELECT {selected} FROM {_qualified(table)}"
-    params: list = []
+    params: list[object] = []
     if where is not None:
         sql += f" WHERE {quote_identifier(where.column)} IN ({', '.join('?' for _ in where.values)})"
         params = list(where.values)

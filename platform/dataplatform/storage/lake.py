@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from dataplatform.storage.contract import StorageError
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow.fs as pafs
 
 S3 = "s3://"
@@ -68,7 +69,7 @@ def filesystem(root: str) -> tuple[pafs.FileSystem, str]:
     if not is_remote(root):
         return pafs.LocalFileSystem(), str(Path(root).resolve())
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    options: dict = {
+    options: dict[str, str | None] = {
         "access_key": _required("AWS_ACCESS_KEY_ID"),
         "secret_key": _required("AWS_SECRET_ACCESS_KEY"),
         "session_token": os.environ.get("AWS_SESSION_TOKEN") or None,
@@ -88,7 +89,7 @@ def delete_folder(fs: pafs.FileSystem, path: str) -> None:
         return
 
 
-def duckdb_secret(connection) -> None:
+def duckdb_secret(connection: duckdb.DuckDBPyConnection) -> None:
     """Let a DuckDB database read and write s3:// paths: load httpfs and create one S3 secret
     from the AWS_* variables. The values reach DuckDB as bound parameters (through variables,
     reset at once), never inside SQL text that DuckDB could log or show in an error."""

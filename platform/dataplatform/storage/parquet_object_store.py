@@ -54,7 +54,9 @@ class ParquetObjectStore(ParquetStore):
         self.fs, self.base = filesystem(str(self.root))
 
     def exists(self, table: TableName) -> bool:
-        return self.fs.get_file_info(f"{self._table_path(table)}/{_SCHEMA_FILE}").type == pafs.FileType.File
+        return bool(
+            self.fs.get_file_info(f"{self._table_path(table)}/{_SCHEMA_FILE}").type == pafs.FileType.File
+        )
 
     def append(self, table: TableName, data: pa.Table) -> None:
         if not self.exists(table):
@@ -126,7 +128,7 @@ class ParquetObjectStore(ParquetStore):
     def _current(self, unit: str) -> str | None:
         try:
             with self.fs.open_input_stream(f"{unit}/{_CURRENT}") as stream:
-                return stream.read().decode()
+                return str(stream.read().decode())
         except FileNotFoundError:
             return None
 

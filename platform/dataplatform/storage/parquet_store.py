@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from dataplatform.storage.contract import (
     Slice,
+    SliceValue,
     SqlRows,
     SqlScan,
     StorageError,
@@ -215,7 +216,7 @@ class ParquetStore(TableFolders, DatasetReads):
     def _table_path(self, table: TableName) -> str:
         return str(self.folder(table))
 
-    def _filesystem(self):
+    def _filesystem(self) -> pafs.FileSystem | None:
         return None  # the local file system
 
     def _duckdb_path(self, file: str) -> str:
@@ -226,7 +227,7 @@ class ParquetStore(TableFolders, DatasetReads):
             raise missing(table, str(self.root))
 
 
-def _equals(data: pa.Table, column: str, value) -> pa.ChunkedArray:
+def _equals(data: pa.Table, column: str, value: SliceValue) -> pa.ChunkedArray:
     return pc.equal(data.column(column), pa.scalar(value, data.schema.field(column).type))
 
 
@@ -259,7 +260,7 @@ def _write_schema(folder: Path, schema: pa.Schema, partition_column: str | None)
     os.replace(staged, folder / _SCHEMA_FILE)
 
 
-def partition_folder(column: str, value) -> str:
+def partition_folder(column: str, value: SliceValue) -> str:
     """The Hive folder of a partition: `<column>=<value>`."""
     return f"{column}={slice_value_text(value)}"
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,7 +35,9 @@ from dataplatform.storage.contract import (
 from dataplatform.storage.schema import WritePlan
 
 if TYPE_CHECKING:
+    import psycopg
     import sqlalchemy as sa
+    from typing_extensions import Buffer
 
 T = TypeVar("T")
 RETRIES = 3
@@ -54,7 +56,9 @@ class PostgresStore(WholeTables):
         return f"postgresql://{url.host}:{url.port or 5432}/{url.database}::{_qualified(table)}"
 
     def exists(self, table: TableName) -> bool:
-        return _retry(lambda: self._query(_EXISTS, {"schema": table.namespace, "table": table.name})[0][0])
+        return bool(
+            _retry(lambda: self._query(_EXISTS, {"schema": table.namespace, "table": table.name})[0][0])
+        )
 
     def schema(self, table: TableName) -> pa.Schema:
         def fetch() -> pa.Schema:
@@ -125,7 +129,7 @@ class PostgresStore(WholeTables):
     def row_count(self, table: TableName) -> int:
         if not self.exists(table):
             raise missing(table, "PostgreSQL")
-        return _retry(lambda: self._query(f"SELECT count(*) FROM {_qualified(table)}", {})[0][0])
+        return int(_retry(lambda: self._query(f"SELECT count(*) FROM {_qualified(table)}", {})[0][0]))
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:
         rows = _retry(lambda: self._query(_TABLES, {}))
@@ -137,12 +141,12 @@ class PostgresStore(WholeTables):
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _query(self, sql: str, params: dict) -> list[tuple]:
+    def _query(self, sql: str, params: dict[str, object]) -> list[tuple[Any, ...]]:
         with _engine(self._url).connect() as conn:
             return [tuple(row) for row in conn.exec_driver_sql(sql, params)]
 
     @contextmanager
-    def _transaction(self, table: TableName, data: pa.Table):
+    def _transaction(self, table: TableName, data: pa.Table) -> Iterator[tuple[sa.Connection, WritePlan]]:
         """A transaction in which the table exists with a schema that fits `data`."""
         import sqlalchemy as sa
 
@@ -180,13 +184,13 @@ class PostgresStore(WholeTables):
     @contextmanager
     def _copy_out(
         self, table: TableName, columns: Sequence[str] | None, where: Slice | None, limit: int | None
-    ):
+    ) -> Iterator[tuple[psycopg.Copy, pa.Schema]]:
         """COPY of the selected rows as CSV (an iterator of chunks), and the Arrow schema they parse into."""
         with _engine(self._url).connect() as conn:
             full = self._schema(conn, table)
             schema = pa.schema([full.field(c) for c in columns]) if columns else full
             sql = f"SELECT {', '.join(_select_expression(f) for f in schema)} FROM {_qualified(table)}"
-            params: dict = {}
+            params: dict[str, object] = {}
             if where is not None:
                 sql += f" WHERE {quote_identifier(where.column)} = ANY(%(values)s)"
                 params["values"] = list(where.values)
@@ -194,6 +198,7 @@ class PostgresStore(WholeTables):
                 sql += " LIMIT %(limit)s"
                 params["limit"] = limit
             raw = conn.connection.driver_connection
+            assert raw is not None  # an open connection has its driver's
             with raw.cursor() as cursor:
                 cursor.execute("SET LOCAL TimeZone = 'UTC'")
                 with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
@@ -203,14 +208,14 @@ class PostgresStore(WholeTables):
 # -- type mapping ---------------------------------------------------------------------------------
 
 
-def _sql_type(table: TableName, field: pa.Field) -> sa.types.TypeEngine:
+def _sql_type(table: TableName, field: pa.Field) -> sa.types.TypeEngine[Any]:
     import sqlalchemy as sa
     from sqlalchemy.dialects import postgresql as pg
 
     t = field.type
     if pa.types.is_list(t) and pa.types.is_string(t.value_type):
         return pg.ARRAY(sa.Text)
-    simple = {
+    simple: dict[pa.DataType, type[sa.types.TypeEngine[Any]]] = {
         pa.int8(): sa.SmallInteger,
         pa.int16(): sa.SmallInteger,
         pa.int32(): sa.Integer,
@@ -233,7 +238,9 @@ def _sql_type(table: TableName, field: pa.Field) -> sa.types.TypeEngine:
     )
 
 
-def _arrow_type(table: TableName, name: str, kind: str, udt: str, precision, scale) -> pa.DataType:
+def _arrow_type(
+    table: TableName, name: str, kind: str, udt: str, precision: int | None, scale: int | None
+) -> pa.DataType:
     mapping = {
         "smallint": pa.int16(),
         "integer": pa.int32(),
@@ -266,6 +273,7 @@ def _copy_in(conn: sa.Connection, table: TableName, data: pa.Table) -> None:
         return
     columns = ", ".join(quote_identifier(name) for name in data.column_names)
     raw = conn.connection.driver_connection
+    assert raw is not None  # an open connection has its driver's
     with (
         raw.cursor() as cursor,
         cursor.copy(f"COPY {_qualified(table)} ({columns}) FROM STDIN (FORMAT csv)") as copy,
@@ -307,7 +315,7 @@ def _select_expression(field: pa.Field) -> str:
     return column
 
 
-def _csv_options(schema: pa.Schema) -> dict:
+def _csv_options(schema: pa.Schema) -> dict[str, object]:
     """How Arrow's CSV reader parses COPY's output back into `schema` (see `_select_expression`)."""
     names, types = [], {}
     for field in schema:
@@ -353,7 +361,7 @@ class _CopyStream(io.RawIOBase):
     parses large blocks instead of one batch per row.
     """
 
-    def __init__(self, copy) -> None:
+    def __init__(self, copy: psycopg.Copy) -> None:
         self._chunks = iter(copy)
         self._pending = memoryview(b"")
 
@@ -367,7 +375,7 @@ class _CopyStream(io.RawIOBase):
             self._pending = memoryview(chunk).cast("B") if chunk is not None else memoryview(b"")
         return bool(self._pending)
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Buffer) -> int:
         target = memoryview(buffer).cast("B")
         filled = 0
         while filled < len(target):
@@ -420,7 +428,7 @@ def _reason(error: Exception) -> str:
 
 
 def _table_exists(conn: sa.Connection, table: TableName) -> bool:
-    return conn.exec_driver_sql(_EXISTS, {"schema": table.namespace, "table": table.name}).scalar()
+    return bool(conn.exec_driver_sql(_EXISTS, {"schema": table.namespace, "table": table.name}).scalar())
 
 
 def _qualified(table: TableName) -> str:

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dataplatform.transform.sql import connect, stream, working_tables
+from dataplatform.transform.sql import connect, one_row, stream, working_tables
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from dataplatform.storage.contract import SqlRows
+    from dataplatform.storage.contract import Scannable, SqlRows
 
 LINEAGE_COLUMNS = ("_batch_id", "_ingested_at", "_source", "_checksum")
 # an aggregate over `_checksum`: the batch id (the sums cannot overflow a HUGEINT below 2^63 rows)
@@ -48,11 +48,11 @@ class Stamped:
 
 
 @contextmanager
-def stamped(landing, source: str, ingested_at: datetime) -> Iterator[Stamped]:
+def stamped(landing: Scannable, source: str, ingested_at: datetime) -> Iterator[Stamped]:
     """Stamp a delivery (an Arrow table or dataset); its rows stream while the block is open."""
     with connect(landing=landing) as con, working_tables(con, "landing") as work:
         table = work.create("stamped", "SELECT *, md5(to_json(landing)) AS _checksum FROM landing")
-        rows, batch = con.execute(f"SELECT count(*), {BATCH_ID} FROM {table}").fetchone()
+        rows, batch = one_row(con, f"SELECT count(*), {BATCH_ID} FROM {table}")
         con.execute("SET VARIABLE batch_id = ?", [batch])
         con.execute("SET VARIABLE ingested_at = ?::TIMESTAMPTZ", [ingested_at])
         con.execute("SET VARIABLE source = ?", [source])
@@ -68,7 +68,7 @@ def stamped(landing, source: str, ingested_at: datetime) -> Iterator[Stamped]:
         )
 
 
-def with_batch_metadata(landing, source: str, ingested_at: datetime) -> pa.Table:
+def with_batch_metadata(landing: Scannable, source: str, ingested_at: datetime) -> pa.Table:
     """The whole stamped delivery as one Arrow table (for callers that hold it in memory anyway)."""
     with stamped(landing, source, ingested_at) as delivery:
         return delivery.stamped.read_all()

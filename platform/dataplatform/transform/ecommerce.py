@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dataplatform.quality.checks import totals_match
+from dataplatform.quality.checks import CheckOutcome, totals_match
 from dataplatform.quality.specs import (
     AcceptedValues,
     ColumnsMatch,
@@ -222,7 +222,7 @@ def product_performance(
     )
 
 
-def _order_totals(orders: pa.Table, order_items: pa.Table):
+def _order_totals(orders: pa.Table, order_items: pa.Table) -> CheckOutcome:
     return totals_match(
         parents=orders,
         children=order_items,

@@ -40,7 +40,7 @@ class GoldTable:
 
     def sources(self, domain: str) -> dict[str, tuple[str, ...]]:
         """Each input's name for `build` and the asset key path of the table it reads."""
-        found = {}
+        found: dict[str, tuple[str, ...]] = {}
         for name in self.inputs:
             scope, _, table = name.rpartition("/")
             found[table] = (

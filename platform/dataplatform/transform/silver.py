@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from dataplatform.transform.pii import Drop, PiiRule, bind_secret, masked, masked_star, pseudonymised
-from dataplatform.transform.sql import connect, quote, stream, working_tables
+from dataplatform.transform.sql import connect, one_row, quote, stream, working_tables
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from dataplatform.storage.contract import SqlRows
+    from dataplatform.storage.contract import Scannable, SqlRows
 
 Normalise = Literal["trim", "lower", "upper"]
 ROW = "__row"  # a judged row's position while silver judges it; never stored
@@ -138,7 +138,7 @@ def _metrics(rows_in: int, rows_out: int, dropped: dict[str, int], seconds: floa
     return out
 
 
-def clean(bronze, spec: SilverSpec, secret: str | None = None) -> SilverResult:
+def clean(bronze: Scannable, spec: SilverSpec, secret: str | None = None) -> SilverResult:
     """Silver and quarantine of `bronze` as whole tables (see `judged` to stream them)."""
     with judged(bronze, spec, secret) as result:
         table, quarantine = result.kept.read_all(), result.quarantine.read_all()
@@ -146,7 +146,7 @@ def clean(bronze, spec: SilverSpec, secret: str | None = None) -> SilverResult:
 
 
 @contextmanager
-def judged(bronze, spec: SilverSpec, secret: str | None = None) -> Iterator[Judged]:
+def judged(bronze: Scannable, spec: SilverSpec, secret: str | None = None) -> Iterator[Judged]:
     """Judge every row of `bronze` (an Arrow table or dataset, or a `SqlScan`); while the block is
     open, the kept rows and the dropped rows (as delivered, with `_drop_reason`) stream out of
     DuckDB.
@@ -176,7 +176,7 @@ def judged(bronze, spec: SilverSpec, secret: str | None = None) -> Iterator[Judg
             f"CASE WHEN l.{row} IS NOT NULL THEN 'duplicate' END) AS _drop_reason), r.rowid AS {row} "
             f"FROM {ruled} AS r LEFT JOIN losers AS l ON r.rowid = l.{row}"
         )
-        rows_in = con.execute(f"SELECT count(*) FROM {ruled}").fetchone()[0]
+        rows_in = one_row(con, f"SELECT count(*) FROM {ruled}")[0]
         quarantined = work.create(
             "quarantined",
             f"SELECT {DELIVERED}.*, _drop_reason, {row} FROM judged WHERE _drop_reason IS NOT NULL",
@@ -185,7 +185,7 @@ def judged(bronze, spec: SilverSpec, secret: str | None = None) -> Iterator[Judg
             con.execute(f"SELECT _drop_reason, count(*) FROM {quarantined} GROUP BY 1 ORDER BY 1").fetchall()
         )
         # every kept row is of the latest batch: any other is superseded
-        latest = con.execute("SELECT getvariable('latest')").fetchone()[0]
+        latest = one_row(con, "SELECT getvariable('latest')")[0]
         batches = (latest,) if latest is not None and rows_in > sum(dropped.values()) else ()
         seconds = time.perf_counter() - started
         columns = ", ".join(

@@ -18,26 +18,26 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from dataplatform.storage.contract import SqlRows
+    from dataplatform.storage.contract import Scannable, SqlRows
 
 MEMORY_LIMIT = "DATAPLATFORM_DUCKDB_MEMORY_LIMIT"
 STREAM_BATCH_ROWS = 262_144
 BYTES_PER_VALUE = 16  # a value in DuckDB's uncompressed vectors (a string's text comes on top)
 
 
-def query(sql: str, params: list | None = None, **tables) -> pa.Table:
+def query(sql: str, params: list[object] | None = None, **tables: Scannable) -> pa.Table:
     """Execute `sql` with each keyword table visible under its name; return an Arrow table."""
     with connect(**tables) as con:
         return con.execute(sql, params or []).to_arrow_table()
 
 
-def connect(**tables) -> duckdb.DuckDBPyConnection:
+def connect(**tables: Scannable) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection in UTC, memory-limited, with `tables` registered (zero-copy):
     Arrow tables and datasets are scanned where they are, a `SqlScan` becomes a view.
 
@@ -53,7 +53,7 @@ def connect(**tables) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def register(con: duckdb.DuckDBPyConnection, name: str, table) -> None:
+def register(con: duckdb.DuckDBPyConnection, name: str, table: Scannable) -> None:
     """Make `table` visible to `con` as `name`, as `connect` does with its tables."""
     from dataplatform.storage.contract import SqlScan
 
@@ -124,14 +124,14 @@ def working_tables(con: duckdb.DuckDBPyConnection, relation: str) -> Iterator[Wo
     of writing it, so only a copy that would spill anyway goes there: one whose estimated size
     exceeds the memory limit. Each such copy gets its own file in the process's temporary
     folder, removed at the end, so concurrent transforms of one process never share one."""
-    rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    rows = one_row(con, f"SELECT count(*) FROM {relation}")[0]
     columns = len(con.execute(f"SELECT * FROM {relation} LIMIT 0").description)
     if rows * columns * BYTES_PER_VALUE <= size_in_bytes(_memory_limit()):
         yield WorkingTables(con, "temp")
         return
     from dataplatform.storage.duckdb_extensions import string_literal
 
-    folder = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    folder = one_row(con, "SELECT current_setting('temp_directory')")[0]
     os.makedirs(folder, exist_ok=True)
     name = f"scratch_{uuid.uuid4().hex}"
     path = os.path.join(folder, f"{name}.duckdb")
@@ -147,7 +147,10 @@ def working_tables(con: duckdb.DuckDBPyConnection, relation: str) -> Iterator[Wo
 
 def size_in_bytes(size: str) -> int:
     """A size in DuckDB's syntax (`1GB`, `512 MiB`, as `Settings` validates it) in bytes."""
-    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)", size.strip()).groups()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)", size.strip())
+    if match is None:
+        raise ValueError(f"not a size in DuckDB's syntax (e.g. 4GB): {size!r}")
+    number, unit = match.groups()
     return int(float(number) * _UNITS[unit.lower()])
 
 
@@ -172,14 +175,23 @@ def stream(con: duckdb.DuckDBPyConnection, sql: str) -> SqlRows:
     return SqlRows(con, sql, schema, STREAM_BATCH_ROWS)
 
 
-def rows_of(data) -> int:
+def rows_of(data: Scannable) -> int:
     """Rows of an Arrow table, an Arrow dataset or a `SqlScan`."""
     if hasattr(data, "num_rows"):
-        return data.num_rows
+        return int(data.num_rows)
     if hasattr(data, "count_rows"):
-        return data.count_rows()
+        return int(data.count_rows())
     with connect(t=data) as con:
-        return con.execute("SELECT count(*) FROM t").fetchone()[0]
+        return int(one_row(con, "SELECT count(*) FROM t")[0])
+
+
+def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The row of a query that always returns exactly one (an aggregate without GROUP BY, a
+    setting, a variable); a query that returned none is a mistake in the caller."""
+    row = con.execute(sql).fetchone()
+    if row is None:
+        raise LookupError(f"no row where one was certain: {sql}")
+    return row
 
 
 def quote(identifier: str) -> str:
