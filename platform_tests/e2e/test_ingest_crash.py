@@ -7,6 +7,8 @@ import json
 import signal
 import subprocess
 import time
+from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -14,6 +16,7 @@ from dataplatform.ingest.dropzone import DropZone, content_hash
 from dataplatform.ingest.service import Ingestor, reference_table
 from dataplatform.storage import open_store
 from platform_tests.e2e.conftest import BIN, PROJECT
+from platform_tests.processes import has_open, wait_until
 
 ROWS = 1_500_000  # long enough a load that the kill lands in the middle of it
 
@@ -35,14 +38,19 @@ def test_a_full_reload_killed_mid_way_keeps_the_old_version_and_loads_once_after
     with duckdb.connect() as con:
         con.execute(f"COPY (SELECT i AS id, i / 10 AS amount FROM range({ROWS}) t(i)) TO '{big}' (HEADER)")
     process = subprocess.Popen([str(BIN / "dataplatform"), "ingest", str(big)], env=user_env, cwd=PROJECT)
-    waiting = ingestor.zone.incoming / "deliveries" / "deliveries.csv"
-    deadline = time.monotonic() + 60
-    while not waiting.exists() or waiting.stat().st_size < big.stat().st_size:
-        assert time.monotonic() < deadline and process.poll() is None, (
-            "the load ended before it could be killed"
-        )
-        time.sleep(0.05)
-    time.sleep(0.5)  # inside detection, the typed read or the Delta write
+    waiting = (ingestor.zone.incoming / "deliveries" / "deliveries.csv").resolve()
+    # the copy into the drop zone is done and the load reads the delivery: inside detection or
+    # the typed read, which streams into the Delta write
+    wait_until(
+        lambda: (
+            waiting.exists()
+            and waiting.stat().st_size == big.stat().st_size
+            and has_open(process.pid, waiting)
+        ),
+        process,
+        120,
+        "the load reading the delivered file",
+    )
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -101,37 +109,59 @@ def test_an_ingest_killed_mid_copy_leaves_nothing_the_sensor_would_take(user_env
     assert json.loads(again.stdout)["rows_loaded"] == 12_000_000
 
 
-GB, GIB = 10**9, 1 << 30
+GB = 10**9
 
 
 def test_a_one_gigabyte_file_streams_through_in_bounded_memory(user_env, tmp_path):
-    """The whole file never sits in memory: the command's peak resident memory stays well under
-    the file's size (it was several times the size before reads were streamed)."""
+    """The whole file never sits in memory: the load's memory does not grow with the file's size.
+
+    What is bounded is the growth, not the total: the command's peak resident memory for a 1 GB
+    file against its peak for a quarter of it. Imports, DuckDB's and the Delta writer's buffers
+    and the allocator's arenas are in both, and vary with the machine's load (a loaded machine
+    saw a 1,358 MiB total); a load that holds the file (an Arrow table of it is about its size)
+    grows by most of the 0.78 GB between them, a streamed one by almost nothing."""
+    rows = 16_500_000  # about 1.04 GB of text
+    quarter = _ingested_peak(tmp_path, user_env, "quarter_deliveries", rows // 4)
+    whole = _ingested_peak(tmp_path, user_env, "big_deliveries", rows)
+    assert whole.size > GB
+    growth, more = whole.peak - quarter.peak, whole.size - quarter.size
+    assert growth < 0.25 * more, (
+        f"peak resident memory {quarter.peak / MIB:.0f} MiB for a {quarter.size / MIB:.0f} MiB file, "
+        f"{whole.peak / MIB:.0f} MiB for a {whole.size / MIB:.0f} MiB file: it grows with the file"
+    )
+
+
+MIB = 1 << 20
+
+
+class Ingested(NamedTuple):
+    size: int  # the file's bytes
+    peak: int  # the command's peak resident memory, bytes
+
+
+def _ingested_peak(tmp_path: Path, env: dict[str, str], name: str, rows: int) -> Ingested:
+    """`dataplatform ingest` of a generated file of `rows` rows; all its rows must land."""
     import os
 
-    big = tmp_path / "big_deliveries.csv"
-    rows = 16_500_000  # about 1.04 GB of text
+    path = tmp_path / f"{name}.csv"
     with duckdb.connect() as con:
         con.execute(
             f"""COPY (SELECT i AS id, lpad((i % 100000)::VARCHAR, 6, '0') AS code,
                              'customer ' || (i % 7919)::VARCHAR AS name, round(i / 100.0, 2) AS amount,
                              DATE '2026-01-01' + (i % 365)::INTEGER AS day, i % 3 = 0 AS active,
                              'note ' || (i % 101)::VARCHAR AS note
-                      FROM range({rows}) t(i)) TO '{big}' (HEADER)"""
+                      FROM range({rows}) t(i)) TO '{path}' (HEADER)"""
         )
-    assert big.stat().st_size > GB
+    size = path.stat().st_size
     process = subprocess.Popen(
-        [str(BIN / "dataplatform"), "ingest", str(big), "--format", "json", "--create"],
-        env=user_env,
+        [str(BIN / "dataplatform"), "ingest", str(path), "--format", "json", "--create"],
+        env=env,
         cwd=PROJECT,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     _, status, usage = os.wait4(process.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read().decode()[-2000:]
-    peak = usage.ru_maxrss * 1024
-    assert peak < 0.75 * GIB, (
-        f"peak resident memory {peak / 2**20:.0f} MiB for a {big.stat().st_size / 2**20:.0f} MiB file"
-    )
-    table = open_store("delta", tmp_path / "data").read(reference_table("big_deliveries"), columns=["id"])
+    table = open_store("delta", tmp_path / "data").read(reference_table(name), columns=["id"])
     assert table.num_rows == rows
+    return Ingested(size, usage.ru_maxrss * 1024)
