@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install run test dev api workers bench lint clean
+.PHONY: install run test test-fast dev api workers bench lint clean
 
 install: $(VENV)/.installed
 
@@ -21,8 +21,13 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 run: install $(DAGSTER_HOME)/dagster.yaml  ## set up, then materialise master data, recent days and summaries
 	$(BIN)/dataplatform run
 
-test: install  ## set up, then run the test suite
-	$(BIN)/pytest
+test: install  ## set up, then run the whole test suite, as CI does (prints the ten slowest tests)
+	$(BIN)/pytest --durations=10
+
+# The tests a developer runs between edits: every package's unit tests and the quick integration
+# tests, under a minute; slow (measured), e2e and PostgreSQL tests are left to `make test`.
+test-fast: install  ## the quick tiers only: unit and quick integration tests, under a minute
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow and not e2e and not postgres"
 
 dev: install $(DAGSTER_HOME)/dagster.yaml  ## the Dagster UI at http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
