@@ -25,7 +25,6 @@ pytestmark = pytest.mark.e2e
 POOL = "duckdb_warehouse"
 GOLD_STEP = "gold__weather__daily_weather"
 DAY = "2026-03-10"
-HELD_SECONDS = 5.0
 
 
 def test_a_gold_step_waits_for_the_warehouse_slot_another_writer_holds(
@@ -60,7 +59,12 @@ def test_a_gold_step_waits_for_the_warehouse_slot_another_writer_holds(
             )
         try:
             run_id = _wait_for(lambda: _only_gold_left(instance), 120, "every step but gold done")
-            time.sleep(HELD_SECONDS)  # gold had every chance to start
+            # gold asked the pool for its slot and was refused: it waits in the pool's pending steps
+            _wait_for(
+                lambda: run_id in storage.get_concurrency_info(POOL).pending_run_ids,
+                120,
+                "gold step waiting for the held slot",
+            )
             assert _started(instance, run_id, GOLD_STEP) is None, "gold started while the slot was held"
             released = time.time()
             storage.free_concurrency_slot_for_step("another-writer", "writing")
