@@ -76,7 +76,7 @@ def gold_tables(definitions: dg.Definitions | None = None) -> list[GoldEntry]:
         return list(specs.values())
     graph = definitions.resolve_asset_graph()
     found = []
-    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.path):
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: tuple(k.path)):
         if len(key.path) != 3 or key.path[0] != "gold":
             continue
         domain, name = key.path[1:]
@@ -361,10 +361,10 @@ def _typed(raw: str | None, arrow_type: str, column: str) -> Any:
                 raise ValueError("out of the 64-bit range")
             return number
         if kind == "float":
-            number = float(raw)
-            if number != number or number in (float("inf"), float("-inf")):
+            real = float(raw)
+            if real != real or real in (float("inf"), float("-inf")):
                 raise ValueError("not a finite number")
-            return number
+            return real
         if kind == "date":
             return date.fromisoformat(raw)
         if kind == "timestamp":

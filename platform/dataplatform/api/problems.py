@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -40,7 +41,7 @@ class ProblemError(Exception):
 
 
 def problem_response(
-    status: int, detail: str | None, instance: str | None = None, headers: dict[str, str] | None = None
+    status: int, detail: str | None, instance: str | None = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, instance=instance)
     return JSONResponse(

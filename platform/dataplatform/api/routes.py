@@ -18,7 +18,8 @@ from dataplatform.api.state import RUN_STATUSES, NotFound
 if TYPE_CHECKING:
     from dataplatform.api.app import Services
 
-RunStatus = Enum("RunStatus", {s: s for s in RUN_STATUSES}, type=str)
+# mypy reads an Enum() call only with literal members; these come from Dagster at import
+RunStatus = Enum("RunStatus", {s: s for s in RUN_STATUSES}, type=str)  # type: ignore[misc]
 
 
 router = APIRouter()

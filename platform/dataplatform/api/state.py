@@ -262,7 +262,7 @@ def _evaluation(record) -> dict[str, Any] | None:
     }
 
 
-def _level(level: int) -> str:
+def _level(level: int | str) -> str:
     import logging
 
     return logging.getLevelName(level)

@@ -95,7 +95,7 @@ def _ids_unique(
     rows, distinct, empty = con.execute(
         f"SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT {key} FROM {table})), "
         f"count(*) FILTER (WHERE {' OR '.join(f'{quote(c)} IS NULL' for c in ids)}) FROM {table}"
-    ).fetchone()
+    ).fetchone() or (0, 0, 0)
     repeated = rows - distinct
     return DatasetCheck(
         f"{split}_id_unique",
@@ -109,7 +109,7 @@ def _target_not_null(con: duckdb.DuckDBPyConnection, spec: DatasetSpec) -> Datas
     target = quote(spec.target or "")
     rows, empty = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {target} IS NULL) FROM {qualified(spec.name, 'train')}"
-    ).fetchone()
+    ).fetchone() or (0, 0)
     return DatasetCheck(
         "train_target_not_null",
         empty == 0,

@@ -19,10 +19,11 @@ Every registration whose data differs is a new version (`spec.version`, identifi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import builtins  # `DatasetClient.list` hides the built-in `list` in the class's annotations
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import pyarrow as pa
 
@@ -204,12 +205,12 @@ class DatasetClient:
         """The spec of the current version, or of `version`."""
         return self._version(name, version)[0]
 
-    def versions(self, name: str) -> list[dict[str, Any]]:
+    def versions(self, name: str) -> builtins.list[dict[str, Any]]:
         """Every version of a dataset, oldest first: `version`, `version_hash`, `registered_at`,
         `current`; empty when nothing is stored."""
         return self._versions(self.registry.load(name).name)
 
-    def _versions(self, name: str) -> list[dict[str, Any]]:
+    def _versions(self, name: str) -> builtins.list[dict[str, Any]]:
         if not self.store.exists():
             return []
         with self.store.reading() as con:
@@ -237,16 +238,41 @@ class DatasetClient:
         spec, archived = self._version(name, version)
         return self.store.meta(spec.name, "stats", archived)
 
+    @overload
+    def load(
+        self,
+        name: str,
+        split: str = ...,
+        columns: builtins.list[str] | None = ...,
+        sample: int | None = ...,
+        chunk_size: None = ...,
+        features: bool = ...,
+        version: int | None = ...,
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def load(
+        self,
+        name: str,
+        split: str = ...,
+        columns: builtins.list[str] | None = ...,
+        sample: int | None = ...,
+        *,
+        chunk_size: int,
+        features: bool = ...,
+        version: int | None = ...,
+    ) -> Generator[pd.DataFrame, None, None]: ...
+
     def load(
         self,
         name: str,
         split: str = "train",
-        columns: list[str] | None = None,
+        columns: builtins.list[str] | None = None,
         sample: int | None = None,
         chunk_size: int | None = None,
         features: bool = False,
         version: int | None = None,
-    ) -> pd.DataFrame | Iterator[pd.DataFrame]:
+    ) -> pd.DataFrame | Generator[pd.DataFrame, None, None]:
         """A split (or its features) as pandas; an iterator of frames of `chunk_size` rows when set.
 
         `sample` takes a reproducible random sample of that many rows (the same rows every call);
@@ -277,7 +303,7 @@ class DatasetClient:
         plugin = Path(stored["plugin"]) if stored.get("plugin") else None  # the one registration ran
         return apply_features(fitted, rows, spec.name, plugin)
 
-    def check(self, name: str) -> list[DatasetCheck]:
+    def check(self, name: str) -> builtins.list[DatasetCheck]:
         """The dataset's checks (ids unique, target in train, none in test, consistent columns)."""
         return check_dataset(self.store, self.registry.load(name))
 
@@ -287,26 +313,26 @@ class DatasetClient:
         destination: str | Path,
         fmt: str = "parquet",
         compression: str | None = None,
-        tables: list[str] | None = None,
+        tables: builtins.list[str] | None = None,
         metadata_only: bool = False,
         version: int | None = None,
-    ) -> list[Path]:
+    ) -> builtins.list[Path]:
         """Write the tables, spec and statistics of the current version, or of `version`, as files."""
         spec, archived = self._version(name, version)
         return export_dataset(
             self.store, spec, Path(destination), fmt, compression, tables, metadata_only, archived
         )
 
-    def search(self, pattern: str, field: Field = "any") -> list[DatasetSpec]:
+    def search(self, pattern: str, field: Field = "any") -> builtins.list[DatasetSpec]:
         return search(self.registry.list(), pattern, field)
 
     def update(
         self,
         name: str,
         description: str | None = None,
-        tags: list[str] | None = None,
+        tags: builtins.list[str] | None = None,
         target: str | None = None,
-        id_columns: list[str] | None = None,
+        id_columns: builtins.list[str] | None = None,
         problem_type: str | None = None,
     ) -> DatasetSpec:
         """Change a spec; a new target, ids or problem type rebuild statistics and features from the stored data."""
@@ -351,7 +377,7 @@ class DatasetClient:
         gap: int = 0,
         mode: Mode = "expanding",
         window: int | None = None,
-    ) -> list[Fold]:
+    ) -> builtins.list[Fold]:
         """Time-ordered folds over the train split's rows (positions in `load(name)` order)."""
         spec = self.registry.load(name)
         if time_column is None:

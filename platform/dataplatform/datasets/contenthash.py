@@ -19,11 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from _hashlib import HASH  # what hashlib.sha256() returns
 
 BATCH_ROWS = 256 * 1024
 # Arrow's spellings of text and binary, by what they hold: a column's type is named by this.
@@ -34,7 +38,6 @@ TEXT_TYPES = {
     pa.large_binary(): "binary",
 }
 TEXT_KINDS = {"string": "", "binary": b""}  # and what an empty value is hashed as
-_Hash = type(hashlib.sha256())
 
 
 class _ColumnHash:
@@ -44,9 +47,9 @@ class _ColumnHash:
         value_type = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
         self.header = f"{field.name}\0{TEXT_TYPES.get(value_type, str(value_type))}\0"
         self.rows = 0
-        self.nulls: _Hash = hashlib.sha256()
-        self.lengths: _Hash = hashlib.sha256()
-        self.values: _Hash = hashlib.sha256()
+        self.nulls: HASH = hashlib.sha256()
+        self.lengths: HASH = hashlib.sha256()
+        self.values: HASH = hashlib.sha256()
 
     def update(self, values: pa.Array) -> None:
         if not len(values):
@@ -78,7 +81,7 @@ class _ColumnHash:
             if empty is not None:
                 data = data.reshape(len(values), width).copy()
                 data[empty.to_numpy(zero_copy_only=False)] = 0
-            self.values.update(data)
+            self.values.update(data.data)  # the array's bytes (as a memoryview)
         else:  # nested or unusual values (lists, structs from JSON): each as JSON text, one a line
             for value in values.to_pylist():
                 self.values.update(json.dumps(value, default=str, sort_keys=True).encode() + b"\n")

@@ -339,7 +339,7 @@ def describe_splits(
             figures = stats[split]["column_stats"].get(detection.target)
             if figures is not None:
                 stats[split]["target_distribution"] = target_distribution(con, ref, detection.target, figures)
-    meta = {"stats": stats}
+    meta: dict[str, object] = {"stats": stats}  # each kept as JSON
     if spec.features:
         report("building features")
         meta["features"] = _build_features(con, store, spec.name, refs, detection, stats["train"], plugins)

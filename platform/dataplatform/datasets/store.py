@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -426,7 +426,7 @@ class DatasetStore:
         chunk_size: int,
         columns: list[str] | None = None,
         archived: int | None = None,
-    ) -> Iterator[pd.DataFrame]:
+    ) -> Generator[pd.DataFrame, None, None]:
         """The table in frames of `chunk_size` rows, so a table larger than memory can be walked."""
         size = _positive(chunk_size, "chunk_size")
         with self.reading() as con:

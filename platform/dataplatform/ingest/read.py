@@ -27,7 +27,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,7 +125,7 @@ def batches(
         yield Reading(_read_json_lines(path).to_reader(max_chunksize=rows_per_batch), detected)
         return
     with _utf8_copy(path, detected) as (source, encoding):
-        reading = Reading(None, detected)  # type: ignore[arg-type]
+        reading = Reading(None, detected)
         reading.stream = _typed_stream(source, path, detected, encoding, policy, rows_per_batch, reading)
         yield reading
 
@@ -197,7 +197,7 @@ def _typed_stream(
     return pa.RecordBatchReader.from_batches(schema, checked())
 
 
-def _typed_select(detected: Detected, names: list[str], native: set[str] = frozenset()) -> str:
+def _typed_select(detected: Detected, names: list[str], native: Collection[str] = frozenset()) -> str:
     """Every column under its type: as the parser typed it (`native`), else cast from text."""
     from dataplatform.transform.sql import quote
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from dataplatform.ingest.dropzone import LOCAL_FILES, TABLE_CONFIG, TABLE_NAME, Files
 from dataplatform.ingest.modes import MODES, Mode
@@ -201,7 +201,10 @@ def _names(
     return tuple(str(v) for v in value)
 
 
-def _choice(raw: dict, name: str, source: PurePath, default: str, choices: tuple[str, ...]) -> str:
+Choice = TypeVar("Choice", bound=str)
+
+
+def _choice(raw: dict, name: str, source: PurePath, default: Choice, choices: tuple[Choice, ...]) -> Choice:
     value = raw.get(name, default)
     if value not in choices:
         raise ConfigError(f"{source.name}: {name} {value!r} is not one of {', '.join(choices)}")

@@ -80,6 +80,10 @@ class ModelClient:
                 known = ", ".join(s.name for s in self.specs(dataset))
                 raise ModelError(f"dataset {dataset!r} has no model {model!r}; its models: {known}")
         data = self.datasets.spec(dataset)
+        if data.target is None:
+            raise ModelError(
+                f"dataset {data.name!r} has no target column: there is nothing to train a model on"
+            )
         frame = self.datasets.load(data.name, "train", features=True)
         times = self._times(data)
         carried = [*data.id_columns, *(c for c, kind in data.column_types.items() if kind == "index")]

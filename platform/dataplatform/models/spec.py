@@ -188,13 +188,13 @@ def _promotion(where: str, problem: str, raw: object) -> Promotion:
         raise ModelError(
             f"{where}: unknown promotion field(s) {', '.join(unknown)}; known: {', '.join(PROMOTION_FIELDS)}"
         )
-    values = {}
+    margins: dict[str, float] = {}
     for name in ("min_gain", "min_relative_gain", "min_gain_over_baseline", "max_guard_loss"):
         if name in raw:
             value = raw[name]
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ModelError(f"{where}: promotion {name} must be a number of at least 0, not {value!r}")
-            values[name] = float(value)
+            margins[name] = float(value)
     guard = raw.get("guard_metric", DEFAULT_GUARD[problem])
-    values["guard_metric"] = check_metric(problem, guard, f"{where}: promotion guard_metric")
-    return dataclasses.replace(Promotion(), **values)
+    guard_metric = check_metric(problem, guard, f"{where}: promotion guard_metric")
+    return dataclasses.replace(Promotion(), guard_metric=guard_metric, **margins)

@@ -78,7 +78,9 @@ def s3_output(output: str) -> str:
     from dataplatform.settings import Settings
 
     try:
-        return Settings.model_validate({"lake_uri": output}).lake_uri
+        checked = Settings.model_validate({"lake_uri": output}).lake_uri
     except ValidationError as error:
         problem = error.errors()[0]
         raise GenerateError(f"bad S3 output: {problem.get('ctx', {}).get('error', problem['msg'])}") from None
+    assert checked is not None  # given a URI, the field's validator returns it or raises
+    return checked

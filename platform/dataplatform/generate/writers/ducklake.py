@@ -11,8 +11,12 @@ which DuckLake commits as one snapshot.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
 
 from dataplatform.generate.export import PARTITION_COLUMN
 from dataplatform.generate.writers.base import Writer
@@ -28,7 +32,7 @@ CATALOG = "lake"
 class DuckLakeWriter(Writer):
     def __init__(self, output: str) -> None:
         self.place = catalog_place(output, "ducklake")
-        self._connection = None
+        self._connection: duckdb.DuckDBPyConnection | None = None
 
     def location(self, domain: str, table: str) -> str:
         return self.place.describe(METADATA_FILE, domain, table)

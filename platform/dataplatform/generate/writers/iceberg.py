@@ -13,8 +13,12 @@ from __future__ import annotations
 import warnings
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog.sql import SqlCatalog
 
 from dataplatform.generate.export import PARTITION_COLUMN, GenerateError
 from dataplatform.generate.writers.base import Writer
@@ -37,7 +41,7 @@ _FILE_IO_PROPERTIES = {
 class IcebergWriter(Writer):
     def __init__(self, output: str) -> None:
         self.place = catalog_place(output, "iceberg")
-        self._catalog = None
+        self._catalog: SqlCatalog | None = None
 
     def location(self, domain: str, table: str) -> str:
         return self.place.describe(CATALOG_FILE, domain, table)
@@ -85,7 +89,7 @@ class IcebergWriter(Writer):
             if day is None:
                 stored.overwrite(data)
             else:
-                stored.overwrite(data, overwrite_filter=EqualTo(PARTITION_COLUMN, day.isoformat()))
+                stored.overwrite(data, overwrite_filter=EqualTo(term=PARTITION_COLUMN, value=day.isoformat()))
 
 
 def file_io_properties(root: str) -> dict[str, str]:
