@@ -12,6 +12,8 @@ Only the spec module (YAML), the SQL naming rules and the masking rules' names a
 DuckDB, Arrow and pandas are imported when an asset runs, so the code location loads fast.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
 from dataplatform.datasets.errors import DatasetError
@@ -19,6 +21,9 @@ from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, personal_data_
 from dataplatform.datasets.sql import store_backend
 from dataplatform.settings import Settings, SettingsError
 from dataplatform.transform.pii import missing_secret, pseudonymised
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.metadata import RawMetadataValue  # not exported by Dagster
 
 GROUP = "datasets"
 # The dataset store is one DuckDB file (`<data_dir>/datasets/dataset_store.duckdb`), apart from
@@ -244,7 +249,7 @@ def _client(settings: Settings, pii_secret: str | None = None):
     return DatasetClient.for_settings(settings, pii_secret)
 
 
-def _tables_metadata(client, name: str, stored: dict[str, int]) -> dict[str, dict[str, object]]:
+def _tables_metadata(client, name: str, stored: dict[str, int]) -> "dict[str, dict[str, RawMetadataValue]]":
     """Per stored table: rows, column schema, a preview and where it lives."""
     from dataplatform.datasets.sql import qualified
 

@@ -77,7 +77,9 @@ class TableIOManager(dg.ConfigurableIOManager):
             keys = context.asset_partition_keys
             # An unpartitioned consumer asks for every partition: that is the whole table.
             if len(keys) < context.asset_partitions_def.get_num_partitions():
-                column = context.upstream_output.definition_metadata[PARTITION_COLUMN]
+                upstream = context.upstream_output
+                assert upstream is not None  # an asset's input always has its upstream output
+                column = upstream.definition_metadata[PARTITION_COLUMN]
                 where = daily_slice(column, keys)
         if metadata.get(SCAN):
             return store.scan(table, where=where)

@@ -7,6 +7,7 @@ no asset code copied. Daily facts are partitioned; master data is not.
 
 import time
 from datetime import UTC, date, datetime
+from typing import TypedDict
 
 import dagster as dg
 
@@ -48,9 +49,19 @@ def medallion_assets(
     return assets
 
 
-def asset_options(layer: str, domain: str, settings: Settings) -> dict[str, object]:
+class AssetOptions(TypedDict, total=False):
+    """The keyword arguments every asset of a layer takes from its backend (`asset_options`)."""
+
+    io_manager_key: str
+    kinds: set[str]
+    group_name: str
+    pool: str
+    retry_policy: dg.RetryPolicy
+
+
+def asset_options(layer: str, domain: str, settings: Settings) -> AssetOptions:
     backend = settings.layer_backend(layer)
-    options: dict[str, object] = {
+    options: AssetOptions = {
         "io_manager_key": io_manager_key(layer),
         "kinds": {backend},
         "group_name": domain,

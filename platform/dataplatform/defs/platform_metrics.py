@@ -85,7 +85,8 @@ def finished_runs(instance: dg.DagsterInstance) -> list[FinishedRun]:
     runs = []
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=FINISHED)):
         run = record.dagster_run
-        failures, run_error = (), None
+        failures: tuple[StepFailure, ...] = ()
+        run_error: str | None = None
         if run.status != dg.DagsterRunStatus.SUCCESS:
             failures, run_error = _failures(instance, run.run_id)
         runs.append(
@@ -108,16 +109,23 @@ def _failures(instance: dg.DagsterInstance, run_id: str) -> tuple[tuple[StepFail
     was to build, from the run's plan (the materialisations it logged as planned): a step
     building several (silver and its quarantine, a landing delivery) by the first in key
     order, its main table."""
-    failures, run_error, steps = [], None, {}
+    failures: list[StepFailure] = []
+    run_error: str | None = None
+    steps: dict[str, tuple[str, ...]] = {}
     for entry in instance.all_logs(run_id, of_type={PLANNED, *FAILURES}):
         event = entry.dagster_event
+        if event is None:  # not a Dagster event: of_type reads only those
+            continue
+        step = event.step_key
         if event.event_type == PLANNED:
-            path = tuple(event.asset_key.path)
-            steps[event.step_key] = min(steps.get(event.step_key, path), path)
+            if step is not None and event.asset_key is not None:  # a failure names only a step
+                path = tuple(event.asset_key.path)
+                steps[step] = min(steps.get(step, path), path)
             continue
         error = _error_class(getattr(event.event_specific_data, "error", None))
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            failures.append(StepFailure(event.step_key, steps.get(event.step_key), error, entry.timestamp))
+            assert step is not None  # a step's failure names its step
+            failures.append(StepFailure(step, steps.get(step), error, entry.timestamp))
         else:
             run_error = error
     return tuple(failures), run_error
@@ -142,7 +150,7 @@ def _materialisations(instance: dg.DagsterInstance) -> Iterator[Materialisation]
                 event = record.asset_materialization
                 if event is None:
                     continue
-                metadata = {name: value.value for name, value in event.metadata.items()}
+                metadata: dict[str, object] = {name: value.value for name, value in event.metadata.items()}
                 yield Materialisation(
                     tuple(key.path),
                     record.run_id,

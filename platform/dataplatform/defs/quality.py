@@ -5,6 +5,7 @@ output is stored, and nothing downstream runs on it in that run or through autom
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -12,6 +13,9 @@ from dataplatform.quality.specs import CheckSpec, DistributionDrift, References,
 from dataplatform.settings import Settings
 from dataplatform.storage.contract import StorageError
 from dataplatform.transform.pipeline import DomainPipeline
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.metadata import RawMetadataValue  # not exported by Dagster
 
 
 def check_specs(asset_key: dg.AssetKey, specs: Sequence[CheckSpec]) -> list[dg.AssetCheckSpec]:
@@ -77,7 +81,7 @@ def run_checks(
     )
     for spec in specs:
         outcome = outcomes[spec.name]
-        metadata = {k: v for k, v in outcome.metadata.items() if k != "sample"}
+        metadata: dict[str, RawMetadataValue] = {k: v for k, v in outcome.metadata.items() if k != "sample"}
         metadata["sample"] = dg.MetadataValue.json(outcome.sample)
         metadata["report"] = dg.MetadataValue.path(str(report))
         metadata["engine"] = (
@@ -119,7 +123,7 @@ def check_stored(
         partition_column,
         settings,
         target_partitions,
-        lakehouse.schema(asset_key),
+        lakehouse.table_schema(asset_key),
     )
 
 

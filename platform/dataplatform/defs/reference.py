@@ -96,13 +96,11 @@ def _ingestor(dropzone: DropZoneResource, settings: Settings, pii_secret: str | 
     that loads files, never for the sensor, which only decides."""
     from dataplatform.ingest.service import Ingestor
     from dataplatform.storage import open_store
+    from dataplatform.storage.delta_store import DeltaStore
 
-    return Ingestor(
-        dropzone.zone(),
-        open_store("delta", settings.data_dir.resolve(), lake=settings.lake_root),
-        settings.reference_examples,
-        pii_secret,
-    )
+    store = open_store("delta", settings.data_dir.resolve(), lake=settings.lake_root)
+    assert isinstance(store, DeltaStore)  # reference tables keep their history in Delta
+    return Ingestor(dropzone.zone(), store, settings.reference_examples, pii_secret)
 
 
 def _table_asset(name: str, table_config: TableConfig, settings: Settings) -> dg.AssetsDefinition:

@@ -56,7 +56,7 @@ class Lakehouse(dg.ConfigurableResource):
         where = daily_slice(partition_column, partition_keys) if partition_column else None
         return self._store(key).scan(table_for(key), where=where, columns=columns)
 
-    def schema(self, key: dg.AssetKey):
+    def table_schema(self, key: dg.AssetKey):  # `schema` is pydantic's (BaseModel.schema)
         return self._store(key).schema(table_for(key))
 
     def _store(self, key: dg.AssetKey):

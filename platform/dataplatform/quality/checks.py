@@ -28,7 +28,7 @@ class CheckOutcome:
     expected: str = ""
 
     @property
-    def metadata(self) -> dict[str, object]:
+    def metadata(self) -> dict[str, str | int | float | list[dict[str, object]]]:
         share = self.failing_rows / self.total_rows if self.total_rows else 0.0
         return {
             "observed": self.description,

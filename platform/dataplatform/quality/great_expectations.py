@@ -9,6 +9,7 @@ meaning: for uniqueness GE counts every row of a repeated key, SQL counts the ex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome, plain_value
@@ -41,7 +42,7 @@ def expectations(spec: CheckSpec) -> list[gx.expectations.Expectation]:
     raise TypeError(f"{type(spec).__name__} has no Great Expectations form")
 
 
-def evaluate_suite(name: str, specs: list[CheckSpec], table: pa.Table) -> dict[str, CheckOutcome]:
+def evaluate_suite(name: str, specs: Sequence[CheckSpec], table: pa.Table) -> dict[str, CheckOutcome]:
     """Validate `table` against the suite made of `specs`; one outcome per spec, by name."""
     import logging
 
