@@ -87,6 +87,79 @@ MARKERS = {
     "slow": "takes seconds on its own (measured); left out of `make test-fast`",
 }
 TIERS = ("unit", "integration", "e2e")
+# Slow tests, measured (`pytest --durations`, setup + call + teardown) on the 2-core machine under
+# a CI run's load, where `make test-fast` must still finish in under a minute: a test id, or a
+# file when its module's shared setup (a materialised platform, a started server) dominates it.
+# (seconds here are under that load, several times an idle machine's)
+SLOW = {
+    "integration/test_all_domains_pipeline.py",  # 217 s, 13 tests: module setup: every domain through gold; a rerun
+    "integration/test_api_platform.py",  # 359 s, 37 tests: module setup: e-commerce through gold, a model trained
+    "integration/test_api_postgres.py::test_a_table_not_written_yet_and_an_unreachable_server_are_503",  # 7.7 s
+    "integration/test_api_postgres.py::test_gold_rows_filters_and_aggregates_come_from_postgres",  # 6.9 s
+    "integration/test_api_postgres.py::test_injection_through_postgres_is_refused_or_compared_as_text",  # 6.9 s
+    "integration/test_api_snapshots.py::test_each_publication_is_a_whole_file_named_by_the_manifest_and_old_ones_are_pruned",  # 4.1 s
+    "integration/test_celery_executor.py::test_a_postgres_instance_without_pool_limits_is_refused",  # 3.9 s
+    "integration/test_celery_executor.py::test_a_run_on_the_embedded_instance_fails_as_it_starts_and_never_shows_the_broker",  # 14.5 s
+    "integration/test_celery_executor.py::test_a_sqlite_instance_is_refused_naming_what_to_set",  # 2.2 s
+    "integration/test_celery_executor.py::test_the_code_location_loads_the_celery_executor_without_importing_celery",  # 7.0 s
+    "integration/test_datasets_assets.py",  # 46 s, 7 tests: module setup: e-commerce through gold, datasets job
+    "integration/test_datasets_client.py::test_features_are_computed_on_read_in_the_splits_row_order",  # 8.3 s
+    "integration/test_datasets_personal_data.py::test_pseudonyms_are_stable_across_registrations_and_sources",  # 2.3 s
+    "integration/test_datasets_postgres.py::test_a_dataset_in_postgres_is_the_dataset_in_duckdb",  # 8.3 s
+    "integration/test_datasets_postgres.py::test_a_failed_registration_leaves_postgres_as_it_was",  # 4.5 s
+    "integration/test_datasets_postgres.py::test_a_plugin_adds_its_columns_and_removal_drops_the_schema",  # 4.9 s
+    "integration/test_datasets_postgres.py::test_the_postgres_profile_puts_datasets_in_postgres_and_never_shows_the_password",  # 2.7 s
+    "integration/test_datasets_readers.py::test_both_readers_register_the_same_dataset",  # 3.4-3.9 s per case
+    "integration/test_datasets_split_files.py::test_a_failed_rebuild_keeps_the_version_and_a_good_one_keeps_the_files",  # 2.5 s
+    "integration/test_datasets_split_files.py::test_a_failed_replacement_leaves_the_previous_version_and_its_files",  # 2.0-2.7 s per case
+    "integration/test_datasets_split_files.py::test_a_moved_data_folder_keeps_working_where_views_name_their_files_relative_to_the_store",  # 1.0-2.0 s per case
+    "integration/test_datasets_split_files.py::test_each_split_is_one_named_parquet_file_and_a_new_version_keeps_the_previous_ones",  # 3.2 s
+    "integration/test_datasets_versions.py::test_a_dataset_stored_before_versions_becomes_version_1",  # 4.1-18.6 s per case
+    "integration/test_datasets_versions.py::test_a_new_registration_keeps_the_previous_version_readable",  # 3.7-35.8 s per case
+    "integration/test_datasets_versions.py::test_an_unknown_version_is_one_clear_error",  # 1.7-7.2 s per case
+    "integration/test_datasets_versions.py::test_an_update_keeps_the_version_and_every_earlier_one",  # 3.4-17.5 s per case
+    "integration/test_datasets_versions.py::test_removal_takes_every_version",  # 2.0-7.1 s per case
+    "integration/test_datasets_versions.py::test_the_same_data_is_the_same_version",  # 2.8-10.6 s per case
+    "integration/test_dead_runs_instance.py",  # 42 s, 8 tests: each test runs or kills processes
+    "integration/test_dead_runs_storage.py::test_a_table_created_before_its_first_write_is_there_with_no_rows_after_a_kill",  # 2.5 s
+    "integration/test_deploy_automation.py::test_every_schedule_and_sensor_runs_by_default_and_one_setting_stops_them_all",  # 4.2 s
+    "integration/test_deploy_retries.py",  # 21 s, 3 tests: job runs with retries
+    "integration/test_dropzone_on_s3.py",  # 160 s, 12 tests: sensor runs over the S3 server
+    "integration/test_ecommerce_pipeline.py",  # 484 s, 14 tests: module setup, and tests materialising their own platform
+    "integration/test_generate_writers.py::test_every_table_reads_back_equal_to_what_was_generated",  # 0.4-7.3 s per case
+    "integration/test_generate_writers.py::test_parquet_and_delta_write_to_s3_compatible_storage",  # 1.5-7.7 s per case
+    "integration/test_generate_writers.py::test_rerunning_a_day_replaces_it_and_leaves_the_others",  # 1.0-10.6 s per case
+    "integration/test_ingest_service.py::test_after_any_sequence_of_drops_every_file_is_in_one_place_and_in_the_ledger",  # 7.1 s
+    "integration/test_io_managers.py::test_partitions_several_partitions_and_column_selection",  # 1.3-2.2 s per case
+    "integration/test_lake_on_s3.py::test_a_daily_run_on_s3_gives_the_same_tables_as_on_local_disk",  # 57.9 s
+    "integration/test_personal_data_pipeline.py",  # 111 s, 6 tests: module setup: two days through gold
+    "integration/test_pollock_sample.py",  # 75 s, 8 tests: module setup
+    "integration/test_pools_race.py",  # 56 s, 1 tests: 8 processes importing Dagster
+    "integration/test_reference_personal_data.py::test_a_reference_run_masks_with_the_secret_from_its_envvar_and_checks_the_table",  # 7.9 s
+    "integration/test_reference_personal_data.py::test_marked_columns_never_land_in_clear_and_pseudonyms_match_silvers",  # 2.8 s
+    "integration/test_reference_sensor.py",  # 116 s, 9 tests: sensor ticks and reference runs
+    "integration/test_run_outcomes.py",  # 24 s, 1 tests: four job runs
+    "integration/test_s3_server.py::test_a_conditional_put_never_overwrites",  # 2.4 s
+    "integration/test_storage_contract.py::test_a_scan_holds_the_rows_of_read",  # 0.1-2.4 s per case
+    "integration/test_storage_contract.py::test_a_writer_killed_mid_write_leaves_the_previous_version_readable",  # 4.7-9.4 s per case
+    "integration/test_storage_contract.py::test_writers_of_different_partitions_creating_a_table_at_once_lose_nothing",  # 3.6-10.0 s per case
+    "integration/test_storage_profiles.py",  # 181 s, 4 tests: the whole path per backend
+    "unit/test_datasets_features.py::test_ids_and_target_are_carried_and_never_transformed",  # 2.4 s
+    "unit/test_datasets_features.py::test_many_categories_are_joined_and_keep_the_row_order",  # 3.3 s
+    "unit/test_datasets_features.py::test_no_leakage_test_rows_do_not_change_what_is_fitted",  # 3.1 s
+    "unit/test_datasets_features.py::test_test_rows_use_train_parameters_and_unseen_categories_get_zero",  # 2.1 s
+    "unit/test_datasets_stats.py::test_a_csv_with_literal_nan_registers_and_its_figures_leave_nan_out_as_pandas_does",  # 3.6 s
+    "unit/test_declarative_checks.py::test_great_expectations_agrees_with_sql",  # 0.4-19.5 s per case
+    "unit/test_generate_ecommerce.py::test_same_seed_and_partition_give_identical_rows_in_any_order_or_process",  # 5.0 s
+    "unit/test_generate_references.py::test_every_fact_references_an_existing_master_row",  # 3.1 s
+    "unit/test_ingest_detect.py::test_a_file_larger_than_the_sample_reads_its_footnotes_from_the_end",  # 8.9 s
+    "unit/test_ingest_read.py::test_a_leading_zero_past_the_sample_is_refused_not_dropped",  # 8.3 s
+    "unit/test_ingest_read.py::test_a_value_past_the_sample_that_does_not_fit_names_its_row_and_value",  # 5.1 s
+    "unit/test_working_tables.py::test_a_copy_larger_than_memory_goes_to_a_scratch_file_removed_at_the_end",  # 2.4 s
+    "unit/test_working_tables.py::test_a_failing_transform_leaves_no_scratch_file",  # 2.2 s
+    "e2e/test_ingest_crash.py",  # 15-172 s: a killed load, a killed 360 MB copy, 1 GB loads
+    "e2e/test_celery_pools.py",  # 157 s: Celery workers and two runs
+}
 POSTGRES_FIXTURES = {"postgres_url", "postgres_database"}
 
 
@@ -105,6 +178,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(folder)
         if _uses_postgres(item):
             item.add_marker("postgres")
+        test = item.nodeid.removeprefix("platform_tests/")
+        if test in SLOW or test.split("::")[0] in SLOW or test.split("[")[0] in SLOW:
+            item.add_marker("slow")
 
 
 def _uses_postgres(item: pytest.Item) -> bool:
