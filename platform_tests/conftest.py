@@ -132,6 +132,9 @@ SLOW = {
     "integration/test_ingest_service.py::test_after_any_sequence_of_drops_every_file_is_in_one_place_and_in_the_ledger",  # 7.1 s
     "integration/test_io_managers.py::test_partitions_several_partitions_and_column_selection",  # 1.3-2.2 s per case
     "integration/test_lake_on_s3.py::test_a_daily_run_on_s3_gives_the_same_tables_as_on_local_disk",  # 57.9 s
+    "integration/test_landing_chunks.py",  # 52.5 s, 1 test: two daily runs
+    "integration/test_models.py",  # 296 s, 17 tests: training, an MLflow store each
+    "integration/test_parquet_streams.py::test_the_stream_is_never_held_whole",  # 5.7-10.4 s on S3
     "integration/test_personal_data_pipeline.py",  # 111 s, 6 tests: module setup: two days through gold
     "integration/test_pollock_sample.py",  # 75 s, 8 tests: module setup
     "integration/test_pools_race.py",  # 56 s, 1 tests: 8 processes importing Dagster
