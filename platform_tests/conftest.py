@@ -162,6 +162,64 @@ SLOW = {
     "unit/test_working_tables.py::test_a_failing_transform_leaves_no_scratch_file",  # 2.2 s
     "e2e/test_ingest_crash.py",  # 15-172 s: a killed load, a killed 360 MB copy, 1 GB loads
     "e2e/test_celery_pools.py",  # 157 s: Celery workers and two runs
+    # and, so that `make test-fast` ends within a minute, the tests of 0.25 s or more in a
+    # test-fast run (load 3 to 6), seconds from that run:
+    "integration/test_celery_executor.py::test_an_ephemeral_instance_is_refused_naming_what_to_set",  # 0.52 s
+    "integration/test_datasets_bad_input.py::test_a_failed_forced_replacement_keeps_the_previous_version",  # 0.26 s
+    "integration/test_datasets_client.py::test_a_plugin_in_the_plugins_folder_adds_features",  # 0.36 s
+    "integration/test_datasets_client.py::test_export_one_table_and_metadata_only",  # 0.40 s
+    "integration/test_datasets_client.py::test_export_round_trips[csv-None-.csv]",  # 0.70 s
+    "integration/test_datasets_client.py::test_export_round_trips[csv-gzip-.csv.gz]",  # 0.52 s
+    "integration/test_datasets_client.py::test_export_round_trips[json-None-.jsonl]",  # 0.42 s
+    "integration/test_datasets_client.py::test_export_round_trips[parquet-zstd-.parquet]",  # 0.67 s
+    "integration/test_datasets_client.py::test_kaggle_folder_with_sample_submission",  # 0.33 s
+    "integration/test_datasets_client.py::test_list_search_and_remove",  # 0.46 s
+    "integration/test_datasets_client.py::test_load_columns_sample_and_chunks",  # 0.38 s
+    "integration/test_datasets_client.py::test_multiclass_json_lines_gzip_csv_and_json_array",  # 0.52 s
+    "integration/test_datasets_client.py::test_names_duckdb_also_uses_are_stored_apart[dataset_store]",  # 0.28 s
+    "integration/test_datasets_client.py::test_names_duckdb_also_uses_are_stored_apart[memory]",  # 0.35 s
+    "integration/test_datasets_client.py::test_names_duckdb_also_uses_are_stored_apart[system]",  # 0.29 s
+    "integration/test_datasets_client.py::test_names_duckdb_also_uses_are_stored_apart[temp]",  # 0.28 s
+    "integration/test_datasets_client.py::test_titanic_like_csv_file",  # 0.25 s
+    "integration/test_datasets_client.py::test_update_description_tags_and_target",  # 0.44 s
+    "integration/test_datasets_personal_data.py::test_a_mark_naming_no_column_is_one_clear_error_and_keeps_the_registered_version",  # 0.30 s
+    "integration/test_datasets_personal_data.py::test_a_pseudonymise_mark_without_the_secret_fails_naming_it_and_registers_nothing",  # 0.25 s
+    "integration/test_datasets_personal_data.py::test_nothing_stored_holds_a_marked_value_in_clear",  # 0.51 s
+    "integration/test_datasets_personal_data.py::test_the_check_fails_on_an_email_or_phone_in_a_split_unless_declared_safe",  # 0.37 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[duckdb-labels0]",  # 0.28 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[duckdb-labels1]",  # 0.28 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[duckdb-labels4]",  # 0.28 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[pyarrow-labels0]",  # 0.25 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[pyarrow-labels1]",  # 0.30 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[pyarrow-labels4]",  # 0.27 s
+    "integration/test_datasets_split_files.py::test_a_store_under_a_folder_with_quotes_in_its_name",  # 0.35 s
+    "integration/test_datasets_split_files.py::test_files_a_killed_write_left_are_removed_by_the_next_write",  # 0.50 s
+    "integration/test_datasets_split_files.py::test_removal_takes_the_files",  # 0.67 s
+    "integration/test_deploy_automation.py::test_a_schedule_time_is_set_by_its_name_and_the_daily_one_still_runs_yesterdays_partition",  # 0.46 s
+    "integration/test_generate_writers.py::test_an_output_holding_other_data_is_refused_with_nothing_written[ducklake]",  # 0.61 s
+    "integration/test_generate_writers.py::test_an_output_holding_other_data_is_refused_with_nothing_written[iceberg]",  # 0.70 s
+    "integration/test_ingest_service.py::test_a_header_only_file_creates_a_new_table_with_no_rows_and_never_truncates_one",  # 0.30 s
+    "integration/test_ingest_service.py::test_a_redelivered_earlier_file_rolls_a_full_table_back_and_says_so",  # 0.36 s
+    "integration/test_ingest_service.py::test_broken_utf8_is_rejected_with_offset_and_line_unless_the_encoding_is_named",  # 0.25 s
+    "integration/test_ingest_service.py::test_schema_drift_is_rejected_with_a_report_by_column_and_evolves_only_when_declared",  # 0.28 s
+    "integration/test_storage_contract.py::test_a_new_nullable_column_is_added_and_old_rows_read_null[delta]",  # 0.43 s
+    "integration/test_storage_contract.py::test_a_new_nullable_column_is_added_and_old_rows_read_null[duckdb]",  # 0.35 s
+    "integration/test_storage_contract.py::test_a_querys_rows_are_written_like_the_same_table[duckdb-False]",  # 0.28 s
+    "integration/test_storage_contract.py::test_a_querys_rows_are_written_like_the_same_table[duckdb-True]",  # 0.34 s
+    "integration/test_storage_contract.py::test_a_querys_rows_outside_the_slice_or_failing_half_way_leave_nothing[delta]",  # 0.35 s
+    "integration/test_storage_contract.py::test_a_querys_rows_outside_the_slice_or_failing_half_way_leave_nothing[duckdb]",  # 0.42 s
+    "integration/test_storage_contract.py::test_a_querys_rows_outside_the_slice_or_failing_half_way_leave_nothing[parquet]",  # 0.57 s
+    "integration/test_storage_contract.py::test_a_stream_replaces_its_slice_like_a_write_and_leaves_others[duckdb]",  # 0.27 s
+    "integration/test_storage_contract.py::test_an_unreachable_postgres_is_retried_then_reported_without_the_password",  # 1.51 s
+    "integration/test_storage_contract.py::test_empty_frames[duckdb]",  # 0.45 s
+    "integration/test_storage_contract.py::test_list_and_drop[duckdb]",  # 0.34 s
+    "integration/test_storage_contract.py::test_replacing_a_partition_twice_leaves_one_copy_and_others_untouched[duckdb-partition_date-first0-second0]",  # 0.40 s
+    "integration/test_storage_contract.py::test_replacing_a_partition_twice_leaves_one_copy_and_others_untouched[duckdb-partition_start-first1-second1]",  # 0.38 s
+    "unit/test_generate_chunks.py::test_chunks_of_any_size_join_into_the_whole_day[300]",  # 0.26 s
+    "unit/test_generate_chunks.py::test_chunks_of_any_size_join_into_the_whole_day[50]",  # 0.28 s
+    "unit/test_generate_market.py::test_bars_always_satisfy_ohlc_order_positive_prices_and_volume",  # 0.28 s
+    "unit/test_generate_market.py::test_quotes_are_uncrossed_and_their_mid_lies_inside_the_bar",  # 0.31 s
+    "unit/test_working_tables.py::test_sizes_read_as_duckdb_reads_them[1.5kb-1500]",  # 2.53 s
 }
 POSTGRES_FIXTURES = {"postgres_url", "postgres_database"}
 
@@ -182,8 +240,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if _uses_postgres(item):
             item.add_marker("postgres")
         test = item.nodeid.removeprefix("platform_tests/")
-        if test in SLOW or test.split("::")[0] in SLOW or test.split("[")[0] in SLOW:
+        if test in SLOW or test.split("::")[0] in SLOW or test.split("[")[0] in SLOW or _uses_s3(item):
             item.add_marker("slow")
+
+
+def _uses_s3(item: pytest.Item) -> bool:
+    """A test against the S3 test server (SeaweedFS), by its fixtures or an S3 backend parameter:
+    measured slow, 71 such quick tests took 23.8 s of a 80 s test-fast run, the same contract
+    the local parquet and delta cases check in a third of the time."""
+    if "s3_server" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and any(
+        isinstance(v, str) and v.endswith("-s3") for v in callspec.params.values()
+    )
 
 
 def _uses_postgres(item: pytest.Item) -> bool:
