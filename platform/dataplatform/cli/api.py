@@ -89,7 +89,7 @@ def create_key(
 
     store = _store()
     try:
-        entry, secret = store.create(name, scope)  # type: ignore[arg-type]
+        entry, secret = store.create(name, scope)
     except ApiKeyError as error:
         fail(str(error))
     if output == "json":

@@ -105,6 +105,7 @@ def register(
                     table, name or key.split("/")[-1], source_asset=key, progress=report, **options
                 )
         else:
+            assert source is not None  # one of the two, checked above
             splits = len(client.locate(source).files)  # checked here too, before the progress bar
             with _steps(splits, not no_features, output) as report:
                 spec = client.register(source, name=name, progress=report, **options)
@@ -179,7 +180,7 @@ def load(
         if sample is not None:
             frame = client.load(name, sample=sample, **options)
         else:  # only the first frame is read: the rest of the split never leaves the store
-            with closing(client.load(name, chunk_size=limit, **options)) as frames:  # type: ignore[arg-type]
+            with closing(client.load(name, chunk_size=limit, **options)) as frames:
                 frame = next(frames)
     if output == "json":
         print_json({"rows": json.loads(frame.to_json(orient="records", date_format="iso"))})

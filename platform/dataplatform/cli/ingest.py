@@ -24,7 +24,7 @@ _MODES_BEFORE = ("status", "restore")
 class _LoadUnlessSubcommand(TyperGroup):
     """`dataplatform ingest FILE [options]` is `dataplatform ingest load FILE [options]`."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Any: typer's own (vendored) click
         return super().parse_args(ctx, _with_subcommand(args, self.commands))
 
 

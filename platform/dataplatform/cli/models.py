@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -38,7 +38,7 @@ def train(
     client = _client()
     with _failing_cleanly():
         outcomes = client.train(dataset, model=model, tags={"trigger": "cli"})
-    found = [
+    found: list[dict[str, Any]] = [
         {
             "model": o.spec.registered_name,
             "version": o.logged.version,

@@ -9,7 +9,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -53,7 +53,7 @@ def run(
     from dataplatform.defs.runs import run_plan
 
     defs = build_definitions(settings)
-    plan = run_plan({job.name for job in defs.jobs}, list(GENERATORS), partitions)
+    plan = run_plan({job.name for job in defs.jobs or ()}, list(GENERATORS), partitions)
     started = time.perf_counter()
     outcomes = []
     with console.status("") as status:
@@ -152,8 +152,8 @@ def _show_summary(
     from dataplatform.storage import store_for_layer
 
     data_dir = settings.data_dir.resolve()
-    rows = []
-    for key in sorted(defs.resolve_asset_graph().get_all_asset_keys(), key=lambda k: k.path):
+    rows: list[dict[str, Any]] = []
+    for key in sorted(defs.resolve_asset_graph().get_all_asset_keys(), key=lambda k: tuple(k.path)):
         if key.path[0] not in (*LAYERS, "reference"):  # registered datasets keep a store of their own
             continue
         table = table_for(key)
