@@ -162,10 +162,18 @@ SLOW = {
     "unit/test_working_tables.py::test_a_failing_transform_leaves_no_scratch_file",  # 2.2 s
     "e2e/test_ingest_crash.py",  # 15-172 s: a killed load, a killed 360 MB copy, 1 GB loads
     "e2e/test_celery_pools.py",  # 157 s: Celery workers and two runs
-    # and, so that `make test-fast` ends within a minute, the tests of 0.25 s or more in a
+    # and, so that `make test-fast` ends within a minute, the tests of 0.15 s or more in a
     # test-fast run (load 3 to 6), seconds from that run:
+    "integration/test_api_snapshots.py::test_a_publication_that_fails_half_way_leaves_the_previous_snapshot",  # 0.18 s
+    "integration/test_api_snapshots.py::test_publish_gold_publishes_a_warehouse_written_before_the_api",  # 0.21 s
     "integration/test_celery_executor.py::test_an_ephemeral_instance_is_refused_naming_what_to_set",  # 0.52 s
+    "integration/test_datasets_bad_input.py::test_a_datetime_override_on_values_that_are_not_dates",  # 0.18 s
     "integration/test_datasets_bad_input.py::test_a_failed_forced_replacement_keeps_the_previous_version",  # 0.26 s
+    "integration/test_datasets_bad_input.py::test_an_existing_name_without_force_keeps_the_registered_dataset",  # 0.18 s
+    "integration/test_datasets_bad_input.py::test_unknown_tables_columns_and_sample_sizes_on_load",  # 0.18 s
+    "integration/test_datasets_checks.py::test_a_clean_kaggle_folder_passes_every_check",  # 0.21 s
+    "integration/test_datasets_checks.py::test_a_declared_id_that_repeats_fails",  # 0.18 s
+    "integration/test_datasets_checks.py::test_failures_are_described",  # 0.21 s
     "integration/test_datasets_client.py::test_a_plugin_in_the_plugins_folder_adds_features",  # 0.36 s
     "integration/test_datasets_client.py::test_export_one_table_and_metadata_only",  # 0.40 s
     "integration/test_datasets_client.py::test_export_round_trips[csv-None-.csv]",  # 0.70 s
@@ -180,17 +188,29 @@ SLOW = {
     "integration/test_datasets_client.py::test_names_duckdb_also_uses_are_stored_apart[memory]",  # 0.35 s
     "integration/test_datasets_client.py::test_names_duckdb_also_uses_are_stored_apart[system]",  # 0.29 s
     "integration/test_datasets_client.py::test_names_duckdb_also_uses_are_stored_apart[temp]",  # 0.28 s
+    "integration/test_datasets_client.py::test_numbers_given_as_text_are_stored_as_numbers_when_declared_numeric",  # 0.24 s
+    "integration/test_datasets_client.py::test_register_table_from_a_platform_asset",  # 0.16 s
+    "integration/test_datasets_client.py::test_regression_parquet_with_price",  # 0.21 s
+    "integration/test_datasets_client.py::test_stored_statistics_match_pandas",  # 0.23 s
+    "integration/test_datasets_client.py::test_time_split_of_a_dataset_with_a_time_column",  # 0.24 s
     "integration/test_datasets_client.py::test_titanic_like_csv_file",  # 0.25 s
+    "integration/test_datasets_client.py::test_tsv_with_pandas_index_column_and_datetime_text",  # 0.16 s
     "integration/test_datasets_client.py::test_update_description_tags_and_target",  # 0.44 s
     "integration/test_datasets_personal_data.py::test_a_mark_naming_no_column_is_one_clear_error_and_keeps_the_registered_version",  # 0.30 s
     "integration/test_datasets_personal_data.py::test_a_pseudonymise_mark_without_the_secret_fails_naming_it_and_registers_nothing",  # 0.25 s
     "integration/test_datasets_personal_data.py::test_nothing_stored_holds_a_marked_value_in_clear",  # 0.51 s
     "integration/test_datasets_personal_data.py::test_the_check_fails_on_an_email_or_phone_in_a_split_unless_declared_safe",  # 0.37 s
+    "integration/test_datasets_personal_data.py::test_the_platform_refuses_to_load_without_the_secret_a_dataset_needs",  # 0.19 s
+    "integration/test_datasets_postgres.py::test_an_unreachable_server_is_one_clear_error_without_the_password",  # 0.20 s
     "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[duckdb-labels0]",  # 0.28 s
     "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[duckdb-labels1]",  # 0.28 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[duckdb-labels2]",  # 0.21 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[duckdb-labels3]",  # 0.27 s
     "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[duckdb-labels4]",  # 0.28 s
     "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[pyarrow-labels0]",  # 0.25 s
     "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[pyarrow-labels1]",  # 0.30 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[pyarrow-labels2]",  # 0.19 s
+    "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[pyarrow-labels3]",  # 0.24 s
     "integration/test_datasets_readers.py::test_a_two_word_target_comes_back_in_its_own_words[pyarrow-labels4]",  # 0.27 s
     "integration/test_datasets_split_files.py::test_a_store_under_a_folder_with_quotes_in_its_name",  # 0.35 s
     "integration/test_datasets_split_files.py::test_files_a_killed_write_left_are_removed_by_the_next_write",  # 0.50 s
@@ -198,10 +218,34 @@ SLOW = {
     "integration/test_deploy_automation.py::test_a_schedule_time_is_set_by_its_name_and_the_daily_one_still_runs_yesterdays_partition",  # 0.46 s
     "integration/test_generate_writers.py::test_an_output_holding_other_data_is_refused_with_nothing_written[ducklake]",  # 0.61 s
     "integration/test_generate_writers.py::test_an_output_holding_other_data_is_refused_with_nothing_written[iceberg]",  # 0.70 s
+    "integration/test_ingest_service.py::test_a_full_reload_keeps_the_replaced_version_as_its_backup",  # 0.20 s
     "integration/test_ingest_service.py::test_a_header_only_file_creates_a_new_table_with_no_rows_and_never_truncates_one",  # 0.30 s
     "integration/test_ingest_service.py::test_a_redelivered_earlier_file_rolls_a_full_table_back_and_says_so",  # 0.36 s
+    "integration/test_ingest_service.py::test_a_sidecar_overrides_mode_and_detection_for_its_file",  # 0.17 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[bad_value.csv-currency,usd_per_unit\nEUR,1.08\nGBP,abc\n-line 3 'abc']",  # 0.22 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[binary.csv-data3-binary]",  # 0.15 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[commented.tsv-# rates export\n# generated nightly\ncurrency\tusd_per_unit\nEUR\t1.08\nNA\nGBP\t1.27\n-line 5: 1 fields where the header has 2]",  # 0.22 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[empty.csv--empty]",  # 0.15 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[header_only.csv-currency,usd_per_unit\n-no data rows; an empty delivery never replaces]",  # 0.20 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[latin1_fallback.csv-currency,usd_per_unit\nEUR,1.08\nZ\xc3\xa9,2\n\xff\n-invalid UTF-8]",  # 0.15 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[missing_required.csv-currency,rate\nEUR,1.08\n-required columns missing: usd_per_unit]",  # 0.18 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[null_required.csv-currency,usd_per_unit\nEUR,\nGBP,1.27\n-'usd_per_unit' is empty in 1 row]",  # 0.16 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[ragged.csv-currency,usd_per_unit\nEUR,1.08\nGBP,1.27,extra\nUSD,1\n-line 3: 3 fields where the header has 2]",  # 0.23 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[short_row.csv-currency,usd_per_unit\nEUR,1.08\nGBP\nUSD,1\n-line 3: 1 fields where the header has 2]",  # 0.23 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[truncated.csv.gz-data4-gzip]",  # 0.15 s
+    "integration/test_ingest_service.py::test_bad_files_go_to_error_with_their_reason_and_the_table_is_untouched[type_conflict.csv-currency,usd_per_unit\n1,1.0\n2,2.0\n-'currency' would change type]",  # 0.21 s
     "integration/test_ingest_service.py::test_broken_utf8_is_rejected_with_offset_and_line_unless_the_encoding_is_named",  # 0.25 s
+    "integration/test_ingest_service.py::test_restore_works_after_a_crash_between_a_full_reload_and_its_ledger_entry",  # 0.24 s
     "integration/test_ingest_service.py::test_schema_drift_is_rejected_with_a_report_by_column_and_evolves_only_when_declared",  # 0.28 s
+    "integration/test_parquet_streams.py::test_a_stream_of_many_batches_reads_back_as_a_write_of_the_same_rows[parquet-three slices]",  # 0.17 s
+    "integration/test_reference_corpus.py::test_reference_file[header_only_existing_table]",  # 0.20 s
+    "integration/test_reference_corpus.py::test_reference_file[schema_drift_evolve]",  # 0.23 s
+    "integration/test_reference_corpus.py::test_reference_file[schema_drift_reject]",  # 0.20 s
+    "integration/test_reference_personal_data.py::test_a_mark_naming_a_column_the_file_lacks_is_refused_and_loses_nothing",  # 0.23 s
+    "integration/test_reference_personal_data.py::test_a_pseudonymise_mark_without_the_secret_fails_naming_it_and_the_file_waits",  # 0.23 s
+    "integration/test_reference_personal_data.py::test_quarantined_rows_of_a_personal_table_keep_no_raw_text",  # 0.15 s
+    "integration/test_run_command_plan.py::test_the_plan_builds_every_gold_table_after_the_days_it_reads",  # 0.16 s
+    "integration/test_storage_contract.py::test_a_missing_required_column_is_refused[duckdb]",  # 0.17 s
     "integration/test_storage_contract.py::test_a_new_nullable_column_is_added_and_old_rows_read_null[delta]",  # 0.43 s
     "integration/test_storage_contract.py::test_a_new_nullable_column_is_added_and_old_rows_read_null[duckdb]",  # 0.35 s
     "integration/test_storage_contract.py::test_a_querys_rows_are_written_like_the_same_table[duckdb-False]",  # 0.28 s
@@ -211,14 +255,32 @@ SLOW = {
     "integration/test_storage_contract.py::test_a_querys_rows_outside_the_slice_or_failing_half_way_leave_nothing[parquet]",  # 0.57 s
     "integration/test_storage_contract.py::test_a_stream_replaces_its_slice_like_a_write_and_leaves_others[duckdb]",  # 0.27 s
     "integration/test_storage_contract.py::test_an_unreachable_postgres_is_retried_then_reported_without_the_password",  # 1.51 s
+    "integration/test_storage_contract.py::test_append_adds_rows[duckdb]",  # 0.19 s
+    "integration/test_storage_contract.py::test_columns_rows_and_limit_are_read_selectively[duckdb]",  # 0.19 s
     "integration/test_storage_contract.py::test_empty_frames[duckdb]",  # 0.45 s
     "integration/test_storage_contract.py::test_list_and_drop[duckdb]",  # 0.34 s
+    "integration/test_storage_contract.py::test_overwrite_replaces_the_whole_table[duckdb]",  # 0.17 s
     "integration/test_storage_contract.py::test_replacing_a_partition_twice_leaves_one_copy_and_others_untouched[duckdb-partition_date-first0-second0]",  # 0.40 s
     "integration/test_storage_contract.py::test_replacing_a_partition_twice_leaves_one_copy_and_others_untouched[duckdb-partition_start-first1-second1]",  # 0.38 s
+    "integration/test_storage_contract.py::test_round_trip_of_every_type_returns_equal_data[duckdb]",  # 0.19 s
+    "integration/test_storage_contract.py::test_timestamps_of_any_unit_are_kept_in_microseconds[duckdb]",  # 0.24 s
+    "integration/test_storage_empty_reads.py::test_an_empty_table_reads_back_empty_with_its_schema[duckdb]",  # 0.18 s
+    "unit/test_datasets_contenthash.py::test_the_same_rows_hash_alike_however_they_are_batched_or_what_empty_slots_hold",  # 0.19 s
+    "unit/test_declarative_checks.py::test_evaluating_every_check_together_gives_each_ones_outcome[key_unique]",  # 0.16 s
+    "unit/test_declarative_checks.py::test_evaluating_every_check_together_gives_each_ones_outcome[shop_email_unique]",  # 0.17 s
+    "unit/test_generate_chunks.py::test_chunks_of_any_size_join_into_the_whole_day[1000000000]",  # 0.17 s
+    "unit/test_generate_chunks.py::test_chunks_of_any_size_join_into_the_whole_day[1000]",  # 0.18 s
+    "unit/test_generate_chunks.py::test_chunks_of_any_size_join_into_the_whole_day[1]",  # 0.20 s
     "unit/test_generate_chunks.py::test_chunks_of_any_size_join_into_the_whole_day[300]",  # 0.26 s
     "unit/test_generate_chunks.py::test_chunks_of_any_size_join_into_the_whole_day[50]",  # 0.28 s
+    "unit/test_generate_chunks.py::test_the_generator_holds_one_chunk_and_makes_none_ahead",  # 0.15 s
+    "unit/test_generate_ecommerce.py::test_different_partitions_and_seeds_differ",  # 0.15 s
     "unit/test_generate_market.py::test_bars_always_satisfy_ohlc_order_positive_prices_and_volume",  # 0.28 s
     "unit/test_generate_market.py::test_quotes_are_uncrossed_and_their_mid_lies_inside_the_bar",  # 0.31 s
+    "unit/test_generate_market.py::test_symbol_and_timestamp_identify_every_bar_and_quote",  # 0.19 s
+    "unit/test_generate_weather.py::test_recorded_defects_are_in_the_data",  # 0.15 s
+    "unit/test_ingest_read.py::test_null_markers_stay_text_unless_the_table_declares_them",  # 0.16 s
+    "unit/test_silver.py::test_a_delivery_judged_in_a_scratch_file_gives_what_memory_gives",  # 0.22 s
     "unit/test_working_tables.py::test_sizes_read_as_duckdb_reads_them[1.5kb-1500]",  # 2.53 s
 }
 POSTGRES_FIXTURES = {"postgres_url", "postgres_database"}
