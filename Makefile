@@ -50,8 +50,9 @@ workers: install  ## N Celery workers (default 2) taking the steps of runs
 bench: install  ## every benchmark, each printing the platform beside its anchors
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-lint: install
+lint: install  ## ruff, then the type gate (mypy over platform/, strict on the core packages)
 	$(BIN)/ruff check platform platform_tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .dagster data
