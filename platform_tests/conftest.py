@@ -77,8 +77,8 @@ def postgres_database(postgres_url: str):
 
 # Test tiers. Every test gets its folder's marker (unit, integration, e2e) and `postgres` when it
 # uses the PostgreSQL test server, here, so no test file repeats them; `slow` is measured, not
-# guessed, and set in the slow tests' own files. `make test-fast` leaves out slow, e2e and
-# postgres tests; `make test` (and CI) runs them all.
+# guessed, and kept in SLOW below (and for the S3 test server's tests). `make test-fast` leaves
+# out slow, e2e and postgres tests; `make test` (and CI) runs them all.
 MARKERS = {
     "unit": "a pure function, no Dagster instance, no server, no subprocess",
     "integration": "Dagster in process over real backends in temporary folders",
@@ -317,8 +317,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _uses_s3(item: pytest.Item) -> bool:
     """A test against the S3 test server (SeaweedFS), by its fixtures or an S3 backend parameter:
-    measured slow, 71 such quick tests took 23.8 s of a 80 s test-fast run, the same contract
-    the local parquet and delta cases check in a third of the time."""
+    measured slow, 71 such tests took 23.8 s of an 80 s test-fast run; the local parquet and
+    delta cases check the same contract."""
     if "s3_server" in getattr(item, "fixturenames", ()):
         return True
     callspec = getattr(item, "callspec", None)
