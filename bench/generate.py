@@ -174,6 +174,7 @@ class _Weights:
     """The platform's distributions as the plain Python mappings Faker and mimesis take."""
 
     def __init__(self) -> None:
+        from dataplatform.currency import COUNTRY_CURRENCY, USD_PER_UNIT
         from dataplatform.generate.ecommerce import (
             CHANNEL_WEIGHTS,
             CHANNELS,
@@ -183,7 +184,6 @@ class _Weights:
             STATUSES,
             EcommerceGenerator,
         )
-        from dataplatform.transform.currency import COUNTRY_CURRENCY, USD_PER_UNIT
 
         self.status = OrderedDict(zip(STATUSES.tolist(), STATUS_WEIGHTS.tolist(), strict=True))
         self.channel = OrderedDict(zip(CHANNELS.tolist(), CHANNEL_WEIGHTS.tolist(), strict=True))
@@ -419,8 +419,8 @@ def _duckdb_sql(orders: int) -> tuple[str, str, str]:
 def _duckdb_dimensions(con) -> None:
     """Untimed setup: customers (country, currency, rate, activity ranking) and products (the
     platform's list prices, popularity ranking), as the platform caches its own."""
+    from dataplatform.currency import COUNTRY_CURRENCY, USD_PER_UNIT
     from dataplatform.generate.ecommerce import COUNTRIES, COUNTRY_WEIGHTS, EcommerceGenerator
-    from dataplatform.transform.currency import COUNTRY_CURRENCY, USD_PER_UNIT
 
     countries = COUNTRIES.tolist()
     u = _uniform("i", 10)

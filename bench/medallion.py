@@ -379,7 +379,7 @@ def prepare_anchor(landing_dir: str, anchor_dir: str) -> Workload:
     import duckdb
 
     # Reference data, not logic: the same status list, currency rates and price bound as the platform.
-    from dataplatform.transform.currency import MAX_PRICE, USD_PER_UNIT
+    from dataplatform.currency import MAX_PRICE, USD_PER_UNIT
     from dataplatform.transform.ecommerce import ORDER_STATUSES
 
     root = Path(anchor_dir)

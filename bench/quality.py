@@ -258,7 +258,7 @@ FROM today, schema, past, drift
 
 
 def anchor_sql() -> str:
-    from dataplatform.transform.currency import MAX_PRICE, USD_PER_UNIT
+    from dataplatform.currency import MAX_PRICE, USD_PER_UNIT
     from dataplatform.transform.ecommerce import ORDER_STATUSES
 
     def texts(values) -> str:

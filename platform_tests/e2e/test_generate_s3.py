@@ -53,7 +53,8 @@ def read_s3(writer: str, server: S3Server, catalog: Path, output: str, table: st
         }
         stored = SqlCatalog("dataplatform", uri=f"sqlite:///{catalog}", warehouse=output, **properties)
         return stored.load_table(("ecommerce", table)).scan().to_arrow()
-    from dataplatform.storage.duckdb_extensions import extension_path, string_literal
+    from dataplatform.engine.extensions import extension_path
+    from dataplatform.engine.identifiers import string_literal
 
     with duckdb.connect() as con:
         for extension in ("ducklake", "httpfs"):

@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 from dataplatform.api.app import create_app
 from dataplatform.api.keys import KeyStore
 from dataplatform.api.settings import ApiSettings
-from dataplatform.api.state import PlatformState
+from dataplatform.defs.state import PlatformState
 from dataplatform.storage import TableName, store_for_layer
 from platform_tests.conftest import DAY, small_settings
 from platform_tests.integration.conftest import Platform

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from dataplatform.api.app import create_app
 from dataplatform.api.settings import ApiSettings
-from dataplatform.api.state import PlatformState
+from dataplatform.defs.state import PlatformState
 from dataplatform.storage import TableName, store_for_layer
 from platform_tests.conftest import small_settings
 

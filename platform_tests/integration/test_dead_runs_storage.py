@@ -12,8 +12,8 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
+from dataplatform.engine.sql import rows_of
 from dataplatform.storage import Slice, StorageError, TableName, open_store
-from dataplatform.transform.sql import rows_of
 
 TABLE = TableName("silver", "killed", "readings")
 SCHEMA = pa.schema([("partition_date", pa.date32()), ("value", pa.int64())])

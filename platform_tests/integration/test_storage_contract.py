@@ -214,7 +214,7 @@ def test_a_new_nullable_column_is_added_and_old_rows_read_null(store, domain):
     assert rows[1]["note"] is None and rows[2]["note"] == "new"
     store.write(table, pa.table({"id": [3], "partition_date": [D1]}), Slice("partition_date", (D1,)))
     assert {r["id"]: r["note"] for r in store.read(table).to_pylist()} == {2: "new", 3: None}
-    from dataplatform.transform.sql import query
+    from dataplatform.engine.sql import query
 
     for where in (Slice("partition_date", (D1,)), None):  # a day written before the column, and all
         scanned = query("SELECT id, note FROM t ORDER BY id", t=store.scan(table, where=where))
@@ -333,7 +333,7 @@ def _files(store) -> set:
 def test_a_querys_rows_are_written_like_the_same_table(store, domain, sliced):
     """Rows a DuckDB query produces (which Delta lets DuckDB write as its files) read back as the
     table the query returns, and replace only their slice."""
-    from dataplatform.transform.sql import connect, stream
+    from dataplatform.engine.sql import connect, stream
 
     table = TableName("silver", domain, "orders")
     replace = Slice("partition_date", (D1,)) if sliced else None
@@ -348,7 +348,7 @@ def test_a_querys_rows_are_written_like_the_same_table(store, domain, sliced):
 
 
 def test_a_querys_rows_outside_the_slice_or_failing_half_way_leave_nothing(store, domain):
-    from dataplatform.transform.sql import connect, stream
+    from dataplatform.engine.sql import connect, stream
 
     table = TableName("silver", domain, "orders")
     store.write(table, every_type(D1, [1]), Slice("partition_date", (D1,)))
@@ -369,7 +369,7 @@ def test_a_querys_rows_outside_the_slice_or_failing_half_way_leave_nothing(store
 
 @pytest.mark.parametrize("sliced", [False, True])
 def test_a_scan_holds_the_rows_of_read(store, domain, sliced):
-    from dataplatform.transform.sql import query
+    from dataplatform.engine.sql import query
 
     table = TableName("silver", domain, "orders")
     if sliced:  # written by partition: Parquet and Delta keep a folder per day

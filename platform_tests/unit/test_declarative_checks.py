@@ -231,7 +231,7 @@ def test_a_stored_table_scanned_lazily_gets_the_outcomes_it_gets_in_memory(tmp_p
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    from dataplatform.storage.contract import SqlScan
+    from dataplatform.engine.scans import SqlScan
 
     table = clean() if defect is None else seeded(*defect)
     pq.write_table(table, tmp_path / "day.parquet")

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from dataplatform.currency import MAX_PRICE
 from dataplatform.generate.ecommerce import STATUSES, EcommerceGenerator
 from dataplatform.settings import EcommerceVolumes
-from dataplatform.transform.currency import MAX_PRICE
 from platform_tests.conftest import DAY, NEXT_DAY, SMALL
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from dataplatform.transform import sql
+from dataplatform.engine import sql
 from dataplatform.transform.ecommerce import ORDER_ITEMS, ORDERS, PRODUCTS
 from dataplatform.transform.silver import Column, Rule, SilverSpec, clean
 

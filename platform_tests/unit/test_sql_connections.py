@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from dataplatform.transform.sql import MEMORY_LIMIT, connect, query
+from dataplatform.engine.sql import MEMORY_LIMIT, connect, query
 
 
 def test_connections_keep_their_own_temporary_tables_and_variables():

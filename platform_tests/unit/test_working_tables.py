@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from dataplatform.transform.sql import connect, size_in_bytes, working_tables
+from dataplatform.engine.sql import connect, size_in_bytes, working_tables
 
 ROWS = "SELECT i, 'order-' || (i % 1000) AS order_id, i % 7 AS quantity FROM range({n}) t(i)"
 

@@ -21,7 +21,7 @@ from dataplatform.api.keys import ApiKey, KeyStore, Scope
 from dataplatform.api.metrics import Metrics
 from dataplatform.api.problems import Problem, ProblemError, install, responses
 from dataplatform.api.settings import ApiSettings
-from dataplatform.api.state import PlatformState
+from dataplatform.defs.state import PlatformState
 from dataplatform.settings import Settings, load_settings
 from dataplatform.storage.snapshots import snapshot_root
 

@@ -20,7 +20,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dataplatform.storage.contract import StorageError, TableName, quote_identifier
+from dataplatform.engine.errors import EngineError
+from dataplatform.engine.identifiers import quote
+from dataplatform.storage.contract import TableName
 from dataplatform.storage.snapshots import Snapshot, latest, published, version_file
 
 if TYPE_CHECKING:
@@ -126,7 +128,7 @@ class GoldReader:
             return self._postgres_source(entry)
         try:
             snapshot = latest(self.snapshots, entry.table)
-        except StorageError as error:
+        except EngineError as error:
             raise NotPublished(str(error)) from None
         if snapshot is None:
             raise NotPublished(f"{entry.table} has not been published yet: materialise it first")
@@ -181,8 +183,8 @@ class GoldReader:
             offset = pinned["o"]
         order = [c for c in entry.key if c in source.columns] or list(source.columns)
         sql = (
-            f"SELECT {', '.join(map(quote_identifier, selected))} FROM {source.relation}{where} "
-            f"ORDER BY {', '.join(map(quote_identifier, order))} LIMIT ? OFFSET ?"
+            f"SELECT {', '.join(map(quote, selected))} FROM {source.relation}{where} "
+            f"ORDER BY {', '.join(map(quote, order))} LIMIT ? OFFSET ?"
         )
         data = self._query(sql, [*source.params, *params, limit + 1, offset])
         more = data.num_rows > limit
@@ -204,7 +206,7 @@ class GoldReader:
         """Grouped aggregates (`count:*`, `sum:<column>`...) over the filtered rows."""
         source = self.source(entry)
         groups = _checked_columns(group_by, source.columns) if group_by else []
-        selects = [quote_identifier(c) for c in groups]
+        selects = [quote(c) for c in groups]
         for metric in metrics or ["count:*"]:
             function, _, column = metric.partition(":")
             if function not in AGGREGATES:
@@ -215,12 +217,12 @@ class GoldReader:
             _checked_columns([column], source.columns)
             if function in ("sum", "avg") and _kind(source.columns[column]) not in ("int", "float"):
                 raise GoldError(f"{function} needs a numeric column; {column!r} is {source.columns[column]}")
-            alias = quote_identifier(f"{function}_{column}")
-            selects.append(f"{function}({quote_identifier(column)}) AS {alias}")
+            alias = quote(f"{function}_{column}")
+            selects.append(f"{function}({quote(column)}) AS {alias}")
         where, params = _conditions(entry, source.columns, filters, partition)
         grouping = ""
         if groups:
-            quoted = ", ".join(map(quote_identifier, groups))
+            quoted = ", ".join(map(quote, groups))
             grouping = f" GROUP BY {quoted} ORDER BY {quoted}"
         sql = f"SELECT {', '.join(selects)} FROM {source.relation}{where}{grouping} LIMIT ?"
         return Page(self._query(sql, [*source.params, *params, limit]), source, None)
@@ -251,7 +253,7 @@ class GoldReader:
 
         try:
             self._attach()
-            relation = f"pg.{quote_identifier(entry.table.namespace)}.{quote_identifier(entry.name)}"
+            relation = f"pg.{quote(entry.table.namespace)}.{quote(entry.name)}"
             schema = self._query(f"SELECT * FROM {relation} LIMIT 0", []).schema
             rows = self._query(f"SELECT count(*) AS n FROM {relation}", []).column(0)[0].as_py()
         except duckdb.CatalogException:
@@ -262,7 +264,8 @@ class GoldReader:
 
     def _attach(self) -> None:
         """PostgreSQL attached read-only once; the URL never reaches an error message."""
-        from dataplatform.storage.duckdb_extensions import load_extension, string_literal
+        from dataplatform.engine.extensions import load_extension
+        from dataplatform.engine.identifiers import string_literal
 
         with self._attach_lock:
             if self._attached:
@@ -299,7 +302,7 @@ def _conditions(
             raise GoldError(f"filter {text!r} is not column:operator:value")
         column, operator, raw = match.group(1), match.group(2), match.group(3)
         _checked_columns([column], columns)
-        quoted, kind = quote_identifier(column), columns[column]
+        quoted, kind = quote(column), columns[column]
         if operator in FILTER_OPERATORS:
             parts.append(f"{quoted} {FILTER_OPERATORS[operator]} ?")
             params.append(_typed(raw, kind, column))
@@ -323,7 +326,7 @@ def _conditions(
     if first or last:
         if entry.partition_column is None:
             raise GoldError(f"{entry.table} is not partitioned: drop partition_from/partition_to")
-        column = quote_identifier(entry.partition_column)
+        column = quote(entry.partition_column)
         if first:
             parts.append(f"{column} >= ?")
             params.append(first)

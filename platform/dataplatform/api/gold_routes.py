@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from dataplatform.api.encoding import json_default
 from dataplatform.api.gold import GoldEntry, GoldError, NotPublished, json_rows
 from dataplatform.api.problems import CLIENT_ERRORS, ProblemError, responses
+from dataplatform.encoding import json_default
 
 if TYPE_CHECKING:
     import pyarrow as pa

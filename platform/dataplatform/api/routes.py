@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
-from dataplatform.api.encoding import jsonable
 from dataplatform.api.problems import CLIENT_ERRORS, ProblemError, responses
-from dataplatform.api.state import RUN_STATUSES, NotFound
+from dataplatform.defs.state import RUN_STATUSES, NotFound
+from dataplatform.encoding import jsonable
 
 if TYPE_CHECKING:
     from dataplatform.api.app import Services

@@ -55,7 +55,8 @@ def publish_gold(output: Format = "table") -> None:
 
     Gold writes publish their own; this is for a warehouse written before the API existed or
     restored from a backup. It opens the warehouse like a writer does: run it between runs."""
-    from dataplatform.storage import StorageError, store_for_layer
+    from dataplatform.engine.errors import EngineError
+    from dataplatform.storage import store_for_layer
     from dataplatform.storage.snapshots import publish, snapshot_root
 
     settings = current_settings()
@@ -66,7 +67,7 @@ def publish_gold(output: Format = "table") -> None:
         snapshots = [
             publish(store, table, snapshot_root(settings.data_dir)) for table in store.list_tables("gold")
         ]
-    except StorageError as error:
+    except EngineError as error:
         fail(str(error))
     found = [{"table": str(s.table), "rows": s.rows, "version": s.version} for s in snapshots]
     if output == "json":

@@ -376,11 +376,11 @@ def _client() -> DatasetClient:
 def _failing_cleanly() -> Iterator[None]:
     """Turn the errors a user can cause (bad input, a busy store, a missing asset) into `fail`."""
     from dataplatform.datasets.errors import DatasetError
-    from dataplatform.storage.contract import StorageError
+    from dataplatform.engine.errors import EngineError
 
     try:
         yield
-    except (DatasetError, StorageError) as error:
+    except (DatasetError, EngineError) as error:
         fail(str(error))
     except OSError as error:  # a folder that cannot be written, a file that vanished
         fail(f"{error.filename}: {error.strerror}" if error.filename else str(error))

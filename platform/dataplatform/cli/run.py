@@ -220,9 +220,9 @@ def _recent_partitions(settings: Settings, days: int) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range((yesterday - first).days + 1)]
 
 
-def _instance(settings: Settings):
+def _instance(settings: Settings) -> DagsterInstance:
     """The embedded instance under DAGSTER_HOME (default: settings.dagster_home)."""
-    from dagster import DagsterInstance
+    from dataplatform.defs.runs import current_instance
 
     use_dagster_home(settings)
-    return DagsterInstance.get()
+    return current_instance()

@@ -15,8 +15,9 @@ import duckdb
 
 from dataplatform.datasets.detect import column_kinds
 from dataplatform.datasets.spec import DatasetSpec, personal_data_check
-from dataplatform.datasets.sql import CATALOG, qualified, quote
+from dataplatform.datasets.sql import CATALOG, qualified
 from dataplatform.datasets.store import DatasetStore
+from dataplatform.engine.identifiers import quote
 
 
 @dataclass(frozen=True)

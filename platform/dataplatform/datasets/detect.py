@@ -18,7 +18,7 @@ import duckdb
 
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.spec import COLUMN_TYPES, PROBLEM_TYPES
-from dataplatform.datasets.sql import quote
+from dataplatform.engine.identifiers import quote
 
 ID_TOKENS = frozenset({"id", "uuid", "guid"})
 # Compared without case or punctuation: `SalePrice` and `sale_price` are both "saleprice".

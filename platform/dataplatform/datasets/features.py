@@ -42,8 +42,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataplatform.datasets.errors import DatasetError
-from dataplatform.datasets.sql import quote
 from dataplatform.datasets.stats import table_stats
+from dataplatform.engine.identifiers import quote
 
 if TYPE_CHECKING:
     import pandas as pd

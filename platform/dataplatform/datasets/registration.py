@@ -42,9 +42,10 @@ from dataplatform.datasets.features import (
 )
 from dataplatform.datasets.sources import SUBMISSION_SPLIT, CsvParts, SourceFile, csv_in_parts, reading_error
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, normalise_name
-from dataplatform.datasets.sql import qualified, quote
+from dataplatform.datasets.sql import qualified
 from dataplatform.datasets.stats import SortedFigures, arrow_numeric_figures, table_stats, target_distribution
 from dataplatform.datasets.store import DatasetStore
+from dataplatform.engine.identifiers import quote
 from dataplatform.transform.pii import (
     MissingSecret,
     PiiRule,

@@ -1,6 +1,8 @@
-"""Identifier quoting for the SQL this package builds: every name is quoted, values are always parameters."""
+"""Names in the dataset store's SQL: every name is quoted (`engine.identifiers.quote`), values are always parameters."""
 
 from __future__ import annotations
+
+from dataplatform.engine.identifiers import quote
 
 # The store's file is named after this catalog and every stored table is named with it: a
 # two-part name such as "temp"."train" would be ambiguous between a schema and a catalog.
@@ -11,11 +13,6 @@ def store_backend(profile: str) -> str:
     """Which database holds the dataset store under a storage profile (`Settings.profile`): the
     `postgres` profile puts it in PostgreSQL, every other one in the DuckDB file."""
     return "postgres" if profile == "postgres" else "duckdb"
-
-
-def quote(name: str) -> str:
-    """A DuckDB identifier for any column, table or schema name, whatever characters it holds."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def schema_ref(schema: str) -> str:

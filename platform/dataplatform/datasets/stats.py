@@ -25,7 +25,8 @@ import numpy as np
 import pyarrow as pa
 
 from dataplatform.datasets.detect import column_kinds
-from dataplatform.datasets.sql import finite, quote
+from dataplatform.datasets.sql import finite
+from dataplatform.engine.identifiers import quote
 
 QUANTILES = (0.25, 0.5, 0.75)
 TOP_VALUES = 5

@@ -50,7 +50,8 @@ import duckdb
 import pyarrow as pa
 
 from dataplatform.datasets.errors import DatasetError
-from dataplatform.datasets.sql import CATALOG, qualified, quote, schema_ref
+from dataplatform.datasets.sql import CATALOG, qualified, schema_ref
+from dataplatform.engine.identifiers import quote
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,7 +152,7 @@ class DatasetStore:
         if not self.split_files:
             con.execute(f"CREATE TABLE {target} AS {select}", params)
             return _count(con, target)
-        from dataplatform.storage.duckdb_extensions import string_literal
+        from dataplatform.engine.identifiers import string_literal
 
         path = self._new_split_file(name, split)
         written = con.execute(
@@ -225,7 +226,7 @@ class DatasetStore:
 
     def _reader(self, path: Path) -> str:
         """The SQL reading one of the dataset's files."""
-        from dataplatform.storage.duckdb_extensions import string_literal
+        from dataplatform.engine.identifiers import string_literal
 
         return f"read_parquet({string_literal(self._view_path(path))})"
 
@@ -342,7 +343,7 @@ class DatasetStore:
         if (
             self._postgres_url is None and "," not in folder
         ):  # where the views' split files are (`_view_path`)
-            from dataplatform.storage.duckdb_extensions import string_literal
+            from dataplatform.engine.identifiers import string_literal
 
             con.execute(f"SET file_search_path = {string_literal(folder)}")
         return con
@@ -350,7 +351,8 @@ class DatasetStore:
     def _attach_postgres(self, url: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB with the database attached as the store's catalog. ATTACH takes no
         parameters, so the URL goes in as a quoted literal; it never reaches an error message."""
-        from dataplatform.storage.duckdb_extensions import load_extension, string_literal
+        from dataplatform.engine.extensions import load_extension
+        from dataplatform.engine.identifiers import string_literal
 
         con = duckdb.connect()
         try:

@@ -28,8 +28,9 @@ import duckdb
 from dataplatform.datasets.contenthash import content_hash
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.spec import DatasetSpec
-from dataplatform.datasets.sql import qualified, quote, schema_ref
+from dataplatform.datasets.sql import qualified, schema_ref
 from dataplatform.datasets.store import archived_name, archived_version, relations
+from dataplatform.engine.identifiers import quote
 
 VERSIONS = "_versions"
 

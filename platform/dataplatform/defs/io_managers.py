@@ -21,8 +21,9 @@ import dagster as dg
 
 from dataplatform.defs.metadata import PREVIEW_ROWS, table_metadata
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed, daily_slice, table_for
+from dataplatform.engine.scans import SqlRows, as_reader
 from dataplatform.storage import Slice, TableStore, open_store
-from dataplatform.storage.contract import SqlRows, TableName, as_reader
+from dataplatform.storage.contract import TableName
 
 
 class TableIOManager(dg.ConfigurableIOManager):

@@ -254,7 +254,7 @@ def _gold(pipeline: DomainPipeline, gold: GoldTable, settings, partitions) -> dg
         **asset_options("gold", domain, settings),
     )
     def gold_asset(context: dg.AssetExecutionContext, **inputs):
-        from dataplatform.transform.sql import rows_of
+        from dataplatform.engine.sql import rows_of
 
         started = time.perf_counter()
         table = gold.build(**inputs)

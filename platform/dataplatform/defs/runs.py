@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 MODULE = "dataplatform.definitions"
 CODE_LOCATION = "dataplatform"  # the location name workspace.yaml gives the module
 SOURCE_ROOT = Path(__file__).resolve().parents[2]  # where `dataplatform` is imported from
+
+
+def current_instance() -> dg.DagsterInstance:
+    """The instance DAGSTER_HOME names, found as every Dagster command finds it."""
+    return dg.DagsterInstance.get()
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 

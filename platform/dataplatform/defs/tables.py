@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from dataplatform.storage.contract import Slice, SqlRows, TableName
+from dataplatform.engine.scans import SqlRows
+from dataplatform.storage.contract import Slice, TableName
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -21,12 +21,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataplatform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
 from dataplatform.generate.batch import GeneratedBatch, in_parallel
 from dataplatform.generate.defects import DefectInjector, DefectLog
 from dataplatform.generate.sampling import constant_date, draw, labels, power_law_ranks, small_poisson
 from dataplatform.generate.seeding import SeededGenerator, day_ordinal
 from dataplatform.settings import EcommerceVolumes
-from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
 
 DOMAIN = "ecommerce"
 

@@ -168,7 +168,8 @@ def _version(store: DeltaStore, table: TableName) -> int:
 
 
 def _refuse_duplicate_keys(data: pa.Table, keys: Sequence[str]) -> None:
-    from dataplatform.transform.sql import query, quote
+    from dataplatform.engine.identifiers import quote
+    from dataplatform.engine.sql import query
 
     columns = ", ".join(quote(k) for k in keys)
     repeated = query(
@@ -181,7 +182,8 @@ def _refuse_duplicate_keys(data: pa.Table, keys: Sequence[str]) -> None:
 def _upserted(existing: pa.Table, incoming: pa.Table, keys: Sequence[str]) -> pa.Table:
     """Existing rows whose key is not in `incoming`, then every incoming row (columns by name;
     a column either side lacks is null on the other)."""
-    from dataplatform.transform.sql import query, quote
+    from dataplatform.engine.identifiers import quote
+    from dataplatform.engine.sql import query
 
     on = " AND ".join(f"e.{quote(k)} IS NOT DISTINCT FROM i.{quote(k)}" for k in keys)
     kept = query(

@@ -199,7 +199,7 @@ def _typed_stream(
 
 def _typed_select(detected: Detected, names: list[str], native: Collection[str] = frozenset()) -> str:
     """Every column under its type: as the parser typed it (`native`), else cast from text."""
-    from dataplatform.transform.sql import quote
+    from dataplatform.engine.identifiers import quote
 
     typed = [
         f"{quote(name) if name in native else _typed_value(detected, name)} AS {quote(name)}"
@@ -452,7 +452,7 @@ def _csv_rows(
     With `rejects`, every record without the header's field count is stored in `__rejects` on
     `con`, from a pass over the whole file, so the records after the cut are there too (they
     are the last ones, and the caller leaves them out)."""
-    from dataplatform.storage.duckdb_extensions import string_literal
+    from dataplatform.engine.identifiers import string_literal
 
     native = _native_types(detected) if rejects else {}
     columns = ", ".join(
@@ -501,7 +501,7 @@ def _csv_rows(
 def _filled(detected: Detected, native: Mapping[str, str]) -> str:
     """A condition leaving out all-empty rows: exact (blank after trimming) where detection saw
     such rows or did not see the whole file, else none at all."""
-    from dataplatform.transform.sql import quote
+    from dataplatform.engine.identifiers import quote
 
     if detected.sample_complete and not detected.blank_rows:
         return "true"
@@ -556,8 +556,7 @@ def _parses_as(text: str, value, detected: Detected) -> bool:
 
 def _value(detected: Detected, name: str) -> str:
     """The trimmed text of a field, null when empty or one of the table's declared null values."""
-    from dataplatform.storage.duckdb_extensions import string_literal
-    from dataplatform.transform.sql import quote
+    from dataplatform.engine.identifiers import quote, string_literal
 
     trimmed = f"nullif(trim({quote(name)}), '')"
     if not detected.null_values:
@@ -578,7 +577,7 @@ def _misfit(detected: Detected, name: str) -> str:
 def _report_misfits(con, detected: Detected, names: list[str], rows: str) -> None:
     """The first misfit column with the row numbers (data rows from 1) and values of its first
     misfits: the file is read again with row numbers, a cost paid only by a file that fails."""
-    from dataplatform.transform.sql import quote
+    from dataplatform.engine.identifiers import quote
 
     con.execute(f"CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS __row, * FROM ({rows})")
     for name in names:
@@ -663,7 +662,7 @@ def _utf8_copy(path: Path, detected: Detected):
 
 
 def _cast(value: str, kind: str, date_format: str | None, decimal: str) -> str:
-    from dataplatform.storage.duckdb_extensions import string_literal
+    from dataplatform.engine.identifiers import string_literal
 
     if kind == "integer":  # a leading zero makes a code, not a number: a misfit, never dropped
         return f"CASE WHEN regexp_full_match({value}, '[+-]?0[0-9]+') THEN NULL ELSE TRY_CAST({value} AS BIGINT) END"

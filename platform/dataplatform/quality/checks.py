@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dataplatform.transform.sql import query, quote, rows_of
+from dataplatform.engine.identifiers import quote
+from dataplatform.engine.sql import query, rows_of
 
 if TYPE_CHECKING:
     import pyarrow as pa

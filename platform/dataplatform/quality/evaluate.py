@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from dataplatform.engine.identifiers import quote
+from dataplatform.engine.sql import connect, one_row, register
 from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome, sample_rows, sorted_duplicates
 from dataplatform.quality.specs import (
     AcceptedValues,
@@ -36,13 +38,12 @@ from dataplatform.quality.specs import (
     Unique,
     columns_read,
 )
-from dataplatform.transform.sql import connect, one_row, quote, register
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from dataplatform.storage.contract import Scannable
+    from dataplatform.engine.scans import Scannable
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataplatform.quality.checks import SAMPLE_ROWS, CheckOutcome
 if TYPE_CHECKING:
     import duckdb
 
-    from dataplatform.storage.contract import Scannable
+    from dataplatform.engine.scans import Scannable
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def score(
     may be an Arrow table or a lazily scanned one: DuckDB reads only the columns and rows the
     score needs, and the score is counted in DuckDB, so a day larger than memory is scored
     within DuckDB's memory limit."""
-    from dataplatform.transform.sql import connect
+    from dataplatform.engine.sql import connect
 
     with connect(defects=defects) as scoring:
         scoring.execute("CREATE TEMP TABLE questioned (_key VARCHAR, dropped BOOLEAN)")
@@ -138,8 +138,9 @@ def _questioned_keys(
     batch at a time, since the key's text form is Arrow's (`key_text`)."""
     import pyarrow as pa
 
+    from dataplatform.engine.identifiers import quote
+    from dataplatform.engine.sql import STREAM_BATCH_ROWS, connect
     from dataplatform.generate.defects import key_text
-    from dataplatform.transform.sql import STREAM_BATCH_ROWS, connect, quote
 
     columns = ", ".join(quote(c) for c in key)
     # Only rows silver questioned need their delivered key, traced back through `_checksum`

@@ -18,22 +18,25 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol
+
+from dataplatform.engine.errors import EngineError
+from dataplatform.engine.identifiers import quote
+from dataplatform.engine.scans import DEFAULT_BATCH_ROWS, SqlRows, as_reader
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    import pyarrow.dataset as ds
     import pyarrow.fs as pafs
+
+    from dataplatform.engine.scans import Scannable
 
 SliceValue = date | datetime | str | int
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LAYER = re.compile(r"[a-z][a-z0-9]{0,30}")
 _SAFE_TEXT = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
-DEFAULT_BATCH_ROWS = 100_000
-STREAMING_MEMORY_LIMIT = "256MB"  # what DuckDB keeps while another writer consumes its rows
 
 
-class StorageError(RuntimeError):
+class StorageError(EngineError):
     """A storage operation cannot be done as asked; the message says which table and why."""
 
 
@@ -99,67 +102,10 @@ class Slice:
         return pc.is_in(column, value_set=pa.array(self.values, column.type))
 
 
-@dataclass(frozen=True)
-class SqlScan:
-    """Rows DuckDB reads by itself: `sql` is a SELECT over a table function of the DuckDB
-    `extension` (such as `delta_scan`), so the rows never pass through Python or Arrow's memory
-    and DuckDB reads them in parallel within its own memory limit. Paths and slice values reach
-    `sql` as validated literals only."""
-
-    sql: str
-    extension: str | None = None  # None: DuckDB reads it with what it has built in
-    remote: bool = False  # reads s3:// paths: DuckDB needs httpfs and the lake's secret
-
-
-if TYPE_CHECKING:
-    # what a transform or a check reads, scanned by DuckDB where it is (`transform.sql.connect`);
-    # pyarrow has no type information, so to mypy this documents more than it checks
-    Scannable: TypeAlias = pa.Table | ds.Dataset | SqlScan
-
-
-@dataclass(frozen=True)
-class SqlRows:
-    """Rows a query on an open DuckDB connection produces when it runs: the write side of
-    `SqlScan`. The Delta backend lets DuckDB write its Parquet files itself (`COPY`, in parallel,
-    the rows never passing through Python); the others read them as a stream of Arrow batches
-    (`reader`). Nothing runs before the rows are read or written, so several
-    can be prepared on one connection and written one after the other (a DuckDB connection
-    holds one open result at a time)."""
-
-    connection: Any  # a duckdb.DuckDBPyConnection, kept open by whoever made the rows
-    sql: str
-    schema: pa.Schema
-    batch_rows: int = DEFAULT_BATCH_ROWS
-
-    def reader(self) -> pa.RecordBatchReader:
-        """The rows as Arrow batches. Reading them first lowers DuckDB's memory limit (until the
-        next connection sets it again): DuckDB writes what it holds beyond it to its temporary
-        folder, so the consumer (delta-rs, with buffers of its own) does not need memory on top
-        of everything DuckDB kept."""
-        import pyarrow as pa
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            self.connection.execute(f"SET memory_limit = '{STREAMING_MEMORY_LIMIT}'")
-            yield from self.connection.execute(self.sql).to_arrow_reader(self.batch_rows)
-
-        return pa.RecordBatchReader.from_batches(self.schema, batches())
-
-    def read_all(self) -> pa.Table:
-        return self.connection.execute(self.sql).to_arrow_table()
-
-    def head(self, rows: int) -> pa.Table:
-        """The first `rows` rows (a preview): DuckDB stops the query once it has them."""
-        return self.connection.execute(f"SELECT * FROM ({self.sql}) LIMIT {int(rows)}").to_arrow_table()
-
-
-def as_reader(rows: pa.RecordBatchReader | SqlRows) -> pa.RecordBatchReader:
-    return rows.reader() if isinstance(rows, SqlRows) else rows
-
-
 def slice_predicate(where: Slice) -> str:
     """The slice as a SQL condition (values are validated literals; see `slice_value_text`)."""
     literals = ", ".join(f"'{slice_value_text(v)}'" for v in where.values)
-    return f"{quote_identifier(where.column)} IN ({literals})"
+    return f"{quote(where.column)} IN ({literals})"
 
 
 class TableStore(Protocol):
@@ -313,13 +259,6 @@ def tables_in_namespaces(rows: Sequence[tuple[str, str]], layer: str | None) -> 
         if layer is None or table.layer == layer:
             found.append(table)
     return found
-
-
-def quote_identifier(name: str) -> str:
-    """A column name as a SQL identifier: any text, quoted so it can only ever be a name."""
-    if not isinstance(name, str) or not name or "\x00" in name:
-        raise StorageError(f"invalid column name {name!r}")
-    return '"' + name.replace('"', '""') + '"'
 
 
 def missing(table: TableName, where: str) -> StorageError:

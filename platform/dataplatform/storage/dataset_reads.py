@@ -9,7 +9,8 @@ from collections.abc import Iterator, Sequence
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from dataplatform.storage.contract import DEFAULT_BATCH_ROWS, Slice, TableName
+from dataplatform.engine.scans import DEFAULT_BATCH_ROWS
+from dataplatform.storage.contract import Slice, TableName
 
 # Scanners of Arrow datasets (Delta tables above all) can leave threads that outlive Python's
 # shutdown and abort the process ("terminate called without an active exception", exit 134)

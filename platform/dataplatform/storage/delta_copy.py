@@ -23,16 +23,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from dataplatform.storage.contract import (
-    Slice,
-    SqlRows,
-    StorageError,
-    TableName,
-    quote_identifier,
-    slice_value_text,
-)
-from dataplatform.storage.duckdb_extensions import string_literal
-from dataplatform.storage.lake import duckdb_secret, filesystem
+from dataplatform.engine.identifiers import quote, string_literal
+from dataplatform.engine.s3 import duckdb_secret
+from dataplatform.engine.scans import SqlRows
+from dataplatform.storage.contract import Slice, StorageError, TableName, slice_value_text
+from dataplatform.storage.lake import filesystem
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -130,7 +125,7 @@ def _copy(folder: str, rows: SqlRows, replace: Slice | None, token: str) -> list
     options = ["FORMAT parquet", "RETURN_STATS"]
     target = f"{folder}/part-{token}.parquet"
     if replace is not None:
-        options += [f"PARTITION_BY ({quote_identifier(replace.column)})", "OVERWRITE_OR_IGNORE"]
+        options += [f"PARTITION_BY ({quote(replace.column)})", "OVERWRITE_OR_IGNORE"]
         options.append(f"FILENAME_PATTERN 'part-{token}-{{i}}'")
         target = folder
     written = rows.connection.execute(
@@ -161,7 +156,7 @@ def _statistics(count: int, columns: Mapping[str, Mapping[str, str]], schema: pa
     maximum: dict[str, int | str] = {}
     nulls: dict[str, int] = {}
     for field in schema:
-        found = columns.get(quote_identifier(field.name))
+        found = columns.get(quote(field.name))
         if found is None:  # a nested column's leaves, or the partition column (not in the file)
             continue
         if "null_count" in found:

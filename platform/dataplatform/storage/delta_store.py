@@ -27,16 +27,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from dataplatform.engine.identifiers import quote
+from dataplatform.engine.scans import SqlRows, SqlScan, as_reader
 from dataplatform.storage.contract import (
     Slice,
-    SqlRows,
-    SqlScan,
     TableFolders,
     TableName,
-    as_reader,
     check_slice_covers,
     missing,
-    quote_identifier,
     slice_predicate,
 )
 from dataplatform.storage.dataset_reads import DatasetReads
@@ -215,11 +213,11 @@ class DeltaStore(TableFolders, DatasetReads):
     ) -> SqlScan:
         """DuckDB's own Delta reader (the `delta` extension): partitions and files are pruned by
         the slice, and the rows stay in DuckDB."""
-        from dataplatform.storage.duckdb_extensions import string_literal
+        from dataplatform.engine.identifiers import string_literal
 
         if not self.exists(table):
             raise missing(table, str(self.root))
-        selected = ", ".join(quote_identifier(c) for c in columns) if columns else "*"
+        selected = ", ".join(quote(c) for c in columns) if columns else "*"
         sql = f"SELECT {selected} FROM delta_scan({string_literal(self.uri(table))})"
         return SqlScan(
             sql if where is None else f"{sql} WHERE {slice_predicate(where)}", "delta", self.remote

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from dataplatform.engine.identifiers import quote
+from dataplatform.engine.scans import DEFAULT_BATCH_ROWS
 from dataplatform.storage.contract import (
-    DEFAULT_BATCH_ROWS,
     Slice,
     StorageError,
     TableName,
     WholeTables,
     check_slice_covers,
     missing,
-    quote_identifier,
     tables_in_namespaces,
 )
 from dataplatform.storage.schema import WritePlan
@@ -64,7 +64,7 @@ class DuckDBStore(WholeTables):
                 con.execute(f"DELETE FROM {target}")
             else:
                 marks = ", ".join("?" for _ in replace.values)
-                column = quote_identifier(replace.column)
+                column = quote(replace.column)
                 con.execute(f"DELETE FROM {target} WHERE {column} IN ({marks})", list(replace.values))
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM incoming")
 
@@ -135,10 +135,10 @@ class DuckDBStore(WholeTables):
                     for field in plan.schema:
                         if not field.nullable:
                             con.execute(
-                                f"ALTER TABLE {target} ALTER {quote_identifier(field.name)} SET NOT NULL"
+                                f"ALTER TABLE {target} ALTER {quote(field.name)} SET NOT NULL"
                             )
                 for field in plan.added:
-                    column = quote_identifier(field.name)
+                    column = quote(field.name)
                     con.execute(f"ALTER TABLE {target} ADD COLUMN {column} {_duckdb_type(con, field.name)}")
                 yield con, target
                 con.execute("COMMIT")
@@ -202,18 +202,18 @@ def _schema(con: duckdb.DuckDBPyConnection, table: TableName) -> pa.Schema:
 
 def _duckdb_type(con: duckdb.DuckDBPyConnection, column: str) -> str:
     """DuckDB's SQL type for a column of the registered `incoming` data."""
-    rows = con.execute(f"DESCRIBE SELECT {quote_identifier(column)} FROM incoming").fetchall()
+    rows = con.execute(f"DESCRIBE SELECT {quote(column)} FROM incoming").fetchall()
     return str(rows[0][1])
 
 
 def _select(
     table: TableName, columns: Sequence[str] | None, where: Slice | None, limit: int | None
 ) -> tuple[str, list[object]]:
-    selected = ", ".join(quote_identifier(c) for c in columns) if columns else "*"
+    selected = ", ".join(quote(c) for c in columns) if columns else "*"
     sql = f"SELECT {selected} FROM {_qualified(table)}"
     params: list[object] = []
     if where is not None:
-        sql += f" WHERE {quote_identifier(where.column)} IN ({', '.join('?' for _ in where.values)})"
+        sql += f" WHERE {quote(where.column)} IN ({', '.join('?' for _ in where.values)})"
         params = list(where.values)
     if limit is not None:
         sql += " LIMIT ?"

@@ -32,23 +32,20 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from dataplatform.engine.identifiers import quote, string_literal
+from dataplatform.engine.scans import SqlRows, SqlScan, as_reader
 from dataplatform.storage.contract import (
     Slice,
     SliceValue,
-    SqlRows,
-    SqlScan,
     StorageError,
     TableFolders,
     TableName,
-    as_reader,
     check_slice_covers,
     missing,
-    quote_identifier,
     slice_predicate,
     slice_value_text,
 )
 from dataplatform.storage.dataset_reads import DatasetReads
-from dataplatform.storage.duckdb_extensions import string_literal
 from dataplatform.storage.schema import SchemaMismatch, WritePlan, conform, evolve, normalise
 
 _SCHEMA_FILE = "_common_metadata"
@@ -169,7 +166,7 @@ class ParquetStore(TableFolders, DatasetReads):
             else ""
         )
         listed = ", ".join(string_literal(self._duckdb_path(f)) for f in files)
-        selected = ", ".join(quote_identifier(n) for n in (columns or schema.names))
+        selected = ", ".join(quote(n) for n in (columns or schema.names))
         sql = f"SELECT {selected} FROM read_parquet([{listed}]{options})"
         return SqlScan(
             sql if where is None or where.column == column else f"{sql} WHERE {slice_predicate(where)}",

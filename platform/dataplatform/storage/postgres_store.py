@@ -21,15 +21,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from dataplatform.engine.identifiers import quote
+from dataplatform.engine.scans import DEFAULT_BATCH_ROWS
 from dataplatform.storage.contract import (
-    DEFAULT_BATCH_ROWS,
     Slice,
     StorageError,
     TableName,
     WholeTables,
     check_slice_covers,
     missing,
-    quote_identifier,
     tables_in_namespaces,
 )
 from dataplatform.storage.schema import WritePlan
@@ -78,7 +78,7 @@ class PostgresStore(WholeTables):
                     conn.exec_driver_sql(f"TRUNCATE {_qualified(table)}")
                 else:
                     conn.exec_driver_sql(
-                        f"DELETE FROM {_qualified(table)} WHERE {quote_identifier(replace.column)} = ANY(%(values)s)",
+                        f"DELETE FROM {_qualified(table)} WHERE {quote(replace.column)} = ANY(%(values)s)",
                         {"values": list(replace.values)},
                     )
                 _copy_in(conn, table, plan.data)
@@ -192,7 +192,7 @@ class PostgresStore(WholeTables):
             sql = f"SELECT {', '.join(_select_expression(f) for f in schema)} FROM {_qualified(table)}"
             params: dict[str, object] = {}
             if where is not None:
-                sql += f" WHERE {quote_identifier(where.column)} = ANY(%(values)s)"
+                sql += f" WHERE {quote(where.column)} = ANY(%(values)s)"
                 params["values"] = list(where.values)
             if limit is not None:
                 sql += " LIMIT %(limit)s"
@@ -271,7 +271,7 @@ def _arrow_type(
 def _copy_in(conn: sa.Connection, table: TableName, data: pa.Table) -> None:
     if not data.num_rows:
         return
-    columns = ", ".join(quote_identifier(name) for name in data.column_names)
+    columns = ", ".join(quote(name) for name in data.column_names)
     raw = conn.connection.driver_connection
     assert raw is not None  # an open connection has its driver's
     with (
@@ -306,7 +306,7 @@ def _array_literal(lists: pa.ListArray) -> pa.Array:
 
 def _select_expression(field: pa.Field) -> str:
     """How a column leaves PostgreSQL so that Arrow's CSV reader parses it exactly."""
-    column = quote_identifier(field.name)
+    column = quote(field.name)
     if pa.types.is_timestamp(field.type) and field.type.tz:
         return f"({column} AT TIME ZONE 'UTC')"
     if pa.types.is_list(field.type):

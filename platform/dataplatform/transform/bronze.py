@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dataplatform.transform.sql import connect, one_row, stream, working_tables
+from dataplatform.engine.sql import connect, one_row, stream, working_tables
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from dataplatform.storage.contract import Scannable, SqlRows
+    from dataplatform.engine.scans import Scannable, SqlRows
 
 LINEAGE_COLUMNS = ("_batch_id", "_ingested_at", "_source", "_checksum")
 # an aggregate over `_checksum`: the batch id (the sums cannot overflow a HUGEINT below 2^63 rows)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dataplatform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
+from dataplatform.engine.sql import query
 from dataplatform.quality.checks import CheckOutcome, totals_match
 from dataplatform.quality.specs import (
     AcceptedValues,
@@ -18,11 +20,9 @@ from dataplatform.quality.specs import (
     References,
     RowCountAnomaly,
 )
-from dataplatform.transform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
 from dataplatform.transform.pii import Drop, Partial
 from dataplatform.transform.pipeline import CrossCheck, DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
-from dataplatform.transform.sql import query
 
 if TYPE_CHECKING:
     import pyarrow as pa

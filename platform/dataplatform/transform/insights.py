@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dataplatform.transform.currency import usd_rates
+from dataplatform.currency import usd_rates
+from dataplatform.engine.sql import query
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
-from dataplatform.transform.sql import query
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -162,7 +162,7 @@ def job_success(runs: Sequence[FinishedRun]) -> pa.Table:
     (over runs that started and ended; a run canceled while queued has no duration)."""
     import pyarrow as pa
 
-    from dataplatform.transform.sql import query
+    from dataplatform.engine.sql import query
 
     finished = pa.Table.from_pylist(
         [

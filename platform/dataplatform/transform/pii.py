@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from dataplatform.transform.sql import quote
+from dataplatform.engine.identifiers import quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -200,7 +200,7 @@ def masked_stream(
     others keep their exact Arrow types and buffers."""
     import pyarrow as pa
 
-    from dataplatform.transform.sql import connect
+    from dataplatform.engine.sql import connect
 
     check_columns(rules, reader.schema.names, where)
     if not rules:

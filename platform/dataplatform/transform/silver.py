@@ -20,13 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from dataplatform.engine.identifiers import quote
+from dataplatform.engine.sql import connect, one_row, stream, working_tables
 from dataplatform.transform.pii import Drop, PiiRule, bind_secret, masked, masked_star, pseudonymised
-from dataplatform.transform.sql import connect, one_row, quote, stream, working_tables
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from dataplatform.storage.contract import Scannable, SqlRows
+    from dataplatform.engine.scans import Scannable, SqlRows
 
 Normalise = Literal["trim", "lower", "upper"]
 ROW = "__row"  # a judged row's position while silver judges it; never stored

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dataplatform.engine.sql import query
 from dataplatform.quality.specs import DistributionDrift, InRange, References
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
 from dataplatform.transform.silver import Column, Rule, SilverSpec
-from dataplatform.transform.sql import query
 
 if TYPE_CHECKING:
     import pyarrow as pa

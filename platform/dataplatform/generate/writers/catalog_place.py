@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dataplatform.engine.errors import EngineError
 from dataplatform.generate.export import GenerateError
 from dataplatform.generate.writers import s3_output
 from dataplatform.storage import lake
-from dataplatform.storage.contract import StorageError
 
 CATALOGS_FOLDER = "catalogs"
 
@@ -85,7 +85,7 @@ def _check_bucket(uri: str, bucket: str) -> None:
     try:
         fs, _ = lake.filesystem(uri)
         found = fs.get_file_info(bucket).type
-    except StorageError as error:
+    except EngineError as error:  # a bad location, or S3 credentials not set
         raise GenerateError(str(error)) from None
     except OSError as error:  # Arrow's message names the endpoint and the S3 error, never a key
         raise GenerateError(f"cannot use {uri}: {str(error).splitlines()[0]}") from None

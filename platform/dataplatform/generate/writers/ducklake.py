@@ -1,7 +1,7 @@
 """A DuckLake: `metadata.ducklake` (the catalog, a DuckDB file) and Parquet data files under `data/`.
 
 For a local output both are in the output folder. For s3://bucket/prefix the data files go to
-`s3://bucket/prefix/data/` through DuckDB's httpfs (the S3 secret of storage.lake), and the
+`s3://bucket/prefix/data/` through DuckDB's httpfs (the S3 secret of engine.s3), and the
 catalog, which DuckDB must update in place, to a local folder (see catalog_place).
 
 Each domain is a schema; a partition is replaced by a delete and an insert in one transaction,
@@ -18,11 +18,11 @@ import pyarrow as pa
 if TYPE_CHECKING:
     import duckdb
 
+from dataplatform.engine.identifiers import quote
 from dataplatform.generate.export import PARTITION_COLUMN
 from dataplatform.generate.writers.base import Writer
 from dataplatform.generate.writers.catalog_place import catalog_place
 from dataplatform.storage import lake
-from dataplatform.storage.contract import quote_identifier
 
 METADATA_FILE = "metadata.ducklake"
 DATA_FOLDER = "data"
@@ -41,7 +41,9 @@ class DuckLakeWriter(Writer):
         """DuckDB with the lake attached; attached only when it exists or a write needs it."""
         import duckdb
 
-        from dataplatform.storage.duckdb_extensions import load_extension, string_literal
+        from dataplatform.engine.extensions import load_extension
+        from dataplatform.engine.identifiers import string_literal
+        from dataplatform.engine.s3 import duckdb_secret
 
         path = self.place.catalog_dir / METADATA_FILE
         if self._connection is None and (create or path.exists()):
@@ -49,7 +51,7 @@ class DuckLakeWriter(Writer):
             connection = duckdb.connect()
             load_extension(connection, "ducklake")
             if self.place.remote:
-                lake.duckdb_secret(connection)
+                duckdb_secret(connection)
             connection.execute("SET TimeZone = 'UTC'")
             metadata = string_literal(f"ducklake:{path}")
             data = string_literal(f"{lake.join(self.place.data_root, DATA_FOLDER)}/")
@@ -58,7 +60,7 @@ class DuckLakeWriter(Writer):
         return self._connection
 
     def _qualified(self, domain: str, table: str) -> str:
-        return f"{CATALOG}.{quote_identifier(domain)}.{quote_identifier(table)}"
+        return f"{CATALOG}.{quote(domain)}.{quote(table)}"
 
     def existing_schema(self, domain: str, table: str, partitioned: bool) -> pa.Schema | None:
         connection = self.connection(create=False)
@@ -77,18 +79,18 @@ class DuckLakeWriter(Writer):
         connection.register("incoming", data)
         try:
             connection.execute("BEGIN")
-            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{quote_identifier(domain)}")
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{quote(domain)}")
             if not self._known(connection, domain, table):
                 connection.execute(f"CREATE TABLE {target} AS SELECT * FROM incoming LIMIT 0")
                 if day is not None:
                     connection.execute(
-                        f"ALTER TABLE {target} SET PARTITIONED BY ({quote_identifier(PARTITION_COLUMN)})"
+                        f"ALTER TABLE {target} SET PARTITIONED BY ({quote(PARTITION_COLUMN)})"
                     )
             if day is None:
                 connection.execute(f"DELETE FROM {target}")
             else:
                 connection.execute(
-                    f"DELETE FROM {target} WHERE {quote_identifier(PARTITION_COLUMN)} = ?", [day]
+                    f"DELETE FROM {target} WHERE {quote(PARTITION_COLUMN)} = ?", [day]
                 )
             connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM incoming")
             connection.execute("COMMIT")

@@ -14,7 +14,7 @@ import dagster as dg
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from dataplatform.api.encoding import jsonable
+from dataplatform.encoding import jsonable
 
 if TYPE_CHECKING:
     from dataplatform.settings import Settings

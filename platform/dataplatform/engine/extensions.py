@@ -10,7 +10,8 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dataplatform.storage.contract import StorageError
+from dataplatform.engine.errors import EngineError
+from dataplatform.engine.identifiers import string_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -22,10 +23,10 @@ def extension_path(name: str) -> Path:
     spec = importlib.util.find_spec(f"duckdb_extension_{name}")
     wanted = f"duckdb-extension-{name}=={duckdb.__version__}"
     if spec is None or spec.origin is None:
-        raise StorageError(f"the DuckDB extension {name!r} is not installed: pip install {wanted}")
+        raise EngineError(f"the DuckDB extension {name!r} is not installed: pip install {wanted}")
     path = Path(spec.origin).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.is_file():
-        raise StorageError(
+        raise EngineError(
             f"the installed {name!r} extension does not match duckdb {duckdb.__version__}: pip install {wanted}"
         )
     return path
@@ -34,9 +35,3 @@ def extension_path(name: str) -> Path:
 def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     connection.execute(f"LOAD {string_literal(str(extension_path(name)))}")
 
-
-def string_literal(text: str) -> str:
-    """Text as a SQL string literal, for the statements that take no parameters (LOAD, ATTACH)."""
-    if "\x00" in text:
-        raise StorageError(f"invalid text for SQL: {text!r}")
-    return "'" + text.replace("'", "''") + "'"

@@ -20,11 +20,14 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dataplatform.engine.identifiers import quote, string_literal
+from dataplatform.engine.scans import SqlRows, SqlScan
+
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from dataplatform.storage.contract import Scannable, SqlRows
+    from dataplatform.engine.scans import Scannable
 
 MEMORY_LIMIT = "DATAPLATFORM_DUCKDB_MEMORY_LIMIT"
 STREAM_BATCH_ROWS = 262_144
@@ -55,17 +58,15 @@ def connect(**tables: Scannable) -> duckdb.DuckDBPyConnection:
 
 def register(con: duckdb.DuckDBPyConnection, name: str, table: Scannable) -> None:
     """Make `table` visible to `con` as `name`, as `connect` does with its tables."""
-    from dataplatform.storage.contract import SqlScan
-
     if isinstance(table, SqlScan):
         _, loaded = _database()
         if table.remote and _S3 not in loaded:
-            from dataplatform.storage.lake import duckdb_secret
+            from dataplatform.engine.s3 import duckdb_secret
 
             duckdb_secret(con)  # the database's one S3 secret, shared by all its connections
             loaded.add(_S3)
         if table.extension and table.extension not in loaded:
-            from dataplatform.storage.duckdb_extensions import load_extension
+            from dataplatform.engine.extensions import load_extension
 
             load_extension(con, table.extension)
             loaded.add(table.extension)
@@ -129,8 +130,6 @@ def working_tables(con: duckdb.DuckDBPyConnection, relation: str) -> Iterator[Wo
     if rows * columns * BYTES_PER_VALUE <= size_in_bytes(_memory_limit()):
         yield WorkingTables(con, "temp")
         return
-    from dataplatform.storage.duckdb_extensions import string_literal
-
     folder = one_row(con, "SELECT current_setting('temp_directory')")[0]
     os.makedirs(folder, exist_ok=True)
     name = f"scratch_{uuid.uuid4().hex}"
@@ -169,8 +168,6 @@ def _memory_limit() -> str:
 def stream(con: duckdb.DuckDBPyConnection, sql: str) -> SqlRows:
     """The rows of `sql`, to be written or read a batch at a time; the query runs only then (see
     `SqlRows`)."""
-    from dataplatform.storage.contract import SqlRows
-
     schema = con.execute(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
     return SqlRows(con, sql, schema, STREAM_BATCH_ROWS)
 
@@ -193,7 +190,3 @@ def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
         raise LookupError(f"no row where one was certain: {sql}")
     return row
 
-
-def quote(identifier: str) -> str:
-    """A DuckDB identifier, quoted so names from specs or files can never become SQL."""
-    return '"' + identifier.replace('"', '""') + '"'
