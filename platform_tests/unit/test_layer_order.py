@@ -16,6 +16,7 @@ LAYERS: list[set[str]] = [
     {"settings", "currency", "encoding"},
     {"engine"},
     {"storage"},
+    {"assetkeys"},  # above storage: a key maps to the stored table it names
     {"generate"},
     {"quality"},
     {"transform"},

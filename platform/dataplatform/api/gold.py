@@ -20,6 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dataplatform import assetkeys
 from dataplatform.engine.errors import EngineError
 from dataplatform.engine.identifiers import quote
 from dataplatform.storage.contract import TableName
@@ -56,7 +57,7 @@ class GoldEntry:
 
     @property
     def table(self) -> TableName:
-        return TableName("gold", self.domain, self.name)
+        return assetkeys.table_name(assetkeys.medallion(assetkeys.GOLD, self.domain, self.name))
 
 
 def gold_tables(definitions: dg.Definitions | None = None) -> list[GoldEntry]:
@@ -79,9 +80,10 @@ def gold_tables(definitions: dg.Definitions | None = None) -> list[GoldEntry]:
     graph = definitions.resolve_asset_graph()
     found = []
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: tuple(k.path)):
-        if len(key.path) != 3 or key.path[0] != "gold":
+        gold = assetkeys.domain_table(key.path, assetkeys.GOLD)
+        if gold is None:
             continue
-        domain, name = key.path[1:]
+        domain, name = gold
         node = graph.get(key)
         partition_column = (node.metadata or {}).get("partition_column")
         found.append(

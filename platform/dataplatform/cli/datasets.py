@@ -414,16 +414,11 @@ def _asset_table(key: str):
 def _asset_keys(settings) -> list[str]:
     """The keys `--from-asset` takes, of every asset the platform defines (stored or not): Dagster
     is imported only here, when a key is not in the store, to tell a typo from an asset not run yet."""
-    from dataplatform.datasets.sources import MEDALLION_LAYERS
+    from dataplatform import assetkeys
     from dataplatform.defs import build_definitions
 
     keys = build_definitions(settings).resolve_asset_graph().get_all_asset_keys()
-    return sorted(
-        "/".join(key.path)
-        for key in keys
-        if (len(key.path) == 3 and key.path[0] in MEDALLION_LAYERS)
-        or (len(key.path) == 2 and key.path[0] == "reference")
-    )
+    return sorted(assetkeys.text(key.path) for key in keys if assetkeys.is_lake_table(key.path))
 
 
 def _steps(splits: int, features: bool, output: str):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from dataplatform import assetkeys
 from dataplatform.cli._output import (
     Format,
     console,
@@ -24,7 +25,7 @@ from dataplatform.cli._output import (
     use_dagster_home,
 )
 from dataplatform.generate import GENERATORS
-from dataplatform.settings import LAYERS, Settings
+from dataplatform.settings import Settings
 
 if TYPE_CHECKING:
     from dagster import AssetKey, DagsterInstance, Definitions
@@ -123,7 +124,8 @@ def _with_default_models(
 
     name = register_default(settings)
     defs = build_definitions(settings)
-    selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[:2] == ["models", name]]
+    models = assetkeys.models_of(name)
+    selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if assetkeys.under(k.path, models)]
     if not selection:
         return defs, []
     return defs, [_run_job(instance, "models", None, output, selection)]
@@ -154,7 +156,7 @@ def _show_summary(
     data_dir = settings.data_dir.resolve()
     rows: list[dict[str, Any]] = []
     for key in sorted(defs.resolve_asset_graph().get_all_asset_keys(), key=lambda k: tuple(k.path)):
-        if key.path[0] not in (*LAYERS, "reference"):  # registered datasets keep a store of their own
+        if not assetkeys.is_lake_table(key.path):  # registered datasets keep a store of their own
             continue
         table = table_for(key)
         store = store_for_layer(settings, table.layer)

@@ -45,7 +45,6 @@ MIB = 1024 * 1024
 # A CSV or TSV file up to this size is held in memory once, as Arrow (about the file's size).
 IN_MEMORY_LIMIT = 1024 * MIB
 PART_BYTES = 16 * MIB  # the smallest part of a file parsed on its own thread (see `csv_in_parts`)
-MEDALLION_LAYERS = ("landing", "bronze", "silver", "gold")
 
 
 @dataclass(frozen=True)
@@ -220,23 +219,14 @@ def _cuts(data: pa.Buffer, parts: int) -> list[int]:
 
 
 def asset_table(key: str) -> tuple[str, TableName]:
-    """A platform asset's key, normalised, and the stored table it names: `layer/domain/table` of
-    the medallion layers, or `reference/<table>`, a drop-folder table (kept as reference/files)."""
-    from dataplatform.ingest.service import reference_table
-    from dataplatform.storage.contract import StorageError, TableName
+    """A platform asset's key, normalised, and the stored table it names (see
+    `assetkeys.lake_table`), its error a `DatasetError` like every other bad source."""
+    from dataplatform.assetkeys import AssetKeyError, lake_table
 
-    parts = key.strip().strip("/").split("/")
     try:
-        if len(parts) == 2 and parts[0] == "reference":
-            return "/".join(parts), reference_table(parts[1])
-        if len(parts) == 3 and parts[0] in MEDALLION_LAYERS:
-            return "/".join(parts), TableName(*parts)
-    except StorageError as error:
-        raise DatasetError(f"asset {key!r}: {error}") from error
-    raise DatasetError(
-        f"asset {key!r} is neither layer/domain/table ({', '.join(MEDALLION_LAYERS)}) nor reference/<table>, "
-        "e.g. gold/ecommerce/customer_value or reference/currency_rates"
-    )
+        return lake_table(key)
+    except AssetKeyError as error:
+        raise DatasetError(str(error)) from error
 
 
 def locate_source(path: str | Path, roots: Sequence[str | Path] | None = None) -> Source:

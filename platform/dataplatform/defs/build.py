@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from dataplatform import assetkeys
 from dataplatform.defs.automation import automation_sensor, check_schedule_names
 from dataplatform.defs.celery_executor import celery_executor
 from dataplatform.defs.checks import medallion_checks
@@ -76,11 +77,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         checks += medallion_checks(pipeline, daily, settings.scorecard_min_recall)
         jobs.append(gold_daily_job(pipeline))
     read_by_gold = [
-        path[1]
+        table
         for pipeline in (*pipelines.values(), INSIGHTS)
         for gold in pipeline.gold
         for path in gold.sources(pipeline.domain).values()
-        if path[0] == "reference"
+        if (table := assetkeys.reference_name(path)) is not None
     ]
     reference_assets, reference_job, reference_sensor = reference_definitions(settings, read_by_gold)
     assets += reference_assets

@@ -8,6 +8,9 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from dataplatform import assetkeys
+from dataplatform.assetkeys import BRONZE, LANDING, SILVER
+from dataplatform.defs.tables import key_for
 from dataplatform.transform.pipeline import CrossCheck, DomainPipeline
 
 
@@ -25,23 +28,22 @@ def _cross(pipeline: DomainPipeline, cross: CrossCheck, daily) -> dg.AssetChecks
     domain = pipeline.domain
     partitioned = pipeline.silver[cross.table].partition_column is not None
     others = [t for t in cross.inputs if t != cross.table]
+    silver = {name: key_for(assetkeys.medallion(SILVER, domain, name)) for name in cross.inputs}
 
     @_partitioned_check(
-        asset=dg.AssetKey(["silver", domain, cross.table]),
+        asset=key_for(assetkeys.medallion(SILVER, domain, cross.table)),
         name=cross.name,
         description=cross.description,
         blocking=True,
         partitions_def=daily if partitioned else None,
-        additional_deps=[dg.AssetKey(["silver", domain, t]) for t in others],
+        additional_deps=[silver[t] for t in others],
         required_resource_keys={"lakehouse"},
     )
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         keys = [context.partition_key] if partitioned else []
         tables = {
-            name: context.resources.lakehouse.scan(
-                dg.AssetKey(["silver", domain, name]), pipeline.silver[name].partition_column, keys
-            )
-            for name in cross.inputs
+            name: context.resources.lakehouse.scan(key, pipeline.silver[name].partition_column, keys)
+            for name, key in silver.items()
         }
         return _result(cross.evaluate(**tables), keys)
 
@@ -56,10 +58,10 @@ def _scorecard(pipeline: DomainPipeline, table: str, daily, min_recall: float) -
     column = spec.partition_column
     defects = "defects" if column else "master_defects"
     sources = {
-        "defects": dg.AssetKey(["landing", domain, defects]),
-        "bronze": dg.AssetKey(["bronze", domain, table]),
-        "silver": dg.AssetKey(["silver", domain, table]),
-        "quarantine": dg.AssetKey(["silver", domain, f"{table}_quarantine"]),
+        "defects": key_for(assetkeys.medallion(LANDING, domain, defects)),
+        "bronze": key_for(assetkeys.medallion(BRONZE, domain, table)),
+        "silver": key_for(assetkeys.medallion(SILVER, domain, table)),
+        "quarantine": key_for(assetkeys.quarantine(domain, table)),
     }
 
     @_partitioned_check(

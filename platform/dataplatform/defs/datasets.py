@@ -16,16 +16,18 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from dataplatform import assetkeys
 from dataplatform.datasets.errors import DatasetError
 from dataplatform.datasets.spec import DatasetSpec, SpecRegistry, personal_data_check
 from dataplatform.datasets.sql import store_backend
+from dataplatform.defs.tables import key_for
 from dataplatform.settings import Settings, SettingsError
 from dataplatform.transform.pii import missing_secret, pseudonymised
 
 if TYPE_CHECKING:
     from dagster._core.definitions.metadata import RawMetadataValue  # not exported by Dagster
 
-GROUP = "datasets"
+GROUP = assetkeys.DATASETS
 # The dataset store is one DuckDB file (`<data_dir>/datasets/dataset_store.duckdb`), apart from
 # the warehouse: DuckDB allows one writing process per file, so its writers share their own pool.
 DATASETS_POOL = "duckdb_datasets"
@@ -67,7 +69,7 @@ def dataset_definitions(settings: Settings):
     for spec in specs:
         try:
             assets.append(dataset_asset(spec, settings))
-        except (DatasetError, dg.DagsterInvalidDefinitionError) as error:
+        except (DatasetError, assetkeys.AssetKeyError, dg.DagsterInvalidDefinitionError) as error:
             dg.get_dagster_logger().warning(f"registered dataset {spec.name} left out of the graph: {error}")
     job = dg.define_asset_job(
         "datasets",
@@ -87,11 +89,11 @@ def require_pii_secret(specs: list[DatasetSpec], settings: Settings) -> None:
 
 
 def dataset_key(name: str, split: str) -> dg.AssetKey:
-    return dg.AssetKey(["datasets", name, split])
+    return key_for(assetkeys.dataset(name, split))
 
 
 def features_key(name: str, split: str) -> dg.AssetKey:
-    return dg.AssetKey(["features", name, split])
+    return key_for(assetkeys.features(name, split))
 
 
 def expected_checks(spec: DatasetSpec) -> list[str]:
@@ -124,7 +126,7 @@ def _check_description(check: str) -> str:
 
 def dataset_asset(spec: DatasetSpec, settings: Settings) -> dg.AssetsDefinition:
     name = spec.name
-    source_deps = [dg.AssetKey(spec.source.split("/"))] if spec.source_kind == "asset" else []
+    source_deps = [key_for(assetkeys.parse(spec.source))] if spec.source_kind == "asset" else []
     described = {
         "source": f"{spec.source_kind} {spec.source}",
         "target": spec.target or "none",

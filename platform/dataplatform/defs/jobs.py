@@ -10,7 +10,10 @@ from functools import reduce
 
 import dagster as dg
 
+from dataplatform import assetkeys
+from dataplatform.assetkeys import BRONZE, GOLD, LANDING, SILVER
 from dataplatform.defs.automation import cron_schedule, daily_schedule
+from dataplatform.defs.tables import key_for
 from dataplatform.generate import Domain
 from dataplatform.settings import Settings
 from dataplatform.transform.pipeline import DomainPipeline
@@ -20,25 +23,31 @@ def domain_jobs(
     domain: Domain, pipeline: DomainPipeline | None, daily: dg.PartitionsDefinition, settings: Settings
 ):
     name = domain.name
-    master_keys = [dg.AssetKey(["landing", name, t]) for t in (*domain.master_tables, "master_defects")]
+    master_keys = [
+        key_for(assetkeys.medallion(LANDING, name, t)) for t in (*domain.master_tables, "master_defects")
+    ]
     summary_keys, reference_keys = [], []
     if pipeline is not None:
         master_keys += [
-            dg.AssetKey([layer, name, t]) for layer in ("bronze", "silver") for t in domain.master_tables
+            key_for(assetkeys.medallion(layer, name, t))
+            for layer in (BRONZE, SILVER)
+            for t in domain.master_tables
         ]
-        master_keys += [dg.AssetKey(["silver", name, f"{t}_quarantine"]) for t in domain.master_tables]
+        master_keys += [key_for(assetkeys.quarantine(name, t)) for t in domain.master_tables]
         # the reference tables gold reads: brought up to date (whatever waits in the drop
         # folder) in the day's run, so its gold never reads a table that is not there yet
         reference_keys = list(
             dict.fromkeys(
-                dg.AssetKey(list(path))
+                key_for(path)
                 for gold in pipeline.gold
                 for path in gold.sources(name).values()
-                if path[0] == "reference"
+                if assetkeys.reference_name(path) is not None
             )
         )
         summary_keys = [
-            dg.AssetKey(["gold", name, g.name]) for g in pipeline.gold if g.partition_column is None
+            key_for(assetkeys.medallion(GOLD, name, g.name))
+            for g in pipeline.gold
+            if g.partition_column is None
         ]
     master = dg.AssetSelection.assets(*master_keys)
     summaries = dg.AssetSelection.assets(*summary_keys)
@@ -68,7 +77,11 @@ def domain_jobs(
 
 def gold_daily_job(pipeline: DomainPipeline) -> dg.UnresolvedAssetJobDefinition:
     """One day of a pipeline that only has gold (built from other domains' silver)."""
-    keys = [dg.AssetKey(["gold", pipeline.domain, g.name]) for g in pipeline.gold if g.partition_column]
+    keys = [
+        key_for(assetkeys.medallion(GOLD, pipeline.domain, g.name))
+        for g in pipeline.gold
+        if g.partition_column
+    ]
     return dg.define_asset_job(
         f"{pipeline.domain}_daily",
         selection=dg.AssetSelection.assets(*keys),

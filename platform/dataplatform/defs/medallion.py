@@ -11,11 +11,13 @@ from typing import TypedDict
 
 import dagster as dg
 
+from dataplatform import assetkeys
+from dataplatform.assetkeys import BRONZE, GOLD, LANDING, SILVER
 from dataplatform.defs.metadata import metrics_metadata
 from dataplatform.defs.quality import check_specs, check_stored, reference_partitions, run_checks
 from dataplatform.defs.resources import io_manager_key
 from dataplatform.defs.retries import retry_policy_for
-from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed
+from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed, key_for
 from dataplatform.generate import Domain
 from dataplatform.quality.specs import NotNull
 from dataplatform.settings import Settings
@@ -85,10 +87,10 @@ def _partition_metadata(partitions: dg.PartitionsDefinition | None, column: str 
 
 
 def _landing(domain, tables, defects_name, settings, partitions) -> dg.AssetsDefinition:
-    options = asset_options("landing", domain, settings)
+    options = asset_options(LANDING, domain, settings)
     outs = {
         name: dg.AssetOut(
-            key=["landing", domain, name],
+            key=key_for(assetkeys.medallion(LANDING, domain, name)),
             description=(
                 f"Every defect injected into this {domain} batch, one row each (ground truth for scoring silver)."
                 if name == defects_name
@@ -146,14 +148,15 @@ def _landing(domain, tables, defects_name, settings, partitions) -> dg.AssetsDef
 
 def _bronze(domain, table, settings, partitions) -> dg.AssetsDefinition:
     source = f"generator:{domain}/{table}"
+    landing_key = key_for(assetkeys.medallion(LANDING, domain, table))
 
     @dg.asset(
-        key=["bronze", domain, table],
-        ins={"landing": dg.AssetIn(key=["landing", domain, table], metadata={SCAN: True})},
+        key=key_for(assetkeys.medallion(BRONZE, domain, table)),
+        ins={"landing": dg.AssetIn(key=landing_key, metadata={SCAN: True})},
         partitions_def=partitions,
         metadata={**_partition_metadata(partitions), REPLACE_ON: "_batch_id"},
         description=f"Append-only history of {domain} {table} with _batch_id, _ingested_at, _source, _checksum.",
-        **asset_options("bronze", domain, settings),
+        **asset_options(BRONZE, domain, settings),
     )
     def bronze(context: dg.AssetExecutionContext, landing):
         from dataplatform.transform.bronze import stamped
@@ -174,7 +177,7 @@ def _bronze(domain, table, settings, partitions) -> dg.AssetsDefinition:
 
 def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsDefinition:
     domain, spec = pipeline.domain, pipeline.silver[table]
-    options = asset_options("silver", domain, settings)
+    options = asset_options(SILVER, domain, settings)
     common = {
         "metadata": _partition_metadata(partitions, spec.partition_column or DAILY_COLUMN),
         "io_manager_key": options["io_manager_key"],
@@ -182,22 +185,23 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
         "group_name": domain,
         "automation_condition": gated(),
     }
+    silver_key = key_for(assetkeys.medallion(SILVER, domain, table))
+    quarantine_key = key_for(assetkeys.quarantine(domain, table))
+    bronze_key = key_for(assetkeys.medallion(BRONZE, domain, table))
     outs = {
         "silver": dg.AssetOut(
-            key=["silver", domain, table],
+            key=silver_key,
             description=f"{domain} {table}: deduplicated on {', '.join(spec.key)}, typed, "
             "normalised, with _quality_flags saying what was repaired.",
             **common,
         ),
         "quarantine": dg.AssetOut(
-            key=["silver", domain, f"{table}_quarantine"],
+            key=quarantine_key,
             description=f"Bronze {table} rows that silver dropped, as delivered, with _drop_reason.",
             **common,
         ),
     }
 
-    silver_key = dg.AssetKey(["silver", domain, table])
-    quarantine_key = dg.AssetKey(["silver", domain, f"{table}_quarantine"])
     specs = pipeline.checks_for(table)
     quarantine_specs = (NotNull(columns=("_drop_reason",)),)  # every dropped row says why
     targets = reference_partitions(pipeline, specs)
@@ -205,14 +209,14 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
     @dg.multi_asset(
         name=f"silver_{domain}_{table}",
         outs=outs,
-        ins={"bronze": dg.AssetIn(key=["bronze", domain, table], metadata={SCAN: True})},
+        ins={"bronze": dg.AssetIn(key=bronze_key, metadata={SCAN: True})},
         partitions_def=partitions,
         can_subset=False,
         pool=options.get("pool"),
         retry_policy=options.get("retry_policy"),
         check_specs=[*check_specs(silver_key, specs), *check_specs(quarantine_key, quarantine_specs)],
         required_resource_keys={"lakehouse", "pii"} if spec.needs_secret else {"lakehouse"},
-        deps=[dg.AssetKey(target.split("/")) for target in targets],  # referenced tables come first
+        deps=[key_for(assetkeys.parse(target)) for target in targets],  # referenced tables come first
     )
     def silver(context: dg.AssetExecutionContext, bronze):
         from dataplatform.transform.silver import judged
@@ -235,7 +239,7 @@ def _silver(pipeline: DomainPipeline, table, settings, partitions) -> dg.AssetsD
 
 def _gold(pipeline: DomainPipeline, gold: GoldTable, settings, partitions) -> dg.AssetsDefinition:
     domain = pipeline.domain
-    gold_key = dg.AssetKey(["gold", domain, gold.name])
+    gold_key = key_for(assetkeys.medallion(GOLD, domain, gold.name))
     specs = pipeline.checks_for(gold.name)
     targets = reference_partitions(pipeline, specs)
 
@@ -245,13 +249,13 @@ def _gold(pipeline: DomainPipeline, gold: GoldTable, settings, partitions) -> dg
         check_specs=check_specs(gold_key, specs),
         required_resource_keys={"lakehouse"},
         ins={
-            name: dg.AssetIn(key=list(path), metadata={SCAN: True})
+            name: dg.AssetIn(key=key_for(path), metadata={SCAN: True})
             for name, path in gold.sources(domain).items()
         },
         partitions_def=partitions,
         metadata=_partition_metadata(partitions, gold.partition_column or DAILY_COLUMN),
         description=gold.description,
-        **asset_options("gold", domain, settings),
+        **asset_options(GOLD, domain, settings),
     )
     def gold_asset(context: dg.AssetExecutionContext, **inputs):
         from dataplatform.engine.sql import rows_of

@@ -11,23 +11,25 @@ the champion, never run after a failed promotion. Predictions carry a WARN check
 
 import dagster as dg
 
+from dataplatform import assetkeys
+from dataplatform.assetkeys import PREDICTIONS
 from dataplatform.defs.datasets import DATASETS_POOL, FEATURE_SPLITS, dataset_key, features_key, registry_for
+from dataplatform.defs.tables import key_for
 from dataplatform.models.errors import ModelError
 from dataplatform.models.spec import DEFAULT_SCORED, ModelSpec, load_models, models_folder
 from dataplatform.settings import Settings
 
-GROUP = "models"
-PREDICTIONS = "predictions"
+GROUP = assetkeys.MODELS
 PROMOTION_CHECK = "promotion"
 DRIFT_CHECK = "feature_drift"
 
 
 def model_key(spec: ModelSpec) -> dg.AssetKey:
-    return dg.AssetKey([GROUP, spec.dataset, spec.name])
+    return key_for(assetkeys.model(spec.dataset, spec.name))
 
 
 def predictions_key(spec: ModelSpec) -> dg.AssetKey:
-    return dg.AssetKey([PREDICTIONS, spec.dataset, spec.name])
+    return key_for(assetkeys.predictions(spec.dataset, spec.name))
 
 
 def model_definitions(settings: Settings):

@@ -5,16 +5,19 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from dataplatform import assetkeys
+from dataplatform.assetkeys import GOLD, PLATFORM_DOMAIN
 from dataplatform.defs.automation import cron_schedule
 from dataplatform.defs.medallion import asset_options
 from dataplatform.defs.metadata import metrics_metadata
 from dataplatform.defs.quality import check_specs, run_checks
+from dataplatform.defs.tables import key_for, path_of
 from dataplatform.quality.specs import InRange, NoPersonalData, NotNull, Unique
 from dataplatform.settings import Settings
 from dataplatform.transform.metrics import FinishedRun, Materialisation, StepFailure
 
-KEY = dg.AssetKey(["gold", "platform", "pipeline_runs"])
-SUCCESS_KEY = dg.AssetKey(["gold", "platform", "job_success"])
+KEY = key_for(assetkeys.platform_metric("pipeline_runs"))
+SUCCESS_KEY = key_for(assetkeys.platform_metric("job_success"))
 PAGE = 1_000
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
@@ -33,7 +36,7 @@ def pipeline_runs_asset(settings: Settings) -> dg.AssetsDefinition:
         description="One row per materialisation of every asset (rows in and out, drops by reason, "
         "duration, rows/s, batch id) and per failed step of every failed or canceled run (the "
         "step and the error's class), with each run's job and status, from the instance.",
-        **asset_options("gold", "platform", settings),
+        **asset_options(GOLD, PLATFORM_DOMAIN, settings),
     )
     def pipeline_runs(context: dg.AssetExecutionContext):
         from dataplatform.transform.metrics import pipeline_runs as build
@@ -67,7 +70,7 @@ def job_success_asset(settings: Settings) -> dg.AssetsDefinition:
         required_resource_keys={"lakehouse"},
         description="Per job and day: runs, succeeded, failed, canceled, success rate, mean and p95 "
         "run duration in seconds: the pipeline success rate as a table.",
-        **asset_options("gold", "platform", settings),
+        **asset_options(GOLD, PLATFORM_DOMAIN, settings),
     )
     def job_success(context: dg.AssetExecutionContext):
         from dataplatform.transform.metrics import job_success as build
@@ -119,7 +122,7 @@ def _failures(instance: dg.DagsterInstance, run_id: str) -> tuple[tuple[StepFail
         step = event.step_key
         if event.event_type == PLANNED:
             if step is not None and event.asset_key is not None:  # a failure names only a step
-                path = tuple(event.asset_key.path)
+                path = path_of(event.asset_key)
                 steps[step] = min(steps.get(step, path), path)
             continue
         error = _error_class(getattr(event.event_specific_data, "error", None))
@@ -152,7 +155,7 @@ def _materialisations(instance: dg.DagsterInstance) -> Iterator[Materialisation]
                     continue
                 metadata: dict[str, object] = {name: value.value for name, value in event.metadata.items()}
                 yield Materialisation(
-                    tuple(key.path),
+                    path_of(key),
                     record.run_id,
                     record.timestamp,
                     event.partition,

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from dataplatform import assetkeys
+from dataplatform.assetkeys import SILVER
+from dataplatform.defs.tables import key_for
 from dataplatform.quality.specs import CheckSpec, DistributionDrift, References, RowCountAnomaly
 from dataplatform.settings import Settings
 from dataplatform.storage.contract import StorageError
@@ -25,7 +28,7 @@ def check_specs(asset_key: dg.AssetKey, specs: Sequence[CheckSpec]) -> list[dg.A
             asset=asset_key,
             description=f"{spec.description} [{spec.severity}]",
             blocking=spec.blocking,
-            additional_deps=[dg.AssetKey(spec.target.split("/"))] if isinstance(spec, References) else [],
+            additional_deps=[key_for(assetkeys.parse(spec.target))] if isinstance(spec, References) else [],
         )
         for spec in specs
     ]
@@ -157,7 +160,7 @@ def _targets(lakehouse, specs, context: dg.AssetExecutionContext, target_partiti
         if isinstance(spec, References) and spec.target not in targets:
             column = target_partitions[spec.target]
             keys = [context.partition_key] if column else []
-            key = dg.AssetKey(spec.target.split("/"))
+            key = key_for(assetkeys.parse(spec.target))
             try:
                 targets[spec.target] = lakehouse.read(key, column, keys, columns=[spec.target_column])
             except StorageError:  # not materialised yet: the check says so instead of erroring
@@ -170,10 +173,10 @@ def reference_partitions(pipeline: DomainPipeline, specs: Sequence[CheckSpec]) -
     found = {}
     for spec in specs:
         if isinstance(spec, References):
-            layer, domain, table = spec.target.split("/")
-            if layer != "silver" or domain != pipeline.domain or table not in pipeline.silver:
+            target = assetkeys.domain_table(assetkeys.parse(spec.target), SILVER)
+            if target is None or target[0] != pipeline.domain or target[1] not in pipeline.silver:
                 raise ValueError(
                     f"check {spec.name}: references must name a silver table of {pipeline.domain}"
                 )
-            found[spec.target] = pipeline.silver[table].partition_column
+            found[spec.target] = pipeline.silver[target[1]].partition_column
     return found

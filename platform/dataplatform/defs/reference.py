@@ -17,18 +17,20 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from dataplatform import assetkeys
 from dataplatform.defs.automation import sensor_status
 from dataplatform.defs.metadata import table_metadata
 from dataplatform.defs.quality import check_specs, run_checks
 from dataplatform.defs.resources import DropZoneResource, dropzone_resource, io_manager_key
 from dataplatform.defs.retries import LOAD_RETRY
+from dataplatform.defs.tables import key_for
 from dataplatform.ingest.tables import TableConfig, declared_tables
 from dataplatform.quality.specs import CheckSpec, NoPersonalData, NotNull, Unique
 from dataplatform.settings import Settings, SettingsError
 from dataplatform.transform.pii import missing_secret, pseudonymised
 
-GROUP = "reference"
-LEDGER_KEY = dg.AssetKey([GROUP, "file_ledger"])
+GROUP = assetkeys.REFERENCE
+LEDGER_KEY = key_for(assetkeys.reference("file_ledger"))
 FILE_TAG = "dataplatform/file"
 HASH_TAG = "dataplatform/content_hash"
 DELIVERY_TAG = "dataplatform/delivery"  # the run key without its retry suffix
@@ -44,7 +46,7 @@ class IngestConfig(dg.Config):
 
 
 def reference_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey([GROUP, table])
+    return key_for(assetkeys.reference(table))
 
 
 def reference_definitions(settings: Settings, needed: Iterable[str] = ()):

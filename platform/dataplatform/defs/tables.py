@@ -1,4 +1,5 @@
-"""Mapping between asset keys and storage tables, and the partition slices they imply."""
+"""The Dagster side of the asset-key scheme (`dataplatform.assetkeys`): its paths as
+`dg.AssetKey`s and back, the storage table a key names, and the partition slices they imply."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from dataplatform import assetkeys
+from dataplatform.assetkeys import KeyPath
 from dataplatform.engine.scans import SqlRows
 from dataplatform.storage.contract import Slice, TableName
 
@@ -33,14 +36,16 @@ class Streamed:
     batches: tuple[str, ...] = ()
 
 
-REFERENCE_DOMAIN = "files"  # reference/<table> is stored as reference/files/<table>
+def key_for(path: KeyPath) -> dg.AssetKey:
+    return dg.AssetKey(list(path))
+
+
+def path_of(key: dg.AssetKey) -> KeyPath:
+    return tuple(key.path)
 
 
 def table_for(key: dg.AssetKey) -> TableName:
-    if len(key.path) == 2 and key.path[0] == "reference":
-        return TableName("reference", REFERENCE_DOMAIN, key.path[1])
-    layer, domain, name = key.path
-    return TableName(layer, domain, name)
+    return assetkeys.table_name(key.path)
 
 
 def daily_slice(column: str, partition_keys: Sequence[str]) -> Slice:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dataplatform import assetkeys
+from dataplatform.assetkeys import KeyPath
 from dataplatform.transform.silver import SilverSpec
 
 if TYPE_CHECKING:
@@ -38,13 +40,15 @@ class GoldTable:
     # text columns that may look like an e-mail address or a phone number without being one
     safe: tuple[str, ...] = ()
 
-    def sources(self, domain: str) -> dict[str, tuple[str, ...]]:
+    def sources(self, domain: str) -> dict[str, KeyPath]:
         """Each input's name for `build` and the asset key path of the table it reads."""
-        found: dict[str, tuple[str, ...]] = {}
+        found: dict[str, KeyPath] = {}
         for name in self.inputs:
-            scope, _, table = name.rpartition("/")
+            scope, _, table = name.rpartition(assetkeys.SEPARATOR)
             found[table] = (
-                ("reference", table) if scope == "reference" else ("silver", scope or domain, table)
+                assetkeys.reference(table)
+                if scope == assetkeys.REFERENCE
+                else assetkeys.medallion(assetkeys.SILVER, scope or domain, table)
             )
         return found
 
