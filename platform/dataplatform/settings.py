@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +33,37 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Backend = Literal["parquet", "delta", "duckdb", "postgres"]
+
+@dataclass(frozen=True)
+class StorageBackend:
+    """A storage backend, registered once in `STORAGE_BACKENDS`: settings accept its name for a
+    layer, `storage.backends` opens its store (the function `open_store(place)` of the module
+    `dataplatform.storage.<module>`), and the Dagster layer builds its IO manager and `kinds`
+    from it. The registry lives here, at the bottom, so that settings can refuse an unknown
+    backend when they load without importing the storage layer above them."""
+
+    name: str
+    module: str  # dataplatform.storage.<module> defines open_store(place)
+    description: str
+    kind: str  # the Dagster `kinds` tag the UI shows
+    in_files: bool  # its tables live under DATAPLATFORM_DATA_DIR or the lake, not on a server
+    object_storage: bool  # its data may live in an s3:// lake (DATAPLATFORM_LAKE_URI)
+
+
+STORAGE_BACKENDS: dict[str, StorageBackend] = {
+    b.name: b
+    for b in (
+        StorageBackend("parquet", "parquet_store", "Parquet files, Hive-partitioned", "parquet", True, True),
+        StorageBackend("delta", "delta_store", "Delta Lake tables (delta-rs)", "delta", True, True),
+        StorageBackend("duckdb", "duckdb_store", "tables in one DuckDB file", "duckdb", True, False),
+        StorageBackend("postgres", "postgres_store", "tables in PostgreSQL", "postgres", False, False),
+        StorageBackend("iceberg", "iceberg_store", "Iceberg tables in a SQLite catalog", "iceberg", True, True),
+        StorageBackend(
+            "ducklake", "ducklake_store", "a DuckLake: a DuckDB catalog and Parquet files", "ducklake", True, True
+        ),
+    )
+}
+Backend = str  # a key of STORAGE_BACKENDS (checked by LayerStorage)
 ENV_PREFIX = "DATAPLATFORM_"
 LAYERS = ("landing", "bronze", "silver", "gold")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dropzone"
@@ -63,6 +94,14 @@ class LayerStorage(BaseModel):
     bronze: Backend = "delta"
     silver: Backend = "delta"
     gold: Backend = "duckdb"
+
+    @field_validator("*")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in STORAGE_BACKENDS:
+            *others, last = (repr(known) for known in STORAGE_BACKENDS)
+            raise ValueError(f"Input should be {', '.join(others)} or {last}")
+        return name
 
 
 class EcommerceVolumes(BaseModel):

@@ -9,18 +9,19 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-from dataplatform.defs.io_managers import IO_MANAGERS
+from dataplatform.defs.io_managers import TableIOManager
 from dataplatform.defs.tables import PARTITION_COLUMN
+from dataplatform.settings import STORAGE_BACKENDS
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-03-01")
 
 
-@pytest.fixture(params=sorted(IO_MANAGERS))
+@pytest.fixture(params=sorted(STORAGE_BACKENDS))
 def io_manager(request, tmp_path):
     backend = request.param
     if backend == "postgres":
-        return IO_MANAGERS[backend](url=request.getfixturevalue("postgres_database"))
-    return IO_MANAGERS[backend](data_dir=str(tmp_path))
+        return TableIOManager(backend=backend, url=request.getfixturevalue("postgres_database"))
+    return TableIOManager(backend=backend, data_dir=str(tmp_path))
 
 
 @dg.asset(

@@ -1,5 +1,6 @@
-"""The table contract, one suite run against every backend: Parquet, Delta and DuckDB files,
-and a real PostgreSQL server."""
+"""The table contract, one suite run against every backend: Parquet, Delta, Iceberg, DuckLake
+and DuckDB files, and a real PostgreSQL server; the lake's backends on a local folder and on a
+real S3 server."""
 
 from __future__ import annotations
 
@@ -23,7 +24,18 @@ from dataplatform.storage.schema import SchemaMismatch
 from platform_tests.processes import cpu_seconds, wait_until
 
 # the lake's backends run on a local folder and on a real S3 server (`platform_tests/s3.py`)
-BACKENDS = ["parquet", "delta", "duckdb", "postgres", "parquet-s3", "delta-s3"]
+BACKENDS = [
+    "parquet",
+    "delta",
+    "duckdb",
+    "postgres",
+    "iceberg",
+    "ducklake",
+    "parquet-s3",
+    "delta-s3",
+    "iceberg-s3",
+    "ducklake-s3",
+]
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
 T1, T2 = (datetime(2026, 3, d, tzinfo=UTC) for d in (10, 11))
 

@@ -31,7 +31,7 @@ def test_environment_overrides_nested_values(monkeypatch):
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("DATAPLATFORM_STORAGE__GOLD", "mysql", "'parquet', 'delta', 'duckdb' or 'postgres'"),
+        ("DATAPLATFORM_STORAGE__GOLD", "mysql", "'postgres', 'iceberg' or 'ducklake'"),
         ("DATAPLATFORM_ECOMMERCE__CUSTOMERS", "-5", "greater than 0"),
         ("DATAPLATFORM_START_DATE", "2026-13-01", "valid date"),
         ("DATAPLATFORM_DEFECT_RATE", "2", "less than or equal to 0.5"),

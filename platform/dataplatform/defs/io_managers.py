@@ -1,4 +1,7 @@
-"""IO managers: one per backend, all thin adapters over the storage contract.
+"""The IO manager: one thin adapter over the storage contract, for every registered backend.
+
+`TableIOManager(backend=...)` opens the store the backend registry (`storage/backends.py`)
+builds for that name, so a backend added to the registry has its IO manager with no code here.
 
 Partitioned assets write and read exactly their partitions' slice (asset metadata
 `partition_column`); a consumer asking for every partition gets the whole table. With
@@ -22,18 +25,23 @@ import dagster as dg
 from dataplatform.defs.metadata import PREVIEW_ROWS, table_metadata
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed, daily_slice, table_for
 from dataplatform.engine.scans import SqlRows, as_reader
+from dataplatform.settings import STORAGE_BACKENDS
 from dataplatform.storage import Slice, TableStore, open_store
-from dataplatform.storage.contract import TableName
 
 
 class TableIOManager(dg.ConfigurableIOManager):
-    """The shared adapter; each subclass says which store it opens."""
+    """Tables in the store of `backend`: a file backend's under the lake (`lake`, a local
+    folder or an s3:// URI; default `<data_dir>/lake`) or in `data_dir`, PostgreSQL's at `url`
+    (given as `EnvVar("DATAPLATFORM_POSTGRES_URL")`, so it is never shown). Gold written to a
+    file backend publishes its read-only snapshot under `data_dir`."""
+
+    backend: str
+    data_dir: str = ""
+    lake: str | None = None
+    url: str | None = None
 
     def store(self) -> TableStore:
-        raise NotImplementedError
-
-    def publish_snapshot(self, store: TableStore, table: TableName) -> None:
-        """After a gold write: publish the table for readers that must not open the store."""
+        return open_store(self.backend, self.data_dir, self.url, self.lake)
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         import pyarrow as pa
@@ -66,8 +74,10 @@ class TableIOManager(dg.ConfigurableIOManager):
         else:
             store.write(table, obj, replace)
             context.add_output_metadata(table_metadata(obj, store.backend, store.location(table)))
-        if table.layer == "gold":
-            self.publish_snapshot(store, table)
+        if table.layer == "gold" and STORAGE_BACKENDS[self.backend].in_files:
+            from dataplatform.storage.snapshots import publish, snapshot_root
+
+            publish(store, table, snapshot_root(self.data_dir))
 
     def load_input(self, context: dg.InputContext):
         store = self.store()
@@ -113,53 +123,3 @@ def _first_rows(reader, rows: int):
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches()), head
 
-
-class FileIOManager(TableIOManager):
-    """A store in files: the lake (`lake`, a local folder or an s3:// URI) or the warehouse in
-    `data_dir`; gold snapshots are published under `data_dir`."""
-
-    data_dir: str
-    lake: str | None = None  # default <data_dir>/lake
-
-    def publish_snapshot(self, store: TableStore, table: TableName) -> None:
-        from dataplatform.storage.snapshots import publish, snapshot_root
-
-        publish(store, table, snapshot_root(self.data_dir))
-
-
-class ParquetIOManager(FileIOManager):
-    """Parquet tables with Hive partitions under `<lake>/parquet`."""
-
-    def store(self) -> TableStore:
-        return open_store("parquet", self.data_dir, lake=self.lake)
-
-
-class DeltaIOManager(FileIOManager):
-    """Delta Lake tables under `<lake>/delta`."""
-
-    def store(self) -> TableStore:
-        return open_store("delta", self.data_dir, lake=self.lake)
-
-
-class DuckDBIOManager(FileIOManager):
-    """Tables in `data_dir/warehouse.duckdb`; steps writing it share the DuckDB pool."""
-
-    def store(self) -> TableStore:
-        return open_store("duckdb", self.data_dir)
-
-
-class PostgresIOManager(TableIOManager):
-    """Tables in PostgreSQL; `url` comes from `EnvVar("DATAPLATFORM_POSTGRES_URL")`."""
-
-    url: str
-
-    def store(self) -> TableStore:
-        return open_store("postgres", "", self.url)
-
-
-IO_MANAGERS: dict[str, type[TableIOManager]] = {
-    "parquet": ParquetIOManager,
-    "delta": DeltaIOManager,
-    "duckdb": DuckDBIOManager,
-    "postgres": PostgresIOManager,
-}

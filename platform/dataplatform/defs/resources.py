@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from dataplatform.defs.io_managers import IO_MANAGERS
+from dataplatform.defs.io_managers import TableIOManager
 from dataplatform.defs.tables import daily_slice, table_for
 from dataplatform.settings import LAYERS, Settings
 from dataplatform.transform.pii import SECRET_VARIABLE
@@ -110,9 +110,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
     url = dg.EnvVar(POSTGRES_URL) if "postgres" in backends.values() else None
     resources: dict[str, object] = {"lakehouse": Lakehouse(postgres_url=url, **files, **backends)}
     for layer, backend in backends.items():
-        manager = IO_MANAGERS[backend]
-        resources[io_manager_key(layer)] = manager(**({"url": url} if backend == "postgres" else files))
-    resources[io_manager_key("reference")] = IO_MANAGERS["delta"](**files)
+        resources[io_manager_key(layer)] = TableIOManager(backend=backend, url=url, **files)
+    resources[io_manager_key("reference")] = TableIOManager(backend=settings.layer_backend("reference"), **files)
     resources["dropzone"] = dropzone_resource(settings.dropzone_root)
     if settings.pii_secret is not None:
         resources["pii"] = PiiSecret(secret=dg.EnvVar(SECRET_VARIABLE))

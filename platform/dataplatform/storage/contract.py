@@ -109,7 +109,8 @@ def slice_predicate(where: Slice) -> str:
 
 
 class TableStore(Protocol):
-    """Where a layer's tables live. Implementations: parquet, delta, duckdb, postgres."""
+    """Where a layer's tables live. Implementations: one module per backend, registered in
+    `settings.STORAGE_BACKENDS` and opened by `storage.backends`."""
 
     backend: str
 
@@ -187,26 +188,37 @@ class WholeTables:
 
 class TableFolders:
     """For backends that keep each table in its own folder: `<root>/<layer>/<domain>/<name>`,
-    where `root` is a local folder or an s3:// prefix (see `storage/lake.py`)."""
+    where `root` is a local folder or an s3:// prefix (see `storage/lake.py`). A root given a
+    `layer` holds only that layer's tables, as `<root>/<domain>/<name>`: the folder
+    `dataplatform generate` writes."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, layer: str | None = None) -> None:
         from dataplatform.storage.lake import is_remote
 
         self.remote = is_remote(root)
         self.root: Path | str = str(root).rstrip("/") if self.remote else Path(root)
+        self.layer = layer
+
+    def parts(self, table: TableName) -> tuple[str, ...]:
+        """The table's folder below the root."""
+        if self.layer is None:
+            return (table.layer, table.domain, table.name)
+        if table.layer != self.layer:
+            raise StorageError(f"{table}: {self.root} holds {self.layer} tables only")
+        return (table.domain, table.name)
 
     def folder(self, table: TableName) -> Path:
         """The table's local folder (a local lake only: in object storage there are no folders)."""
         if not isinstance(self.root, Path):  # a remote lake's root is its URI
             raise StorageError(f"{table}: the lake is in object storage, not in a local folder")
-        return self.root / table.layer / table.domain / table.name
+        return self.root.joinpath(*self.parts(table))
 
     def uri(self, table: TableName) -> str:
         """The table's location as every library takes it: an absolute path, or an s3:// URI."""
         from dataplatform.storage.lake import join
 
         if self.remote:
-            return join(str(self.root), table.layer, table.domain, table.name)
+            return join(str(self.root), *self.parts(table))
         return str(self.folder(table).resolve())
 
     def location(self, table: TableName) -> str:
@@ -218,14 +230,19 @@ class TableFolders:
         from dataplatform.storage.lake import filesystem
 
         fs, base = filesystem(str(self.root))
+        if self.layer is not None:  # one layer's tables, directly under the root
+            layers = [""] if layer in (None, self.layer) else []
+        else:
+            layers = [layer] if layer else _subfolders(fs, base)
         found = []
-        for layer_dir in [layer] if layer else _subfolders(fs, base):
-            for domain_dir in _subfolders(fs, f"{base}/{layer_dir}"):
-                for name_dir in _subfolders(fs, f"{base}/{layer_dir}/{domain_dir}"):
-                    if not _is_file(fs, f"{base}/{layer_dir}/{domain_dir}/{name_dir}/{marker}"):
+        for layer_dir in layers:
+            here = f"{base}/{layer_dir}" if layer_dir else base
+            for domain_dir in _subfolders(fs, here):
+                for name_dir in _subfolders(fs, f"{here}/{domain_dir}"):
+                    if not _is_file(fs, f"{here}/{domain_dir}/{name_dir}/{marker}"):
                         continue
                     try:
-                        found.append(TableName(layer_dir, domain_dir, name_dir))
+                        found.append(TableName(layer_dir or str(self.layer), domain_dir, name_dir))
                     except StorageError:
                         continue  # not a table this platform wrote
         return found
@@ -248,12 +265,18 @@ def _is_file(fs: pafs.FileSystem, path: str) -> bool:
     return bool(fs.get_file_info(path).type != pafs.FileType.NotFound)
 
 
-def tables_in_namespaces(rows: Sequence[tuple[str, str]], layer: str | None) -> list[TableName]:
-    """Tables of a SQL catalogue from (schema, table) rows, keeping those the platform names."""
+def tables_in_namespaces(
+    rows: Sequence[tuple[str, str]], layer: str | None, only_layer: str | None = None
+) -> list[TableName]:
+    """Tables of a SQL catalogue from (schema, table) rows, keeping those the platform names;
+    in a catalogue holding `only_layer`'s tables alone, each schema is a domain."""
     found = []
     for namespace, name in rows:
         try:
-            table = TableName.from_namespace(namespace, name)
+            if only_layer is None:
+                table = TableName.from_namespace(namespace, name)
+            else:
+                table = TableName(only_layer, namespace, name)
         except StorageError:
             continue  # a schema or table the platform did not create
         if layer is None or table.layer == layer:

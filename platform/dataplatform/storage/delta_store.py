@@ -45,7 +45,14 @@ from dataplatform.storage.schema import WritePlan, conform, evolve, normalise
 if TYPE_CHECKING:
     from deltalake import CommitProperties, DeltaTable
 
+    from dataplatform.storage.backends import Place
+
 _VERSION_FILE = re.compile(r"\d{20}\.(json|checkpoint(\.\d+\.\d+)?\.parquet)")
+
+
+def open_store(place: Place) -> DeltaStore:
+    """Delta tables under `<lake>/delta`."""
+    return DeltaStore(place.folder("delta"), place.layer)
 
 
 class DeltaStore(TableFolders, DatasetReads):
@@ -53,8 +60,8 @@ class DeltaStore(TableFolders, DatasetReads):
 
     backend = "delta"
 
-    def __init__(self, root: Path | str) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path | str, layer: str | None = None) -> None:
+        super().__init__(root, layer)
         self.options = delta_options(str(self.root))
 
     def exists(self, table: TableName) -> bool:

@@ -33,33 +33,41 @@ from dataplatform.storage.schema import WritePlan
 if TYPE_CHECKING:
     import duckdb
 
+    from dataplatform.storage.backends import Place
+
 LOCK_WAIT_SECONDS = 300
+
+
+def open_store(place: Place) -> DuckDBStore:
+    """The warehouse: one DuckDB file, `<data_dir>/warehouse.duckdb`."""
+    return DuckDBStore(place.data_dir / "warehouse.duckdb")
 
 
 class DuckDBStore(WholeTables):
     backend = "duckdb"
+    layer: str | None = None  # a DuckLake may hold one layer's tables, each schema a domain
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def location(self, table: TableName) -> str:
-        return f"{self.path.resolve()}::{_qualified(table)}"
+        return f"{self.path.resolve()}::{self._qualified(table)}"
 
     def exists(self, table: TableName) -> bool:
         if not self.path.exists():
             return False
         with self._connect(read_only=True) as con:
-            return _exists(con, table)
+            return self._exists(con, table)
 
     def schema(self, table: TableName) -> pa.Schema:
         with self._connect(read_only=True) as con:
             self._require(con, table)
-            return _schema(con, table)
+            return self._schema(con, table)
 
     def write(self, table: TableName, data: pa.Table, replace: Slice | None = None) -> None:
         if replace is not None:
             check_slice_covers(table, data, replace)
-        with self._transaction(table, data) as (con, target):
+        with self._transaction(table, data, replace) as (con, target):
             if replace is None:
                 con.execute(f"DELETE FROM {target}")
             else:
@@ -79,7 +87,7 @@ class DuckDBStore(WholeTables):
         where: Slice | None = None,
         limit: int | None = None,
     ) -> pa.Table:
-        sql, params = _select(table, columns, where, limit)
+        sql, params = _select(self._qualified(table), columns, where, limit)
         with self._connect(read_only=True) as con:
             self._require(con, table)
             return con.execute(sql, params).to_arrow_table()
@@ -91,7 +99,7 @@ class DuckDBStore(WholeTables):
         where: Slice | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> Iterator[pa.RecordBatch]:
-        sql, params = _select(table, columns, where, None)
+        sql, params = _select(self._qualified(table), columns, where, None)
         with self._connect(read_only=True) as con:
             self._require(con, table)
             yield from con.execute(sql, params).to_arrow_reader(batch_rows)
@@ -99,7 +107,7 @@ class DuckDBStore(WholeTables):
     def row_count(self, table: TableName) -> int:
         with self._connect(read_only=True) as con:
             self._require(con, table)
-            counted = con.execute(f"SELECT count(*) FROM {_qualified(table)}").fetchone()
+            counted = con.execute(f"SELECT count(*) FROM {self._qualified(table)}").fetchone()
             return int(counted[0]) if counted else 0
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:
@@ -107,36 +115,39 @@ class DuckDBStore(WholeTables):
             return []
         with self._connect(read_only=True) as con:
             rows = con.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables ORDER BY ALL"
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() ORDER BY ALL"
             ).fetchall()
-        return tables_in_namespaces(rows, layer)
+        return tables_in_namespaces(rows, layer, self.layer)
 
     def drop(self, table: TableName) -> None:
         if self.path.exists():
             with self._connect(read_only=False) as con:
-                con.execute(f"DROP TABLE IF EXISTS {_qualified(table)}")
+                con.execute(f"DROP TABLE IF EXISTS {self._qualified(table)}")
 
     @contextmanager
     def _transaction(
-        self, table: TableName, data: pa.Table
+        self, table: TableName, data: pa.Table, replace: Slice | None = None
     ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
-        """One transaction: table created or evolved to fit `data` (registered as `incoming`)."""
+        """One transaction: table created (partitioned by the slice column where the backend
+        partitions) or evolved to fit `data` (registered as `incoming`)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        target = _qualified(table)
+        target = self._qualified(table)
         with self._connect(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                existing = _exists(con, table)
-                plan = WritePlan(table, _schema(con, table) if existing else None, data)
+                existing = self._exists(con, table)
+                plan = WritePlan(table, self._schema(con, table) if existing else None, data)
                 con.register("incoming", plan.data)
-                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{table.namespace}"')
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self._namespace(table))}")
                 if not existing:
-                    con.execute(f"CREATE TABLE {target} AS SELECT * FROM incoming LIMIT 0")
-                    for field in plan.schema:
-                        if not field.nullable:
-                            con.execute(
-                                f"ALTER TABLE {target} ALTER {quote(field.name)} SET NOT NULL"
-                            )
+                    columns = ", ".join(
+                        f"{quote(field.name)} {_duckdb_type(con, field.name)}"
+                        + ("" if field.nullable else " NOT NULL")
+                        for field in plan.schema
+                    )
+                    con.execute(f"CREATE TABLE {target} ({columns})")
+                    self._partition(con, target, replace)
                 for field in plan.added:
                     column = quote(field.name)
                     con.execute(f"ALTER TABLE {target} ADD COLUMN {column} {_duckdb_type(con, field.name)}")
@@ -159,7 +170,7 @@ class DuckDBStore(WholeTables):
         pause = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
+                con = self._open(read_only)
                 break
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower():
@@ -173,31 +184,50 @@ class DuckDBStore(WholeTables):
         con.execute("SET TimeZone = 'UTC'")
         return con
 
+    # -- what a database in another form (a DuckLake) overrides ----------------------------------
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """A connection to the database, its tables in the default catalog."""
+        import duckdb
+
+        return duckdb.connect(str(self.path), read_only=read_only)
+
+    def _namespace(self, table: TableName) -> str:
+        """The SQL schema holding the table."""
+        return table.namespace
+
+    def _partition(self, con: duckdb.DuckDBPyConnection, target: str, replace: Slice | None) -> None:
+        """Partition a new table by its slice column: DuckDB tables have no partitions."""
+
+    # -----------------------------------------------------------------------------------------
+
+    def _qualified(self, table: TableName) -> str:
+        return f"{quote(self._namespace(table))}.{quote(table.name)}"
+
     def _require(self, con: duckdb.DuckDBPyConnection, table: TableName) -> None:
-        if not _exists(con, table):
+        if not self._exists(con, table):
             raise missing(table, str(self.path))
 
+    def _exists(self, con: duckdb.DuckDBPyConnection, table: TableName) -> bool:
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+            [self._namespace(table), table.name],
+        ).fetchone()
+        return bool(found and found[0])
 
-def _exists(con: duckdb.DuckDBPyConnection, table: TableName) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [table.namespace, table.name],
-    ).fetchone()
-    return bool(found and found[0])
-
-
-def _schema(con: duckdb.DuckDBPyConnection, table: TableName) -> pa.Schema:
-    """The table's Arrow schema, with NOT NULL columns as non-nullable fields."""
-    schema = con.execute(f"SELECT * FROM {_qualified(table)} LIMIT 0").to_arrow_table().schema
-    required = {
-        name
-        for (name,) in con.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? AND is_nullable = 'NO'",
-            [table.namespace, table.name],
-        ).fetchall()
-    }
-    return pa.schema([f.with_nullable(f.name not in required) for f in schema])
+    def _schema(self, con: duckdb.DuckDBPyConnection, table: TableName) -> pa.Schema:
+        """The table's Arrow schema, with NOT NULL columns as non-nullable fields."""
+        schema = con.execute(f"SELECT * FROM {self._qualified(table)} LIMIT 0").to_arrow_table().schema
+        required = {
+            name
+            for (name,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() "
+                "AND table_schema = ? AND table_name = ? AND is_nullable = 'NO'",
+                [self._namespace(table), table.name],
+            ).fetchall()
+        }
+        return pa.schema([f.with_nullable(f.name not in required) for f in schema])
 
 
 def _duckdb_type(con: duckdb.DuckDBPyConnection, column: str) -> str:
@@ -207,10 +237,10 @@ def _duckdb_type(con: duckdb.DuckDBPyConnection, column: str) -> str:
 
 
 def _select(
-    table: TableName, columns: Sequence[str] | None, where: Slice | None, limit: int | None
+    qualified: str, columns: Sequence[str] | None, where: Slice | None, limit: int | None
 ) -> tuple[str, list[object]]:
     selected = ", ".join(quote(c) for c in columns) if columns else "*"
-    sql = f"SELECT {selected} FROM {_qualified(table)}"
+    sql = f"SELECT {selected} FROM {qualified}"
     params: list[object] = []
     if where is not None:
         sql += f" WHERE {quote(where.column)} IN ({', '.join('?' for _ in where.values)})"
@@ -220,6 +250,3 @@ def _select(
         params.append(limit)
     return sql, params
 
-
-def _qualified(table: TableName) -> str:
-    return f'"{table.namespace}"."{table.name}"'

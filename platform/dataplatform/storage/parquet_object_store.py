@@ -49,8 +49,8 @@ _VERSION = "v-"
 class ParquetObjectStore(ParquetStore):
     """The Parquet backend on an s3:// lake root; readers see the same tables as on disk."""
 
-    def __init__(self, root: Path | str, part_rows: int = PART_ROWS) -> None:
-        super().__init__(root, part_rows)
+    def __init__(self, root: Path | str, part_rows: int = PART_ROWS, layer: str | None = None) -> None:
+        super().__init__(root, part_rows, layer)
         self.fs, self.base = filesystem(str(self.root))
 
     def exists(self, table: TableName) -> bool:
@@ -106,7 +106,7 @@ class ParquetObjectStore(ParquetStore):
         return pq.read_schema(file, filesystem=self.fs)
 
     def _table_path(self, table: TableName) -> str:
-        return f"{self.base}/{table.layer}/{table.domain}/{table.name}"
+        return "/".join([self.base, *self.parts(table)])
 
     def _filesystem(self) -> pafs.FileSystem:
         return self.fs

@@ -24,7 +24,7 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,17 +48,32 @@ from dataplatform.storage.contract import (
 from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.schema import SchemaMismatch, WritePlan, conform, evolve, normalise
 
+if TYPE_CHECKING:
+    from dataplatform.storage.backends import Place
+
 _SCHEMA_FILE = "_common_metadata"
 _PARTITION_KEY = b"dataplatform.partition_column"
 _RETIRED = ".retired-"
 PART_ROWS = 10_000_000  # rows per part file: a 100M-order day's ~250M items make ~25 files
 
 
+def open_store(place: Place) -> ParquetStore:
+    """Parquet tables under `<lake>/parquet`: on disk, or versioned units in object storage."""
+    from dataplatform.storage.lake import is_remote
+
+    root = place.folder("parquet")
+    if is_remote(root):
+        from dataplatform.storage.parquet_object_store import ParquetObjectStore
+
+        return ParquetObjectStore(root, layer=place.layer)
+    return ParquetStore(root, layer=place.layer)
+
+
 class ParquetStore(TableFolders, DatasetReads):
     backend = "parquet"
 
-    def __init__(self, root: Path | str, part_rows: int = PART_ROWS) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path | str, part_rows: int = PART_ROWS, layer: str | None = None) -> None:
+        super().__init__(root, layer)
         self.part_rows = part_rows
 
     def exists(self, table: TableName) -> bool:

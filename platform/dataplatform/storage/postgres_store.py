@@ -39,10 +39,19 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
     from typing_extensions import Buffer
 
+    from dataplatform.storage.backends import Place
+
 T = TypeVar("T")
 RETRIES = 3
 _LIST_SEPARATOR = "\x1f"  # unit separator: joins text[] elements on the way out
 _CSV_BLOCK = 8 << 20
+
+
+def open_store(place: Place) -> PostgresStore:
+    """Tables in the PostgreSQL server at DATAPLATFORM_POSTGRES_URL."""
+    if not place.postgres_url:
+        raise StorageError("the postgres backend needs DATAPLATFORM_POSTGRES_URL")
+    return PostgresStore(place.postgres_url)
 
 
 class PostgresStore(WholeTables):
