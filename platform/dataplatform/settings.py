@@ -48,18 +48,31 @@ class StorageBackend:
     kind: str  # the Dagster `kinds` tag the UI shows
     in_files: bool  # its tables live under DATAPLATFORM_DATA_DIR or the lake, not on a server
     object_storage: bool  # its data may live in an s3:// lake (DATAPLATFORM_LAKE_URI)
+    output: bool  # `dataplatform generate --writer <name>` can write an output folder with it
 
 
 STORAGE_BACKENDS: dict[str, StorageBackend] = {
     b.name: b
     for b in (
-        StorageBackend("parquet", "parquet_store", "Parquet files, Hive-partitioned", "parquet", True, True),
-        StorageBackend("delta", "delta_store", "Delta Lake tables (delta-rs)", "delta", True, True),
-        StorageBackend("duckdb", "duckdb_store", "tables in one DuckDB file", "duckdb", True, False),
-        StorageBackend("postgres", "postgres_store", "tables in PostgreSQL", "postgres", False, False),
-        StorageBackend("iceberg", "iceberg_store", "Iceberg tables in a SQLite catalog", "iceberg", True, True),
         StorageBackend(
-            "ducklake", "ducklake_store", "a DuckLake: a DuckDB catalog and Parquet files", "ducklake", True, True
+            "parquet", "parquet_store", "Parquet files, Hive-partitioned", "parquet", True, True, True
+        ),
+        StorageBackend(
+            "delta", "delta_store", "Delta Lake tables partitioned like the data", "delta", True, True, True
+        ),
+        StorageBackend("duckdb", "duckdb_store", "tables in one DuckDB file", "duckdb", True, False, False),
+        StorageBackend("postgres", "postgres_store", "tables in PostgreSQL", "postgres", False, False, False),
+        StorageBackend(
+            "iceberg", "iceberg_store", "Iceberg tables in a SQLite catalog (catalog.db)", "iceberg", True, True, True
+        ),
+        StorageBackend(
+            "ducklake",
+            "ducklake_store",
+            "a DuckLake (metadata.ducklake plus Parquet data files)",
+            "ducklake",
+            True,
+            True,
+            True,
         ),
     )
 }

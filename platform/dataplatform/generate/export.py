@@ -156,28 +156,25 @@ class Export:
             seen.add(part.table)
             if seen == wanted:
                 break
-        writer.check(
-            spec.name,
-            {p.table: normalise(p.data.schema) for p in self._first},
-            partitioned={name for name in wanted if name in dailies},
-        )
+        writer.check(spec.name, {p.table: normalise(p.data.schema) for p in self._first})
         has_master = bool(wanted & set(masters))
         self.partitions = len(request.days) * bool(wanted & set(dailies)) + has_master
 
     def run(self, report: Callable[[Progress], None] = lambda progress: None) -> Progress:
         """Write every partition in order, calling `report` after each."""
+        from dataplatform.storage.contract import Slice
         from dataplatform.storage.schema import normalise
 
         progress = Progress(partitions=self.partitions)
         for _, group in groupby(self._chain(), key=lambda part: part.day):
             for part in group:
                 data = part.data.cast(normalise(part.data.schema))
-                self._writer.write(self._domain, part.table, data, part.day)
+                where = Slice(PARTITION_COLUMN, (part.day,)) if part.day is not None else None
+                self._writer.write(self._domain, part.table, data, where)
                 progress.rows += part.data.num_rows
                 progress.tables[part.table] = progress.tables.get(part.table, 0) + part.data.num_rows
             progress.done += 1
             report(progress)
-        self._writer.close()
         return progress
 
     def _chain(self) -> Iterator[Part]:

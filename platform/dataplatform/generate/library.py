@@ -98,7 +98,7 @@ def export(
         tables=tables,
         knobs=dict(knobs or {}),
     )
-    target = writer_for(writer, output) if isinstance(writer, str) else writer
+    target = writer_for(writer, output, settings.data_dir) if isinstance(writer, str) else writer
     return Export(request, settings, target)
 
 

@@ -21,6 +21,35 @@ if TYPE_CHECKING:
     from dataplatform.settings import Settings
 
 
+COMPRESSIONS = ("zstd", "snappy", "gzip", "none")
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How a store writes its data files where the format lets a user choose (the options of
+    `dataplatform generate`); None keeps the backend's own default. A backend refuses, with a
+    StorageError, an option its format cannot honour rather than ignoring it."""
+
+    compression: str | None = None  # one of COMPRESSIONS
+    row_group_rows: int | None = None  # rows per Parquet row group
+    file_rows: int | None = None  # rows per data file
+
+    def __post_init__(self) -> None:
+        if self.compression is not None and self.compression not in COMPRESSIONS:
+            raise StorageError(
+                f"unknown compression {self.compression!r}; known: {', '.join(COMPRESSIONS)}"
+            )
+        for name in ("row_group_rows", "file_rows"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise StorageError(f"{name} must be a whole number of rows, 1 or more; got {value!r}")
+
+    def refuse(self, backend: str, option: str, why: str) -> None:
+        """Refuse `option` if it is set: `backend` cannot honour it, for the reason `why`."""
+        if getattr(self, option) is not None:
+            raise StorageError(f"the {backend} backend cannot set {option}: {why}")
+
+
 @dataclass(frozen=True)
 class Place:
     """Where a store keeps its tables.
@@ -36,6 +65,7 @@ class Place:
     lake: str
     postgres_url: str | None = None
     layer: str | None = None
+    options: WriteOptions = WriteOptions()
 
     def folder(self, backend: str) -> str:
         """The backend's root: `<lake>/<backend>`, or the lake itself for one layer's place."""

@@ -35,30 +35,13 @@ class CatalogPlace:
         shown = f"{self.catalog_dir / catalog_file}::{where}"
         return f"{shown} (data in {self.data_root})" if self.remote else shown
 
-    def refuse_unknown_files(self, catalog_file: str, *folder: str) -> None:
-        """Refuse a table folder the catalog does not know but that holds files: another catalog
-        (or a catalog since lost) wrote them, and writing over them would orphan or mix them."""
-        import pyarrow.fs as pafs
 
-        fs, root = lake.filesystem(self.data_root)
-        found = fs.get_file_info(pafs.FileSelector("/".join([root, *folder]), allow_not_found=True))
-        if found:  # one level is enough: in object storage a folder exists only if files are in it
-            raise StorageError(
-                f"{lake.join(self.data_root, *folder)} holds files that {self.catalog_dir / catalog_file} "
-                "does not know: write to another output or remove them"
-            )
-
-
-def catalog_place(root: str, data_dir: Path, backend: str) -> CatalogPlace:
-    """The place for tables under `root`, or a StorageError; nothing is created here (the store
-    creates the catalog folder at its first write)."""
+def catalog_place(root: str, data_dir: Path) -> CatalogPlace:
+    """The place for tables under `root` (a local folder or an s3:// URI), or a StorageError;
+    nothing is created here (the store creates the catalog folder at its first write)."""
     if lake.is_remote(root):
         return _in_object_storage(root, data_dir)
-    if "://" in root and not root.startswith("file://"):
-        raise StorageError(f"the {backend} backend keeps its tables in a local folder or in s3://bucket/prefix")
-    folder = Path(root.removeprefix("file://")).resolve()
-    if folder.is_file():
-        raise StorageError(f"{root} is a file; give a folder (it may not exist yet)")
+    folder = Path(root).resolve()
     return CatalogPlace(catalog_dir=folder, data_root=str(folder))
 
 

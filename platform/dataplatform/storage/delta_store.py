@@ -43,16 +43,16 @@ from dataplatform.storage.lake import delete_folder, delta_options, filesystem
 from dataplatform.storage.schema import WritePlan, conform, evolve, normalise
 
 if TYPE_CHECKING:
-    from deltalake import CommitProperties, DeltaTable
+    from deltalake import CommitProperties, DeltaTable, WriterProperties
 
-    from dataplatform.storage.backends import Place
+    from dataplatform.storage.backends import Place, WriteOptions
 
 _VERSION_FILE = re.compile(r"\d{20}\.(json|checkpoint(\.\d+\.\d+)?\.parquet)")
 
 
 def open_store(place: Place) -> DeltaStore:
     """Delta tables under `<lake>/delta`."""
-    return DeltaStore(place.folder("delta"), place.layer)
+    return DeltaStore(place.folder("delta"), place.layer, place.options)
 
 
 class DeltaStore(TableFolders, DatasetReads):
@@ -60,9 +60,12 @@ class DeltaStore(TableFolders, DatasetReads):
 
     backend = "delta"
 
-    def __init__(self, root: Path | str, layer: str | None = None) -> None:
+    def __init__(self, root: Path | str, layer: str | None = None, options: WriteOptions | None = None) -> None:
         super().__init__(root, layer)
         self.options = delta_options(str(self.root))
+        # delta-rs's `writer_properties` when an option is set, else nothing (its defaults)
+        properties = _writer_properties(options)
+        self.writer_properties: dict[str, Any] = {"writer_properties": properties} if properties else {}
 
     def exists(self, table: TableName) -> bool:
         """Whether a version of the table is committed (see the module's note on killed writers)."""
@@ -101,6 +104,7 @@ class DeltaStore(TableFolders, DatasetReads):
             predicate=predicate,
             schema_mode=_schema_mode(bool(plan.added)),
             storage_options=self.options,
+            **self.writer_properties,
             commit_properties=_commit_properties(commit_metadata),
         )
 
@@ -119,6 +123,7 @@ class DeltaStore(TableFolders, DatasetReads):
             mode="append",
             schema_mode=_schema_mode(bool(plan.added)),
             storage_options=self.options,
+            **self.writer_properties,
             commit_properties=_commit_properties(commit_metadata),
         )
 
@@ -140,7 +145,7 @@ class DeltaStore(TableFolders, DatasetReads):
         schema = (
             evolve(table, existing, batches.schema) if existing is not None else normalise(batches.schema)
         )
-        if isinstance(batches, SqlRows):
+        if isinstance(batches, SqlRows) and not self.writer_properties:  # DuckDB writes the files
             partition_by = [replace.column] if replace is not None else []
             if exists:
                 partition_by = list(self._delta(table).metadata().partition_columns)
@@ -197,6 +202,7 @@ class DeltaStore(TableFolders, DatasetReads):
                     mode="append",
                     schema_mode=_schema_mode(added),
                     storage_options=self.options,
+                    **self.writer_properties,
                     commit_properties=commit,
                 )
             else:
@@ -207,6 +213,7 @@ class DeltaStore(TableFolders, DatasetReads):
                     predicate=slice_predicate(replace) if replace is not None else None,
                     schema_mode=_schema_mode(added),
                     storage_options=self.options,
+                    **self.writer_properties,
                     commit_properties=commit,
                 )
         except Exception:
@@ -290,6 +297,23 @@ class DeltaStore(TableFolders, DatasetReads):
 
     def dataset(self, table: TableName) -> ds.Dataset:
         return self._delta(table).to_pyarrow_dataset()
+
+
+def _writer_properties(options: WriteOptions | None) -> WriterProperties | None:
+    """delta-rs's Parquet settings for `options`; None (its defaults) when none is set. Rows per
+    file cannot be set: delta-rs cuts files by size in bytes."""
+    if options is None:
+        return None
+    options.refuse("delta", "file_rows", "delta-rs cuts its files by size in bytes, not rows")
+    if options.compression is None and options.row_group_rows is None:
+        return None
+    from deltalake import WriterProperties
+
+    codec = options.compression and ("UNCOMPRESSED" if options.compression == "none" else options.compression.upper())
+    return WriterProperties(
+        compression=codec,  # type: ignore[arg-type]  # one of COMPRESSIONS, in delta-rs's spelling
+        max_row_group_size=options.row_group_rows,
+    )
 
 
 def _commit_properties(metadata: Mapping[str, str] | None) -> CommitProperties | None:

@@ -28,7 +28,7 @@ from dataplatform.storage.duckdb_store import DuckDBStore
 if TYPE_CHECKING:
     import duckdb
 
-    from dataplatform.storage.backends import Place
+    from dataplatform.storage.backends import Place, WriteOptions
 
 METADATA_FILE = "metadata.ducklake"
 DATA_FOLDER = "data"
@@ -37,19 +37,26 @@ CATALOG = "lake"
 
 def open_store(place: Place) -> DuckLakeStore:
     """A DuckLake under `<lake>/ducklake`."""
-    return DuckLakeStore(place.folder("ducklake"), place.data_dir, place.layer)
+    return DuckLakeStore(place.folder("ducklake"), place.data_dir, place.layer, place.options)
 
 
 class DuckLakeStore(DuckDBStore):
     backend = "ducklake"
 
-    def __init__(self, root: str, data_dir: Path, layer: str | None = None) -> None:
-        self.place = catalog_place(root, data_dir, self.backend)
+    def __init__(
+        self, root: str, data_dir: Path, layer: str | None = None, options: WriteOptions | None = None
+    ) -> None:
+        self.place = catalog_place(root, data_dir)
         self.root, self.remote, self.layer = self.place.data_root, self.place.remote, layer
+        self.settings = _lake_options(options)
         super().__init__(self.place.catalog_dir / METADATA_FILE)
 
     def location(self, table: TableName) -> str:
         return self.place.describe(METADATA_FILE, self._qualified(table))
+
+    def uri(self, table: TableName) -> str:
+        """Where the table's data files go: `<root>/data/<schema>/<table>`."""
+        return lake.join(self.root, DATA_FOLDER, self._namespace(table), table.name)
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """DuckDB in memory with the lake attached as its default catalog."""
@@ -69,6 +76,9 @@ class DuckLakeStore(DuckDBStore):
             options = f"DATA_PATH {data}" + (", READ_ONLY" if read_only else "")
             connection.execute(f"ATTACH {metadata} AS {CATALOG} ({options})")
             connection.execute(f"USE {CATALOG}")
+            if not read_only:  # kept in the catalog: the lake's files are written so from now on
+                for name, value in self.settings.items():
+                    connection.execute(f"CALL {CATALOG}.set_option(?, ?)", [name, value])
         except BaseException:
             connection.close()
             raise
@@ -84,3 +94,18 @@ class DuckLakeStore(DuckDBStore):
     def _partition(self, con: duckdb.DuckDBPyConnection, target: str, replace: Slice | None) -> None:
         if replace is not None:
             con.execute(f"ALTER TABLE {target} SET PARTITIONED BY ({quote(replace.column)})")
+
+
+def _lake_options(options: WriteOptions | None) -> dict[str, str]:
+    """DuckLake's options for `options` (DuckDB's Parquet writer rounds row groups up to whole
+    vectors of 2,048 rows). Rows per file cannot be set: DuckLake cuts files by size in bytes."""
+    if options is None:
+        return {}
+    options.refuse("ducklake", "file_rows", "DuckLake cuts its files by size in bytes, not rows")
+    settings = {}
+    if options.compression is not None:
+        codec = "uncompressed" if options.compression == "none" else options.compression
+        settings["parquet_compression"] = codec
+    if options.row_group_rows is not None:
+        settings["parquet_row_group_size"] = str(options.row_group_rows)
+    return settings

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from pyiceberg.schema import Schema
     from pyiceberg.table import Table
 
-    from dataplatform.storage.backends import Place
+    from dataplatform.storage.backends import Place, WriteOptions
 
 CATALOG_FILE = "catalog.db"
 _COMMIT_ATTEMPTS = 20
@@ -62,20 +62,27 @@ _FILE_IO_PROPERTIES = {
 
 def open_store(place: Place) -> IcebergStore:
     """Iceberg tables under `<lake>/iceberg`."""
-    return IcebergStore(place.folder("iceberg"), place.data_dir, place.layer)
+    return IcebergStore(place.folder("iceberg"), place.data_dir, place.layer, place.options)
 
 
 class IcebergStore(WholeTables):
     backend = "iceberg"
 
-    def __init__(self, root: str, data_dir: Path, layer: str | None = None) -> None:
-        self.place = catalog_place(root, data_dir, self.backend)
+    def __init__(
+        self, root: str, data_dir: Path, layer: str | None = None, options: WriteOptions | None = None
+    ) -> None:
+        self.place = catalog_place(root, data_dir)
         self.root, self.remote, self.layer = self.place.data_root, self.place.remote, layer
+        self.properties = _table_properties(options)
         self._catalog: SqlCatalog | None = None
 
     def location(self, table: TableName) -> str:
         namespace, name = self._identifier(table)
         return self.place.describe(CATALOG_FILE, f"{namespace}.{name}")
+
+    def uri(self, table: TableName) -> str:
+        """Where the table's data and metadata files go: `<root>/<namespace>/<name>`."""
+        return lake.join(self.root, *self._identifier(table))
 
     def exists(self, table: TableName) -> bool:
         catalog = self._open(create=False)
@@ -159,7 +166,7 @@ class IcebergStore(WholeTables):
             if stored is None:
                 stored = self._create(table, plan.schema, replace.column if replace else None)
             try:
-                _write(stored, plan, replace, append)
+                _write(stored, plan, replace, append, self.properties)
                 return
             except CommitFailedException:
                 if attempt == _COMMIT_ATTEMPTS - 1:
@@ -176,10 +183,7 @@ class IcebergStore(WholeTables):
         catalog = self._open(create=True)
         assert catalog is not None  # create=True opens or makes it
         identifier = self._identifier(table)
-        namespace = identifier[0]
-        if not catalog.namespace_exists(namespace):
-            self.place.refuse_unknown_files(CATALOG_FILE, *identifier)
-        catalog.create_namespace_if_not_exists(namespace)
+        catalog.create_namespace_if_not_exists(identifier[0])
         try:
             with catalog.create_table_transaction(identifier, schema=schema) as creating:
                 if partition_column is not None:
@@ -228,10 +232,14 @@ class IcebergStore(WholeTables):
         return self._catalog
 
 
-def _write(stored: Table, plan: WritePlan, replace: Slice | None, append: bool) -> None:
+def _write(
+    stored: Table, plan: WritePlan, replace: Slice | None, append: bool, properties: dict[str, str]
+) -> None:
     with warnings.catch_warnings():  # an overwrite whose filter matches nothing yet is not news
         warnings.filterwarnings("ignore", "Delete operation did not match any records")
         with stored.transaction() as transaction:
+            if properties:  # the table's write settings, for this write and those after it
+                transaction.set_properties(properties)
             if plan.added:
                 with transaction.update_schema() as update:
                     update.union_by_name(plan.schema)
@@ -241,6 +249,21 @@ def _write(stored: Table, plan: WritePlan, replace: Slice | None, append: bool) 
                 transaction.overwrite(plan.data)
             else:
                 transaction.overwrite(plan.data, overwrite_filter=_filter(replace))
+
+
+def _table_properties(options: WriteOptions | None) -> dict[str, str]:
+    """The Iceberg table properties pyiceberg writes its Parquet files by, for `options`. Rows
+    per file cannot be set: Iceberg cuts files by size in bytes."""
+    if options is None:
+        return {}
+    options.refuse("iceberg", "file_rows", "Iceberg cuts its files by size in bytes, not rows")
+    properties = {}
+    if options.compression is not None:
+        codec = "uncompressed" if options.compression == "none" else options.compression
+        properties["write.parquet.compression-codec"] = codec
+    if options.row_group_rows is not None:
+        properties["write.parquet.row-group-limit"] = str(options.row_group_rows)
+    return properties
 
 
 def _scan(stored: Table, wanted: pa.Schema, where: Slice | None, limit: int | None) -> Any:

@@ -79,6 +79,15 @@ def filesystem(root: str) -> tuple[pafs.FileSystem, str]:
     return pafs.S3FileSystem(**options), root.removeprefix(S3).rstrip("/")
 
 
+def holds_files(location: str) -> bool:
+    """Whether anything is under `location` (a folder, or a prefix in object storage, which
+    exists only while files are in it)."""
+    import pyarrow.fs as pafs
+
+    fs, path = filesystem(location)
+    return bool(fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)))
+
+
 def delete_folder(fs: pafs.FileSystem, path: str) -> None:
     """Delete a folder (a prefix, in object storage) and all in it; a missing one is fine."""
     try:

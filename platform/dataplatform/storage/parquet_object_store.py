@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,8 +40,12 @@ from dataplatform.storage.parquet_store import (
     _equals,
     _partition_column,
     partition_folder,
+    write_file,
 )
 from dataplatform.storage.schema import WritePlan
+
+if TYPE_CHECKING:
+    from dataplatform.storage.backends import WriteOptions
 
 _CURRENT = "_current"
 _VERSION = "v-"
@@ -49,8 +54,14 @@ _VERSION = "v-"
 class ParquetObjectStore(ParquetStore):
     """The Parquet backend on an s3:// lake root; readers see the same tables as on disk."""
 
-    def __init__(self, root: Path | str, part_rows: int = PART_ROWS, layer: str | None = None) -> None:
-        super().__init__(root, part_rows, layer)
+    def __init__(
+        self,
+        root: Path | str,
+        part_rows: int = PART_ROWS,
+        layer: str | None = None,
+        options: WriteOptions | None = None,
+    ) -> None:
+        super().__init__(root, part_rows, layer, options)
         self.fs, self.base = filesystem(str(self.root))
 
     def exists(self, table: TableName) -> bool:
@@ -135,7 +146,7 @@ class ParquetObjectStore(ParquetStore):
     def _replace_unit(self, unit: str, data: pa.Table, keep: set[str]) -> None:
         """Put `data` as a new version of `unit` and switch to it."""
         version = _new_version()
-        pq.write_table(data, f"{unit}/{version}/part-0.parquet", filesystem=self.fs)
+        write_file(data, f"{unit}/{version}/part-0.parquet", self.fs, self.options)
         self._switch(unit, version, keep)
 
     def _switch(self, unit: str, version: str, keep: set[str]) -> None:
@@ -149,7 +160,7 @@ class ParquetObjectStore(ParquetStore):
         if version is None:
             self._replace_unit(unit, data, keep)
             return
-        pq.write_table(data, f"{unit}/{version}/part-{uuid.uuid4().hex}.parquet", filesystem=self.fs)
+        write_file(data, f"{unit}/{version}/part-{uuid.uuid4().hex}.parquet", self.fs, self.options)
 
     def _delete_unit(self, unit: str) -> None:
         """Empty a partition: its pointer goes first, so readers never see half of it."""

@@ -49,7 +49,7 @@ from dataplatform.storage.dataset_reads import DatasetReads
 from dataplatform.storage.schema import SchemaMismatch, WritePlan, conform, evolve, normalise
 
 if TYPE_CHECKING:
-    from dataplatform.storage.backends import Place
+    from dataplatform.storage.backends import Place, WriteOptions
 
 _SCHEMA_FILE = "_common_metadata"
 _PARTITION_KEY = b"dataplatform.partition_column"
@@ -58,23 +58,34 @@ PART_ROWS = 10_000_000  # rows per part file: a 100M-order day's ~250M items mak
 
 
 def open_store(place: Place) -> ParquetStore:
-    """Parquet tables under `<lake>/parquet`: on disk, or versioned units in object storage."""
+    """Parquet tables under `<lake>/parquet`: on disk, or versioned units in object storage.
+    `file_rows` bounds the rows of a part file; compression and row groups are the writer's."""
     from dataplatform.storage.lake import is_remote
 
     root = place.folder("parquet")
+    part_rows = place.options.file_rows or PART_ROWS
     if is_remote(root):
         from dataplatform.storage.parquet_object_store import ParquetObjectStore
 
-        return ParquetObjectStore(root, layer=place.layer)
-    return ParquetStore(root, layer=place.layer)
+        return ParquetObjectStore(root, part_rows, place.layer, place.options)
+    return ParquetStore(root, part_rows, place.layer, place.options)
 
 
 class ParquetStore(TableFolders, DatasetReads):
     backend = "parquet"
 
-    def __init__(self, root: Path | str, part_rows: int = PART_ROWS, layer: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        part_rows: int = PART_ROWS,
+        layer: str | None = None,
+        options: WriteOptions | None = None,
+    ) -> None:
+        from dataplatform.storage.backends import WriteOptions
+
         super().__init__(root, layer)
         self.part_rows = part_rows
+        self.options = options or WriteOptions()
 
     def exists(self, table: TableName) -> bool:
         _recover(self.folder(table))
@@ -111,7 +122,7 @@ class ParquetStore(TableFolders, DatasetReads):
         files_schema = schema.remove(schema.get_field_index(replace.column)) if replace else schema
         written = 0
         with self._staged(table, replace) as staged:
-            with _PartFiles(staged, files_schema, self.part_rows) as parts:
+            with _PartFiles(staged, files_schema, self.part_rows, self.options) as parts:
                 if replace is None:
                     parts.start(None)  # an empty stream still makes the table, with its schema
                 for piece in pieces:
@@ -150,7 +161,7 @@ class ParquetStore(TableFolders, DatasetReads):
             folder.mkdir(exist_ok=True)
             name = f"part-{uuid.uuid4().hex}.parquet"
             staged = folder / f".{name}"
-            pq.write_table(rows.drop_columns([column]) if column else rows, staged)
+            write_file(rows.drop_columns([column]) if column else rows, str(staged), None, self.options)
             os.rename(staged, folder / name)  # a file appears whole or not at all
 
     def list_tables(self, layer: str | None = None) -> list[TableName]:
@@ -237,6 +248,16 @@ class ParquetStore(TableFolders, DatasetReads):
     def _require(self, table: TableName) -> None:
         if not self.exists(table):
             raise missing(table, str(self.root))
+
+
+def write_file(data: pa.Table, path: str, fs: pafs.FileSystem | None, options: WriteOptions) -> None:
+    """One Parquet file of `data`, compressed and cut into row groups as `options` say."""
+    pq.write_table(data, path, filesystem=fs, row_group_size=options.row_group_rows, **compression(options))
+
+
+def compression(options: WriteOptions) -> dict[str, str]:
+    """pyarrow's `compression` argument for `options`; its default (snappy) when unset."""
+    return {"compression": options.compression} if options.compression else {}
 
 
 def _equals(data: pa.Table, column: str, value: SliceValue) -> pa.ChunkedArray:
@@ -338,8 +359,8 @@ class _PartFiles:
     holds `part_rows` rows. Each `write` goes to the file as row groups at once, so only the
     open files' buffers stay in memory."""
 
-    def __init__(self, staged: Staged, schema: pa.Schema, part_rows: int) -> None:
-        self.staged, self.schema, self.part_rows = staged, schema, part_rows
+    def __init__(self, staged: Staged, schema: pa.Schema, part_rows: int, options: WriteOptions) -> None:
+        self.staged, self.schema, self.part_rows, self.options = staged, schema, part_rows, options
         self.writers: dict[str | None, pq.ParquetWriter] = {}
         self.held: dict[str | None, int] = {}  # rows in each unit's open file
         self.started: dict[str | None, int] = {}  # files each unit has started
@@ -350,7 +371,9 @@ class _PartFiles:
             self.writers.pop(unit).close()
         number = self.started.get(unit, 0)
         path = f"{self.staged.folder(unit)}/part-{number}.parquet"
-        self.writers[unit] = pq.ParquetWriter(path, self.schema, filesystem=self.staged.filesystem)
+        self.writers[unit] = pq.ParquetWriter(
+            path, self.schema, filesystem=self.staged.filesystem, **compression(self.options)
+        )
         self.started[unit], self.held[unit] = number + 1, 0
 
     def write(self, unit: str | None, rows: pa.Table) -> None:
@@ -359,7 +382,7 @@ class _PartFiles:
             if unit not in self.writers or self.held[unit] >= self.part_rows:
                 self.start(unit)
             taken = min(self.part_rows - self.held[unit], rows.num_rows - offset)
-            self.writers[unit].write_table(rows.slice(offset, taken))
+            self.writers[unit].write_table(rows.slice(offset, taken), self.options.row_group_rows)
             self.held[unit] += taken
             offset += taken
 

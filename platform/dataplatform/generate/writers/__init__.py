@@ -1,21 +1,25 @@
-"""Where `dataplatform generate` writes, found by name.
+"""Where `dataplatform generate` writes: a storage backend, by name, on an output folder.
 
-A writer stores each table of a domain under `<output>/<domain>/<table>` (or the format's
-equivalent: an Iceberg namespace, a DuckLake schema), replacing a partition or a whole master
-table per call, so a rerun of a range leaves one copy of every row. Adding a writer is a module
-with a `Writer` subclass and one `WriterSpec(...)` line here.
+The writers are the storage backends registered as able to hold an output
+(`settings.STORAGE_BACKENDS`, `output=True`): the generator opens the backend's store on the
+output as one layer's folder, `<output>/<domain>/<table>` (or the format's equivalent: an
+Iceberg namespace, a DuckLake schema), and writes through the storage contract. A partition or a
+whole master table is replaced per call exactly as the lake replaces one, so a rerun of a range
+leaves one copy of every row. A new writer is a new storage backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dataplatform.generate.export import GenerateError
+from dataplatform.settings import STORAGE_BACKENDS
 
 if TYPE_CHECKING:
     from dataplatform.generate.writers.base import Writer
+    from dataplatform.storage.backends import WriteOptions
 
 
 @dataclass(frozen=True)
@@ -23,50 +27,34 @@ class WriterSpec:
     name: str
     description: str
     remote: bool  # accepts s3://bucket/prefix as well as local folders (`--list` shows it)
-    build: Callable[[str], Writer]
-
-
-def _parquet(output: str) -> Writer:
-    from dataplatform.generate.writers.parquet import ParquetWriter
-
-    return ParquetWriter(output)
-
-
-def _delta(output: str) -> Writer:
-    from dataplatform.generate.writers.delta import DeltaWriter
-
-    return DeltaWriter(output)
-
-
-def _iceberg(output: str) -> Writer:
-    from dataplatform.generate.writers.iceberg import IcebergWriter
-
-    return IcebergWriter(output)
-
-
-def _ducklake(output: str) -> Writer:
-    from dataplatform.generate.writers.ducklake import DuckLakeWriter
-
-    return DuckLakeWriter(output)
 
 
 WRITERS: dict[str, WriterSpec] = {
-    w.name: w
-    for w in (
-        WriterSpec("parquet", "Parquet files, Hive-partitioned by partition_date", True, _parquet),
-        WriterSpec("delta", "Delta Lake tables partitioned by partition_date", True, _delta),
-        WriterSpec("iceberg", "Iceberg tables in a SQLite catalog (catalog.db)", True, _iceberg),
-        WriterSpec("ducklake", "a DuckLake (metadata.ducklake plus Parquet data files)", True, _ducklake),
-    )
+    b.name: WriterSpec(b.name, b.description, b.object_storage) for b in STORAGE_BACKENDS.values() if b.output
 }
 
 
-def writer_for(name: str, output: str) -> Writer:
-    try:
-        spec = WRITERS[name]
-    except KeyError:
-        raise GenerateError(f"unknown writer {name!r}; known: {', '.join(WRITERS)}") from None
-    return spec.build(s3_output(output) if output.startswith("s3://") else output)
+def writer_for(
+    name: str, output: str, data_dir: Path | None = None, options: WriteOptions | None = None
+) -> Writer:
+    """The writer `name` on `output` (a local folder or s3://bucket/prefix). Catalogs of an
+    output in object storage are kept under `data_dir` (default DATAPLATFORM_DATA_DIR)."""
+    from dataplatform.generate.writers.base import Writer
+    from dataplatform.settings import current_settings
+    from dataplatform.storage.backends import WriteOptions
+
+    if name not in WRITERS:
+        raise GenerateError(f"unknown writer {name!r}; known: {', '.join(WRITERS)}")
+    if output.startswith("s3://"):
+        output = s3_output(output)
+    elif "://" in output and not output.startswith("file://"):
+        raise GenerateError(f"the {name} writer writes to a local folder or to s3://bucket/prefix")
+    else:
+        output = output.removeprefix("file://")
+        if Path(output).is_file():
+            raise GenerateError(f"{output} is a file; give a folder (it may not exist yet)")
+    folder = data_dir if data_dir is not None else current_settings().data_dir
+    return Writer(name, output, folder, options or WriteOptions())
 
 
 def s3_output(output: str) -> str:

@@ -1,22 +1,48 @@
-"""What every writer shares: refusing an output whose tables do not match what is generated."""
+"""The generator's writer: a storage backend's store on an output folder, and the check that
+refuses an output whose tables do not match what is generated before anything is written."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 import pyarrow as pa
 
 from dataplatform.generate.export import PARTITION_COLUMN, GenerateError
+from dataplatform.storage.contract import Slice, StorageError, TableName, TableStore
+
+if TYPE_CHECKING:
+    from dataplatform.storage.backends import WriteOptions
+
+# what a generator delivers is what the landing layer receives: an output holds that layer
+LAYER = "landing"
 
 
-class Writer(ABC):
-    """Writes a domain's tables, one partition (or one whole master table) per call."""
+class OutputStore(TableStore, Protocol):
+    """A store a writer can use: one that says where a table's files go (the backends marked
+    `output` in the registry), so files it does not know there are refused, not written over."""
 
-    def check(self, domain: str, schemas: dict[str, pa.Schema], partitioned: set[str]) -> None:
+    def uri(self, table: TableName) -> str: ...
+
+
+class Writer:
+    """Writes a domain's tables through the store of `backend` opened on `output`, one partition
+    (or one whole master table) per call."""
+
+    def __init__(self, backend: str, output: str, data_dir: Path, options: WriteOptions) -> None:
+        from dataplatform.storage.backends import Place, open_place
+
+        self.backend = backend
+        with _refused():
+            store = open_place(backend, Place(data_dir, output, layer=LAYER, options=options))
+        self.store = cast("OutputStore", store)
+
+    def check(self, domain: str, schemas: dict[str, pa.Schema]) -> None:
         """Refuse, before anything is written, an output whose tables hold other columns or types."""
         for table, schema in schemas.items():
-            existing = self.existing_schema(domain, table, table in partitioned)
+            existing = self.existing_schema(domain, table)
             if existing is not None:
                 problem = _difference(existing, schema)
                 if problem:
@@ -25,20 +51,40 @@ class Writer(ABC):
                         f"{domain}.{table}: {problem}; write to another output or remove it"
                     )
 
-    @abstractmethod
     def location(self, domain: str, table: str) -> str:
         """Where the table lives, for messages."""
+        return self.store.location(TableName(LAYER, domain, table))
 
-    @abstractmethod
-    def existing_schema(self, domain: str, table: str, partitioned: bool) -> pa.Schema | None:
-        """The stored table's schema (with its partition column), or None if there is none."""
+    def existing_schema(self, domain: str, table: str) -> pa.Schema | None:
+        """The stored table's schema (with its partition column), or None if there is none; a
+        folder holding files that are no table of this writer is refused, not written over."""
+        from dataplatform.storage.lake import holds_files
 
-    @abstractmethod
-    def write(self, domain: str, table: str, data: pa.Table, day: date | None) -> None:
-        """Replace partition `day` of the table (the whole table if `day` is None) with `data`."""
+        name = TableName(LAYER, domain, table)
+        with _refused():
+            if self.store.exists(name):
+                return self.store.schema(name)
+            folder = self.store.uri(name)
+            if holds_files(folder):
+                raise GenerateError(
+                    f"{folder} holds files that the {self.backend} output does not know: "
+                    "write to another output or remove them"
+                )
+        return None
 
-    def close(self) -> None:  # noqa: B027 - optional: only writers holding connections need it
-        """Release connections; called once after the last write."""
+    def write(self, domain: str, table: str, data: pa.Table, partition: Slice | None) -> None:
+        """Replace `partition` of the table (the whole table if None) with `data`."""
+        with _refused():
+            self.store.write(TableName(LAYER, domain, table), data, partition)
+
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """A storage refusal (a missing bucket, an option the format lacks) as the generator's."""
+    try:
+        yield
+    except StorageError as error:
+        raise GenerateError(str(error)) from None
 
 
 def _difference(existing: pa.Schema, wanted: pa.Schema) -> str | None:
