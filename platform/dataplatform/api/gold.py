@@ -64,15 +64,11 @@ def gold_tables(definitions: dg.Definitions | None = None) -> list[GoldEntry]:
     """Every gold asset of the definitions (so a new gold table is served without a line here),
     with the key columns its pipeline spec declares, which give pages their order; without
     definitions, the pipelines' gold tables alone (cheap: no Dagster, no Arrow)."""
-    from dataplatform.transform.ecommerce import ECOMMERCE
-    from dataplatform.transform.insights import INSIGHTS
-    from dataplatform.transform.market import MARKET
-    from dataplatform.transform.sensors import SENSORS
-    from dataplatform.transform.weather import WEATHER
+    from dataplatform.transform import pipelines
 
     specs = {
         (p.domain, g.name): GoldEntry(p.domain, g.name, g.description, g.key, g.partition_column)
-        for p in (ECOMMERCE, MARKET, SENSORS, WEATHER, INSIGHTS)
+        for p in pipelines().values()
         for g in p.gold
     }
     if definitions is None:

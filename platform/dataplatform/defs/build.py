@@ -24,6 +24,7 @@ from dataplatform.defs.reference import reference_definitions
 from dataplatform.defs.resources import build_resources
 from dataplatform.generate import GENERATORS
 from dataplatform.settings import Settings, SettingsError
+from dataplatform.transform import pipelines as registered_pipelines
 from dataplatform.transform.pii import missing_secret
 from dataplatform.transform.pipeline import DomainPipeline
 
@@ -53,14 +54,8 @@ def require_pii_secret(pipelines: tuple[DomainPipeline, ...], settings: Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    from dataplatform.transform.ecommerce import ECOMMERCE
-    from dataplatform.transform.insights import INSIGHTS
-    from dataplatform.transform.market import MARKET
-    from dataplatform.transform.sensors import SENSORS
-    from dataplatform.transform.weather import WEATHER
-
-    pipelines = {p.domain: p for p in (ECOMMERCE, MARKET, SENSORS, WEATHER)}
-    require_pii_secret((*pipelines.values(), INSIGHTS), settings)
+    pipelines = registered_pipelines()
+    require_pii_secret(tuple(pipelines.values()), settings)
     daily = dg.DailyPartitionsDefinition(start_date=settings.start_date.isoformat(), timezone="UTC")
     assets, checks, jobs, schedules = [], [], [], []
     for domain in GENERATORS.values():
@@ -72,13 +67,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         domain_job_list, domain_schedules = domain_jobs(domain, pipeline, daily, settings)
         jobs += domain_job_list
         schedules += domain_schedules
-    for pipeline in (INSIGHTS,):  # gold across domains: no generator of its own
+    # gold across domains (insights): a pipeline with no generator of its own
+    for pipeline in [p for p in pipelines.values() if p.domain not in GENERATORS]:
         assets += medallion_assets(pipeline, settings, daily)
         checks += medallion_checks(pipeline, daily, settings.scorecard_min_recall)
         jobs.append(gold_daily_job(pipeline))
     read_by_gold = [
         table
-        for pipeline in (*pipelines.values(), INSIGHTS)
+        for pipeline in pipelines.values()
         for gold in pipeline.gold
         for path in gold.sources(pipeline.domain).values()
         if (table := assetkeys.reference_name(path)) is not None
