@@ -103,6 +103,21 @@ def test_scale_multiplies_the_domain_counts(user_env, tmp_path):
             ["ecommerce", "gs://bucket/out", "--writer", "ducklake"],
             "the ducklake writer writes to a local folder or to s3://bucket/prefix",
         ),
+        (["ecommerce", "{out}", "--compression", "lz9"], "unknown compression 'lz9'; known: zstd, snappy, gzip, none"),
+        (["ecommerce", "{out}", "--row-group-rows", "0"], "row_group_rows must be a whole number of rows, 1 or more"),
+        (
+            ["ecommerce", "{out}", "--writer", "iceberg", "--file-rows", "1000"],
+            "the iceberg backend cannot set file_rows: Iceberg cuts its files by size in bytes, not rows",
+        ),
+        (["ecommerce", "{out}", "--partition", "fortnight"], "--partition must be one of day, week, month"),
+        (
+            ["ecommerce", "{out}", "--partition", "week", "--start", "2025-01-01", "--end", "2025-01-12"],
+            "--start 2025-01-01 must be a Monday (e.g. 2024-12-30)",
+        ),
+        (
+            ["ecommerce", "{out}", "--partition", "month", "--start", "2025-01-01", "--end", "2025-01-30"],
+            "--end 2025-01-30 must be the last day of a month",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line_with_nothing_written(user_env, tmp_path, arguments, message):

@@ -35,6 +35,16 @@ def generate(
     ] = 1.0,
     tables: Annotated[str | None, typer.Option(help="Comma-separated tables (default all).")] = None,
     writer: Annotated[str, typer.Option(help="parquet, delta, iceberg or ducklake.")] = "parquet",
+    partition: Annotated[
+        str, typer.Option(help="day, week or month: a weekly or monthly range covers whole weeks or months.")
+    ] = "day",
+    compression: Annotated[str, typer.Option(help="zstd, snappy, gzip or none.")] = "zstd",
+    row_group_rows: Annotated[
+        int | None, typer.Option(help="Rows per Parquet row group (default: the format's).")
+    ] = None,
+    file_rows: Annotated[
+        int | None, typer.Option(help="Rows per data file, parquet writer only (default 10,000,000).")
+    ] = None,
     knob: Annotated[list[str] | None, typer.Option(help="A volume knob, name=value; repeatable.")] = None,
     show: Annotated[bool, typer.Option("--list", help="Show domains, tables, knobs and writers.")] = False,
     output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
@@ -61,6 +71,10 @@ def generate(
             scale=scale,
             tables=tuple(t.strip() for t in tables.split(",") if t.strip()) if tables else None,
             settings=settings,
+            partition=partition,
+            compression=compression,
+            row_group_rows=row_group_rows,
+            file_rows=file_rows,
         )
         with _progress(output_format) as progress:
             task = progress.add_task(f"{domain} -> {writer}", total=job.partitions, rows=0, rate=0.0)
@@ -80,6 +94,7 @@ def generate(
         "output": output,
         "start": job.request.start.isoformat(),
         "end": job.request.end.isoformat(),
+        "partition": partition,
         "partitions": result.done,
         "rows": result.rows,
         "tables": result.tables,

@@ -1,8 +1,12 @@
 """Generate a domain over a date range into a writer, one partition at a time.
 
-Only one partition's tables are in memory at once, so memory stays flat however long the range.
-Everything a user can get wrong (domain, tables, dates, scale, knobs, an output holding other
-data) is checked before the first write: a rejected request writes nothing.
+Daily tables are partitioned by day (`partition_date`), or by week or month: then each row also
+holds its week's Monday (`partition_week`) or its month's first day (`partition_month`), the
+column the partitions are named by. A partition is replaced whole, so a weekly or monthly range
+covers whole weeks or months. Only one partition's tables are in memory at once, so memory stays
+flat however long the range. Everything a user can get wrong (domain, tables, dates, partitions,
+scale, knobs, an output holding other data) is checked before the first write: a rejected
+request writes nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 DEFECTS, MASTER_DEFECTS = "defects", "master_defects"
 PARTITION_COLUMN = "partition_date"
 MAX_DAYS = 366 * 50
+# the column each partitioning names its partitions by
+PARTITION_COLUMNS = {"day": PARTITION_COLUMN, "week": "partition_week", "month": "partition_month"}
 
 
 class GenerateError(ValueError):
@@ -51,10 +57,19 @@ class GenerateRequest:
     scale: float = 1.0
     tables: tuple[str, ...] | None = None
     knobs: dict[str, Any] = field(default_factory=dict)
+    partition: str = "day"  # a key of PARTITION_COLUMNS
 
     @property
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def partition_of(self, day: date) -> date:
+        """The first day of the partition `day` falls in: itself, its Monday, or its month's 1st."""
+        if self.partition == "week":
+            return day - timedelta(days=day.weekday())
+        if self.partition == "month":
+            return day.replace(day=1)
+        return day
 
 
 def tables_of(spec: Domain) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -72,6 +87,7 @@ def plan(request: GenerateRequest, settings: Settings) -> tuple[Domain, Settings
         raise GenerateError(f"--end {request.end} is before --start {request.start}")
     if (request.end - request.start).days >= MAX_DAYS:
         raise GenerateError(f"the range spans more than {MAX_DAYS} days; split it into several runs")
+    _check_partitions(request)
     if not request.scale > 0:
         raise GenerateError(f"--scale must be greater than 0, got {request.scale}")
     if request.seed < 0:
@@ -84,6 +100,25 @@ def plan(request: GenerateRequest, settings: Settings) -> tuple[Domain, Settings
             f"{request.domain} has no table {', '.join(unknown)}; its tables: {', '.join((*masters, *dailies))}"
         )
     return spec, _settings_for(spec, request, settings), wanted
+
+
+def _check_partitions(request: GenerateRequest) -> None:
+    """A partition is replaced whole: a range that covers part of a week or month would replace
+    it with only those days, so its first and last day must be a partition's first and last."""
+    if request.partition not in PARTITION_COLUMNS:
+        raise GenerateError(f"--partition must be one of {', '.join(PARTITION_COLUMNS)}, got {request.partition!r}")
+    if request.partition_of(request.start) != request.start:
+        first = "a Monday" if request.partition == "week" else "the 1st of a month"
+        raise GenerateError(
+            f"--partition {request.partition} replaces whole {request.partition}s: --start "
+            f"{request.start} must be {first} (e.g. {request.partition_of(request.start)})"
+        )
+    following = request.end + timedelta(days=1)
+    if request.partition_of(following) != following:
+        last = "a Sunday" if request.partition == "week" else "the last day of a month"
+        raise GenerateError(
+            f"--partition {request.partition} replaces whole {request.partition}s: --end {request.end} must be {last}"
+        )
 
 
 def _settings_for(spec: Domain, request: GenerateRequest, settings: Settings) -> Settings:
@@ -109,21 +144,30 @@ def _settings_for(spec: Domain, request: GenerateRequest, settings: Settings) ->
 
 
 def parts(request: GenerateRequest, settings: Settings) -> Iterator[Part]:
-    """Master tables first, then each day's tables, in range order; one batch in memory at a time."""
+    """Master tables first, then each day's tables, in range order; one batch in memory at a time.
+    Daily tables partitioned by week or month hold the partition's column too."""
     spec, settings, wanted = plan(request, settings)
     generator = spec.build(settings)
     masters, dailies = tables_of(spec)
     if wanted & set(masters):
-        yield from _split(generator.master(), None, MASTER_DEFECTS, wanted)
+        yield from _split(generator.master(), None, MASTER_DEFECTS, wanted, request)
     if wanted & set(dailies):
         for day in request.days:
-            yield from _split(generator.day(day), day, DEFECTS, wanted)
+            yield from _split(generator.day(day), day, DEFECTS, wanted, request)
 
 
-def _split(batch: GeneratedBatch, day: date | None, defects: str, wanted: frozenset[str]) -> Iterator[Part]:
+def _split(
+    batch: GeneratedBatch, day: date | None, defects: str, wanted: frozenset[str], request: GenerateRequest
+) -> Iterator[Part]:
+    import pyarrow as pa
+
     tables = {**batch.tables, defects: batch.defects}
+    column = PARTITION_COLUMNS[request.partition]
     for name, data in tables.items():
         if name in wanted:
+            if day is not None and column not in data.column_names:
+                start = pa.array([request.partition_of(day)] * data.num_rows, pa.date32())
+                data = data.append_column(column, start)
             yield Part(name, day, data)
 
 
@@ -158,24 +202,34 @@ class Export:
                 break
         writer.check(spec.name, {p.table: normalise(p.data.schema) for p in self._first})
         has_master = bool(wanted & set(masters))
-        self.partitions = len(request.days) * bool(wanted & set(dailies)) + has_master
+        starts = {request.partition_of(day) for day in request.days}
+        self.partitions = len(starts) * bool(wanted & set(dailies)) + has_master
 
     def run(self, report: Callable[[Progress], None] = lambda progress: None) -> Progress:
         """Write every partition in order, calling `report` after each."""
+        import pyarrow as pa
+
         from dataplatform.storage.contract import Slice
         from dataplatform.storage.schema import normalise
 
+        column = PARTITION_COLUMNS[self.request.partition]
         progress = Progress(partitions=self.partitions)
-        for _, group in groupby(self._chain(), key=lambda part: part.day):
+        for start, group in groupby(self._chain(), key=self._partition):
+            pieces: dict[str, list[pa.Table]] = {}  # the partition's days, table by table
             for part in group:
-                data = part.data.cast(normalise(part.data.schema))
-                where = Slice(PARTITION_COLUMN, (part.day,)) if part.day is not None else None
-                self._writer.write(self._domain, part.table, data, where)
-                progress.rows += part.data.num_rows
-                progress.tables[part.table] = progress.tables.get(part.table, 0) + part.data.num_rows
+                pieces.setdefault(part.table, []).append(part.data.cast(normalise(part.data.schema)))
+            for table, days in pieces.items():
+                data = pa.concat_tables(days, promote_options="permissive")
+                where = Slice(column, (start,)) if start is not None else None
+                self._writer.write(self._domain, table, data, where)
+                progress.rows += data.num_rows
+                progress.tables[table] = progress.tables.get(table, 0) + data.num_rows
             progress.done += 1
             report(progress)
         return progress
+
+    def _partition(self, part: Part) -> date | None:
+        return None if part.day is None else self.request.partition_of(part.day)
 
     def _chain(self) -> Iterator[Part]:
         first, self._first = self._first, []  # the first batch can be freed once written

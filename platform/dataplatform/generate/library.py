@@ -6,6 +6,8 @@
     schema("ecommerce", "orders")               # the Arrow schema of the table as written
     generate("ecommerce", "2025-01-01", "2025-01-31", output="./out", seed=7,
              knobs={"orders_per_day": 500})      # -> Progress (rows per table)
+    generate("ecommerce", "2025-01-06", "2025-02-02", output="./out", writer="delta",
+             partition="week", compression="snappy", row_group_rows=100_000)
 
 A notebook, a test fixture or another program gets the same rows as the command for the same
 request, because both go through one `Export` (the check of the output before anything is
@@ -61,7 +63,8 @@ def generate(
     **options: Any,
 ) -> Progress:
     """Write `domain_name` from `start` to `end` (inclusive) as the command does: `options` are
-    those of `export` (`output`, `writer`, `seed`, `knobs`, `scale`, `tables`, `settings`).
+    those of `export` (`output`, `writer`, `seed`, `knobs`, `scale`, `tables`, `settings`,
+    `partition`, `compression`, `row_group_rows`, `file_rows`).
 
     The days are those of `date_range`; `seed` and the volume knobs default to
     the settings. Raises `GenerateError` (nothing written) for any request the command refuses.
@@ -82,10 +85,21 @@ def export(
     scale: float = 1.0,
     tables: tuple[str, ...] | None = None,
     settings: Settings | None = None,
+    partition: str = "day",
+    compression: str | None = "zstd",
+    row_group_rows: int | None = None,
+    file_rows: int | None = None,
 ) -> Export:
     """The checked `generate` request, not yet run: every refusal happens here, before a caller
-    shows progress or anything is written (the command builds it first for that reason)."""
+    shows progress or anything is written (the command builds it first for that reason).
+
+    `partition` is `day`, `week` or `month`; `compression` (zstd, snappy, gzip or none),
+    `row_group_rows` and `file_rows` say how data files are written, where the writer's format
+    lets them be chosen (a writer refuses an option its format cannot honour; None keeps the
+    format's default)."""
     from dataplatform.generate.writers import writer_for
+    from dataplatform.storage.backends import WriteOptions
+    from dataplatform.storage.contract import StorageError
 
     settings = settings or current_settings()
     first, last = date_range(start, end, settings)
@@ -97,8 +111,13 @@ def export(
         scale=scale,
         tables=tables,
         knobs=dict(knobs or {}),
+        partition=partition,
     )
-    target = writer_for(writer, output, settings.data_dir) if isinstance(writer, str) else writer
+    try:
+        options = WriteOptions(compression, row_group_rows, file_rows)
+    except StorageError as error:
+        raise GenerateError(str(error)) from None
+    target = writer_for(writer, output, settings.data_dir, options) if isinstance(writer, str) else writer
     return Export(request, settings, target)
 
 
