@@ -6,7 +6,7 @@ price float64, amount decimal128(12,2), name text (short, some non-ASCII, some h
 quote or nothing), status text, flag bool, day date32, ts timestamp[us, UTC]; about 1% of every
 optional column is null.
 
-For each backend (`--backends`, default all four), in the same run:
+For each backend (`--backends`, default all six), in the same run:
 
 * platform write: `store.write(TableName("bench", "storage_<run>", "platform"), table)`,
   replacing the whole table.
@@ -89,7 +89,7 @@ import pyarrow as pa
 from _harness import Figure, Outcome, Role, Trial, Workload, parse_args, report, run_isolated
 
 SEED = 42
-BACKENDS = ("parquet", "delta", "duckdb", "postgres")
+BACKENDS = ("parquet", "delta", "duckdb", "postgres", "iceberg", "ducklake")
 # Each run has a domain of its own, so two runs at once (`make bench` and a person, say) never
 # replace or drop each other's PostgreSQL tables; spawned contenders inherit it with the environment.
 RUN = os.environ.setdefault("BENCH_STORAGE_RUN", uuid.uuid4().hex[:8])
@@ -280,6 +280,31 @@ def _bare_duckdb(work: Path) -> Path:
     return work / "bare" / "bare.duckdb"
 
 
+def _iceberg_catalog(root: Path) -> Any:
+    """The SQLite catalog the platform's Iceberg store keeps under `root` (storage/iceberg_store.py)."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    root.mkdir(parents=True, exist_ok=True)
+    return SqlCatalog("dataplatform", uri=f"sqlite:///{root / 'catalog.db'}", warehouse=root.as_uri())
+
+
+def _ducklake(root: Path, read_only: bool) -> Any:
+    """DuckDB with the DuckLake under `root` attached as `lake`, as the platform's store has it."""
+    import duckdb
+
+    from dataplatform.engine.extensions import load_extension
+
+    root.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    load_extension(con, "ducklake")
+    con.execute("SET TimeZone = 'UTC'")
+    mode = ", READ_ONLY" if read_only else ""
+    con.execute(
+        f"ATTACH 'ducklake:{root / 'metadata.ducklake'}' AS lake (DATA_PATH '{root / 'data'}/'{mode})"
+    )
+    return con
+
+
 def _parquet_writer(work: Path, url: str | None, name: str, schema: pa.Schema) -> Writer:
     import pyarrow.parquet as pq
 
@@ -381,9 +406,32 @@ def _postgres_row_writer(work: Path, url: str | None, name: str, schema: pa.Sche
     return write
 
 
+def _iceberg_writer(work: Path, url: str | None, name: str, schema: pa.Schema) -> Writer:
+    """pyiceberg's overwrite of a table created by hand: one snapshot, as the platform's write."""
+    catalog = _iceberg_catalog(work / "bare" / "iceberg")
+    catalog.create_namespace_if_not_exists("bare")
+    if catalog.table_exists(("bare", name)):
+        catalog.purge_table(("bare", name))
+    table = catalog.create_table(("bare", name), schema=schema)
+    return lambda data: table.overwrite(data)
+
+
+def _ducklake_writer(work: Path, url: str | None, name: str, schema: pa.Schema) -> Writer:
+    """CREATE OR REPLACE TABLE in the lake, on a connection attached per write as the platform does."""
+
+    def write(data: pa.Table) -> None:
+        with _ducklake(work / "bare" / "ducklake", read_only=False) as con:
+            con.register("incoming", data)
+            con.execute(f"CREATE OR REPLACE TABLE lake.{name} AS SELECT * FROM incoming")
+
+    return write
+
+
 BARE_WRITERS: dict[str, Callable[[Path, str | None, str, pa.Schema], Writer]] = {
     "parquet": _parquet_writer,
     "delta": _delta_writer,
+    "iceberg": _iceberg_writer,
+    "ducklake": _ducklake_writer,
     "duckdb": _duckdb_writer,
     "duckdb sql": _duckdb_sql_writer,
     "postgres": _postgres_writer,
@@ -548,9 +596,29 @@ def _postgres_reader(work: Path, url: str | None, name: str, limit: int | None) 
     return count, lambda: read(limit)
 
 
+def _iceberg_reader(work: Path, url: str | None, name: str, limit: int | None) -> Reader:
+    """pyiceberg's scan, cast to the input's types (it reads text as large_string)."""
+
+    def load() -> Any:
+        return _iceberg_catalog(work / "lake" / "iceberg").load_table((NAMESPACE, name))
+
+    return lambda: load().scan().count(), lambda: load().scan().to_arrow().cast(SCHEMA)
+
+
+def _ducklake_reader(work: Path, url: str | None, name: str, limit: int | None) -> Reader:
+    def query(sql: str) -> pa.Table:
+        with _ducklake(work / "lake" / "ducklake", read_only=True) as con:
+            return con.execute(sql).to_arrow_table()
+
+    table = f"lake.{NAMESPACE}.{name}"
+    return lambda: query(f"SELECT count(*) FROM {table}"), lambda: query(f"SELECT * FROM {table}")
+
+
 BARE_READERS: dict[str, Callable[[Path, str | None, str, int | None], Reader]] = {
     "parquet": _parquet_reader,
     "delta": _delta_reader,
+    "iceberg": _iceberg_reader,
+    "ducklake": _ducklake_reader,
     "duckdb": _duckdb_reader,
     "postgres": _postgres_reader,
 }
@@ -616,6 +684,19 @@ def stored(backend: str, work: Path, url: str | None, name: str, bare: bool) -> 
         table = DeltaTable(
             _bare_delta(work, name) if bare else _platform_file(work, "delta", name)
         ).to_pyarrow_table()
+    elif backend == "iceberg":
+        root, namespace = (
+            (work / "bare" / "iceberg", "bare") if bare else (work / "lake" / "iceberg", NAMESPACE)
+        )
+        table = _iceberg_catalog(root).load_table((namespace, name)).scan().to_arrow().cast(SCHEMA)
+    elif backend == "ducklake":
+        root, qualified = (
+            (work / "bare" / "ducklake", name)
+            if bare
+            else (work / "lake" / "ducklake", f"{NAMESPACE}.{name}")
+        )
+        with _ducklake(root, read_only=True) as con:
+            table = con.execute(f"SELECT * FROM lake.{qualified}").to_arrow_table()
     else:
         import duckdb
 
@@ -783,12 +864,16 @@ BARE_WRITE_NAMES = {
     "delta": 'write_deltalake(mode="overwrite")',
     "duckdb": "CREATE OR REPLACE TABLE AS SELECT from Arrow",
     "postgres": "psycopg DELETE + COPY of pyarrow CSV",
+    "iceberg": "pyiceberg Table.overwrite",
+    "ducklake": "CREATE OR REPLACE TABLE in the lake",
 }
 BARE_READ_NAMES = {
     "parquet": "pq.read_table",
     "delta": "DeltaTable.to_pyarrow_table",
     "duckdb": "SELECT * .to_arrow_table()",
     "postgres": "psycopg COPY TO csv + pyarrow read_csv",
+    "iceberg": "pyiceberg scan().to_arrow()",
+    "ducklake": "SELECT * .to_arrow_table()",
 }
 
 

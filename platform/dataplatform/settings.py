@@ -63,7 +63,13 @@ STORAGE_BACKENDS: dict[str, StorageBackend] = {
         StorageBackend("duckdb", "duckdb_store", "tables in one DuckDB file", "duckdb", True, False, False),
         StorageBackend("postgres", "postgres_store", "tables in PostgreSQL", "postgres", False, False, False),
         StorageBackend(
-            "iceberg", "iceberg_store", "Iceberg tables in a SQLite catalog (catalog.db)", "iceberg", True, True, True
+            "iceberg",
+            "iceberg_store",
+            "Iceberg tables in a SQLite catalog (catalog.db)",
+            "iceberg",
+            True,
+            True,
+            True,
         ),
         StorageBackend(
             "ducklake",

@@ -103,8 +103,14 @@ def test_scale_multiplies_the_domain_counts(user_env, tmp_path):
             ["ecommerce", "gs://bucket/out", "--writer", "ducklake"],
             "the ducklake writer writes to a local folder or to s3://bucket/prefix",
         ),
-        (["ecommerce", "{out}", "--compression", "lz9"], "unknown compression 'lz9'; known: zstd, snappy, gzip, none"),
-        (["ecommerce", "{out}", "--row-group-rows", "0"], "row_group_rows must be a whole number of rows, 1 or more"),
+        (
+            ["ecommerce", "{out}", "--compression", "lz9"],
+            "unknown compression 'lz9'; known: zstd, snappy, gzip, none",
+        ),
+        (
+            ["ecommerce", "{out}", "--row-group-rows", "0"],
+            "row_group_rows must be a whole number of rows, 1 or more",
+        ),
         (
             ["ecommerce", "{out}", "--writer", "iceberg", "--file-rows", "1000"],
             "the iceberg backend cannot set file_rows: Iceberg cuts its files by size in bytes, not rows",

@@ -43,7 +43,9 @@ def generate(out: Path, writer: str, start: str, end: str, **options) -> None:
 
 def data_files(folder: Path) -> list[Path]:
     """The Parquet data files under `folder` (not Iceberg's manifests or metadata)."""
-    return sorted(p for p in folder.rglob("*.parquet") if "metadata" not in p.parts and not p.name.startswith("."))
+    return sorted(
+        p for p in folder.rglob("*.parquet") if "metadata" not in p.parts and not p.name.startswith(".")
+    )
 
 
 def orders_files(writer: str, out: Path) -> list[Path]:
@@ -52,7 +54,9 @@ def orders_files(writer: str, out: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("writer", WRITERS)
-@pytest.mark.parametrize(("compression", "codec"), [("gzip", "GZIP"), ("snappy", "SNAPPY"), ("none", "UNCOMPRESSED")])
+@pytest.mark.parametrize(
+    ("compression", "codec"), [("gzip", "GZIP"), ("snappy", "SNAPPY"), ("none", "UNCOMPRESSED")]
+)
 def test_compression_and_row_groups_are_those_asked_for(tmp_path, writer, compression, codec):
     out = tmp_path / "out"
     # DuckDB's Parquet writer (DuckLake's) rounds row groups up to whole vectors of 2,048 rows
@@ -92,7 +96,9 @@ def test_rows_per_file_cut_a_partition_into_files(tmp_path):
 @pytest.mark.parametrize("writer", ["delta", "iceberg", "ducklake"])
 def test_rows_per_file_are_refused_where_the_format_cuts_files_by_bytes(tmp_path, writer):
     out = tmp_path / "out"
-    with pytest.raises(GenerateError, match=f"the {writer} backend cannot set file_rows: .* by size in bytes"):
+    with pytest.raises(
+        GenerateError, match=f"the {writer} backend cannot set file_rows: .* by size in bytes"
+    ):
         generate(out, writer, "2025-01-01", "2025-01-01", file_rows=1_000)
     assert not out.exists()
 
@@ -128,7 +134,9 @@ def test_weekly_partitions_are_named_by_their_monday_and_replaced_whole(tmp_path
         assert (row["partition_date_max"] - row["partition_date_min"]).days == 6
         assert row["partition_date_min"] == row["partition_week"]
     if writer in ("parquet", "delta"):
-        folders = sorted(p.name for p in (out / "ecommerce" / "orders").iterdir() if p.name.startswith("partition"))
+        folders = sorted(
+            p.name for p in (out / "ecommerce" / "orders").iterdir() if p.name.startswith("partition")
+        )
         assert folders == ["partition_week=2025-01-06", "partition_week=2025-01-13"]
 
     second = got.filter(pc.equal(got["partition_week"], date(2025, 1, 13)))
@@ -164,4 +172,3 @@ def test_a_range_covering_part_of_a_week_is_refused(tmp_path, start, end, messag
     with pytest.raises(GenerateError, match=message.replace("(", r"\(").replace(")", r"\)")):
         generate(out, "delta", start, end, partition="week")
     assert not out.exists()
-

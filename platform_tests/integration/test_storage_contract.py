@@ -19,23 +19,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pytest
 
+from dataplatform.settings import STORAGE_BACKENDS
 from dataplatform.storage import Slice, StorageError, TableName, open_store
 from dataplatform.storage.schema import SchemaMismatch
 from platform_tests.processes import cpu_seconds, wait_until
 
-# the lake's backends run on a local folder and on a real S3 server (`platform_tests/s3.py`)
-BACKENDS = [
-    "parquet",
-    "delta",
-    "duckdb",
-    "postgres",
-    "iceberg",
-    "ducklake",
-    "parquet-s3",
-    "delta-s3",
-    "iceberg-s3",
-    "ducklake-s3",
-]
+# every registered backend; those that can keep their data in object storage also on a real S3
+# server (`platform_tests/s3.py`)
+BACKENDS = [*STORAGE_BACKENDS, *(f"{b.name}-s3" for b in STORAGE_BACKENDS.values() if b.object_storage)]
 D1, D2 = date(2026, 3, 10), date(2026, 3, 11)
 T1, T2 = (datetime(2026, 3, d, tzinfo=UTC) for d in (10, 11))
 

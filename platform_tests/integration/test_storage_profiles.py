@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 import pytest
 from sqlalchemy.engine import make_url
 
-from dataplatform.settings import LAYERS, LayerStorage, load_settings
+from dataplatform.settings import LAYERS, STORAGE_BACKENDS, LayerStorage, load_settings
 from dataplatform.storage import TableName, open_store
 from platform_tests.conftest import DAY, small_settings
 from platform_tests.integration.conftest import Platform
@@ -15,7 +15,7 @@ from platform_tests.integration.conftest import Platform
 D1 = DAY.isoformat()
 
 
-@pytest.fixture(params=["parquet", "delta", "duckdb", "postgres"])
+@pytest.fixture(params=list(STORAGE_BACKENDS))
 def every_layer_on(request, monkeypatch):
     """Settings with landing, bronze, silver and gold all on one backend."""
     backend = request.param

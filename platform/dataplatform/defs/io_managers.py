@@ -122,4 +122,3 @@ def _first_rows(reader, rows: int):
             yield batch
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches()), head
-

@@ -111,7 +111,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
     resources: dict[str, object] = {"lakehouse": Lakehouse(postgres_url=url, **files, **backends)}
     for layer, backend in backends.items():
         resources[io_manager_key(layer)] = TableIOManager(backend=backend, url=url, **files)
-    resources[io_manager_key("reference")] = TableIOManager(backend=settings.layer_backend("reference"), **files)
+    resources[io_manager_key("reference")] = TableIOManager(
+        backend=settings.layer_backend("reference"), **files
+    )
     resources["dropzone"] = dropzone_resource(settings.dropzone_root)
     if settings.pii_secret is not None:
         resources["pii"] = PiiSecret(secret=dg.EnvVar(SECRET_VARIABLE))

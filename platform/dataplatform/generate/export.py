@@ -106,7 +106,9 @@ def _check_partitions(request: GenerateRequest) -> None:
     """A partition is replaced whole: a range that covers part of a week or month would replace
     it with only those days, so its first and last day must be a partition's first and last."""
     if request.partition not in PARTITION_COLUMNS:
-        raise GenerateError(f"--partition must be one of {', '.join(PARTITION_COLUMNS)}, got {request.partition!r}")
+        raise GenerateError(
+            f"--partition must be one of {', '.join(PARTITION_COLUMNS)}, got {request.partition!r}"
+        )
     if request.partition_of(request.start) != request.start:
         first = "a Monday" if request.partition == "week" else "the 1st of a month"
         raise GenerateError(

@@ -36,9 +36,7 @@ class WriteOptions:
 
     def __post_init__(self) -> None:
         if self.compression is not None and self.compression not in COMPRESSIONS:
-            raise StorageError(
-                f"unknown compression {self.compression!r}; known: {', '.join(COMPRESSIONS)}"
-            )
+            raise StorageError(f"unknown compression {self.compression!r}; known: {', '.join(COMPRESSIONS)}")
         for name in ("row_group_rows", "file_rows"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

@@ -60,7 +60,9 @@ class DeltaStore(TableFolders, DatasetReads):
 
     backend = "delta"
 
-    def __init__(self, root: Path | str, layer: str | None = None, options: WriteOptions | None = None) -> None:
+    def __init__(
+        self, root: Path | str, layer: str | None = None, options: WriteOptions | None = None
+    ) -> None:
         super().__init__(root, layer)
         self.options = delta_options(str(self.root))
         # delta-rs's `writer_properties` when an option is set, else nothing (its defaults)
@@ -309,7 +311,9 @@ def _writer_properties(options: WriteOptions | None) -> WriterProperties | None:
         return None
     from deltalake import WriterProperties
 
-    codec = options.compression and ("UNCOMPRESSED" if options.compression == "none" else options.compression.upper())
+    codec = options.compression and (
+        "UNCOMPRESSED" if options.compression == "none" else options.compression.upper()
+    )
     return WriterProperties(
         compression=codec,  # type: ignore[arg-type]  # one of COMPRESSIONS, in delta-rs's spelling
         max_row_group_size=options.row_group_rows,

@@ -249,4 +249,3 @@ def _select(
         sql += " LIMIT ?"
         params.append(limit)
     return sql, params
-
