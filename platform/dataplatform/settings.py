@@ -34,7 +34,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StorageBackend:
     """A storage backend, registered once in `STORAGE_BACKENDS`: settings accept its name for a
     layer, `storage.backends` opens its store (the function `open_store(place)` of the module
@@ -46,39 +46,59 @@ class StorageBackend:
     module: str  # dataplatform.storage.<module> defines open_store(place)
     description: str
     kind: str  # the Dagster `kinds` tag the UI shows
-    in_files: bool  # its tables live under DATAPLATFORM_DATA_DIR or the lake, not on a server
-    object_storage: bool  # its data may live in an s3:// lake (DATAPLATFORM_LAKE_URI)
-    output: bool  # `dataplatform generate --writer <name>` can write an output folder with it
+    in_files: bool = False  # its tables live under DATAPLATFORM_DATA_DIR or the lake, not on a server
+    object_storage: bool = False  # its data may live in an s3:// lake (DATAPLATFORM_LAKE_URI)
+    output: bool = False  # `dataplatform generate --writer <name>` can write an output folder with it
 
 
 STORAGE_BACKENDS: dict[str, StorageBackend] = {
     b.name: b
     for b in (
         StorageBackend(
-            "parquet", "parquet_store", "Parquet files, Hive-partitioned", "parquet", True, True, True
+            name="parquet",
+            module="parquet_store",
+            description="Parquet files, Hive-partitioned",
+            kind="parquet",
+            in_files=True,
+            object_storage=True,
+            output=True,
         ),
         StorageBackend(
-            "delta", "delta_store", "Delta Lake tables partitioned like the data", "delta", True, True, True
-        ),
-        StorageBackend("duckdb", "duckdb_store", "tables in one DuckDB file", "duckdb", True, False, False),
-        StorageBackend("postgres", "postgres_store", "tables in PostgreSQL", "postgres", False, False, False),
-        StorageBackend(
-            "iceberg",
-            "iceberg_store",
-            "Iceberg tables in a SQLite catalog (catalog.db)",
-            "iceberg",
-            True,
-            True,
-            True,
+            name="delta",
+            module="delta_store",
+            description="Delta Lake tables partitioned like the data",
+            kind="delta",
+            in_files=True,
+            object_storage=True,
+            output=True,
         ),
         StorageBackend(
-            "ducklake",
-            "ducklake_store",
-            "a DuckLake (metadata.ducklake plus Parquet data files)",
-            "ducklake",
-            True,
-            True,
-            True,
+            name="duckdb",
+            module="duckdb_store",
+            description="tables in one DuckDB file",
+            kind="duckdb",
+            in_files=True,
+        ),
+        StorageBackend(
+            name="postgres", module="postgres_store", description="tables in PostgreSQL", kind="postgres"
+        ),
+        StorageBackend(
+            name="iceberg",
+            module="iceberg_store",
+            description="Iceberg tables in a SQLite catalog (catalog.db)",
+            kind="iceberg",
+            in_files=True,
+            object_storage=True,
+            output=True,
+        ),
+        StorageBackend(
+            name="ducklake",
+            module="ducklake_store",
+            description="a DuckLake (metadata.ducklake plus Parquet data files)",
+            kind="ducklake",
+            in_files=True,
+            object_storage=True,
+            output=True,
         ),
     )
 }
