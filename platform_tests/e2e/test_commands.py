@@ -69,7 +69,7 @@ def test_invalid_setting_is_one_clear_line_without_traceback(user_env):
     output = (result.stdout + result.stderr).strip()
     assert "Traceback" not in output
     assert "DATAPLATFORM_STORAGE__GOLD='mysql'" in output
-    assert "'parquet', 'delta', 'duckdb' or 'postgres'" in output
+    assert "'parquet', 'delta', 'duckdb', 'postgres', 'iceberg' or 'ducklake'" in output
 
 
 def test_code_location_loads_without_heavy_libraries(user_env):

@@ -153,3 +153,41 @@ def test_an_output_with_incompatible_tables_is_refused_and_left_as_it_was(user_e
     assert "does not match ecommerce.orders: column 'order_id' is string there, int64 here" in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(out) == before
+
+
+def test_writer_options_reach_the_files_the_command_writes(user_env, tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    result = run(
+        [
+            *GENERATE,
+            "ecommerce",
+            str(out),
+            "--tables",
+            "orders",
+            "--partition",
+            "week",
+            "--start",
+            "2025-01-06",
+            "--end",
+            "2025-01-12",
+            "--compression",
+            "gzip",
+            "--row-group-rows",
+            "100",
+            "--format",
+            "json",
+        ],
+        user_env,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["partition"] == "week" and summary["partitions"] == 1
+    week = out / "ecommerce" / "orders" / "partition_week=2025-01-06"
+    assert sorted(p.name for p in week.parent.iterdir() if p.is_dir()) == [week.name]
+    metadata = pq.ParquetFile(next(week.glob("*.parquet"))).metadata
+    groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
+    assert len(groups) > 1 and max(g.num_rows for g in groups) <= 100
+    assert {g.column(c).compression for g in groups for c in range(g.num_columns)} == {"GZIP"}
+    assert sum(g.num_rows for g in groups) == summary["tables"]["orders"]
