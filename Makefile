@@ -21,8 +21,12 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 run: install $(DAGSTER_HOME)/dagster.yaml  ## set up, then materialise master data, recent days and summaries
 	$(BIN)/dataplatform run
 
+# The whole suite on a pytest-xdist worker per core (PYTEST_WORKERS=0: in one process): tests that
+# share a module's setup or the Celery broker's queue run together on one worker (xdist groups,
+# set in platform_tests/conftest.py), every other test goes to whichever worker is free.
+PYTEST_WORKERS ?= auto
 test: install  ## set up, then run the whole test suite, as CI does (prints the ten slowest tests)
-	$(BIN)/pytest --durations=10
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=10
 
 # The tests a developer runs between edits: every package's unit tests and the quick integration
 # tests, under a minute; slow (measured), e2e and PostgreSQL tests are left to `make test`.

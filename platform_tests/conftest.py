@@ -313,6 +313,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         test = item.nodeid.removeprefix("platform_tests/")
         if test in SLOW or test.split("::")[0] in SLOW or test.split("[")[0] in SLOW or _uses_s3(item):
             item.add_marker("slow")
+        group = _xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+# `make test` runs the suite on pytest-xdist workers with `--dist loadgroup`: each test goes to
+# whichever worker is free, except the tests of one xdist group, which run together, in order, on
+# one worker. Two kinds of test are grouped here, so no test file has to say so:
+# - every test that uses the Celery broker: their workers all take steps from the broker's one
+#   `dagster` queue, so two such tests at once would run each other's steps;
+# - the tests of a module (or class) that share a module- or class-scoped fixture (a materialised
+#   platform, a started server): grouped, the fixture is built once, on one worker, instead of
+#   once on each worker that gets one of its tests.
+CELERY_FIXTURES = {"celery_broker"}
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    if CELERY_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "celery"
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    for definitions in info.name2fixturedefs.values():
+        if definitions and definitions[-1].scope in ("module", "class", "package"):
+            return item.nodeid.split("::")[0]
+    return None
 
 
 def _uses_s3(item: pytest.Item) -> bool:
