@@ -49,6 +49,8 @@ class StorageBackend:
     in_files: bool = False  # its tables live under DATAPLATFORM_DATA_DIR or the lake, not on a server
     object_storage: bool = False  # its data may live in an s3:// lake (DATAPLATFORM_LAKE_URI)
     output: bool = False  # `dataplatform generate --writer <name>` can write an output folder with it
+    # the Dagster pool its writers wait in when its tables share one file that takes one writer at a time
+    pool: str | None = None
 
 
 STORAGE_BACKENDS: dict[str, StorageBackend] = {
@@ -78,6 +80,7 @@ STORAGE_BACKENDS: dict[str, StorageBackend] = {
             description="tables in one DuckDB file",
             kind="duckdb",
             in_files=True,
+            pool="duckdb_warehouse",
         ),
         StorageBackend(
             name="postgres", module="postgres_store", description="tables in PostgreSQL", kind="postgres"
@@ -99,6 +102,7 @@ STORAGE_BACKENDS: dict[str, StorageBackend] = {
             in_files=True,
             object_storage=True,
             output=True,
+            pool="ducklake_catalog",
         ),
     )
 }

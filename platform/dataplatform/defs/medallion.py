@@ -20,11 +20,10 @@ from dataplatform.defs.retries import retry_policy_for
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed, key_for
 from dataplatform.generate import Domain
 from dataplatform.quality.specs import NotNull
-from dataplatform.settings import Settings
+from dataplatform.settings import STORAGE_BACKENDS, Settings
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
 
 DAILY_COLUMN = "partition_date"
-WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 def landing_assets(
@@ -63,13 +62,14 @@ class AssetOptions(TypedDict, total=False):
 
 def asset_options(layer: str, domain: str, settings: Settings) -> AssetOptions:
     backend = settings.layer_backend(layer)
+    registered = STORAGE_BACKENDS[backend]
     options: AssetOptions = {
         "io_manager_key": io_manager_key(layer),
-        "kinds": {backend},
+        "kinds": {registered.kind},
         "group_name": domain,
     }
-    if backend == "duckdb":
-        options["pool"] = WAREHOUSE_POOL
+    if registered.pool is not None:
+        options["pool"] = registered.pool
     retry = retry_policy_for(backend)
     if retry is not None:
         options["retry_policy"] = retry

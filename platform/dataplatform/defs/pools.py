@@ -13,9 +13,11 @@ from __future__ import annotations
 import dagster as dg
 
 from dataplatform.defs.datasets import DATASETS_POOL
-from dataplatform.defs.medallion import WAREHOUSE_POOL
+from dataplatform.settings import STORAGE_BACKENDS
 
-POOLS = (WAREHOUSE_POOL, DATASETS_POOL)
+# the files that take one writer at a time: a backend's (the DuckDB warehouse, a DuckLake catalog)
+# and the dataset store's
+POOLS = (*(b.pool for b in STORAGE_BACKENDS.values() if b.pool is not None), DATASETS_POOL)
 
 
 def ensure_pools(instance: dg.DagsterInstance, pools: tuple[str, ...] = POOLS) -> None:
