@@ -355,7 +355,7 @@ def _duckdb_sql(orders: int) -> tuple[str, str, str]:
         STATUS_WEIGHTS,
         STATUSES,
     )
-    from dataplatform.generate.seeding import day_ordinal
+    from dataplatform.synthetic.seeding import day_ordinal
 
     mean = ITEMS_PER_ORDER - 1  # item_count = 1 + Poisson(items_per_order - 1), truncated at 12
     counts = [1 + k for k in range(12)]

@@ -10,10 +10,10 @@ import pyarrow.compute as pc
 import pytest
 
 from dataplatform.generate import ecommerce
-from dataplatform.generate.batch import GeneratedBatch
-from dataplatform.generate.delivery import Delivery
 from dataplatform.generate.ecommerce import EcommerceGenerator
 from dataplatform.settings import EcommerceVolumes
+from dataplatform.synthetic.batch import GeneratedBatch
+from dataplatform.synthetic.delivery import Delivery
 from platform_tests.conftest import DAY, SMALL
 
 

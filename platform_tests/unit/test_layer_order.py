@@ -17,9 +17,10 @@ LAYERS: list[set[str]] = [
     {"engine"},
     {"storage"},
     {"assetkeys"},  # above storage: a key maps to the stored table it names
-    {"generate"},
+    {"synthetic"},  # the generators' building blocks, knowing no domain
     {"quality"},
     {"transform"},
+    {"generate"},
     {"ingest"},
     {"datasets"},
     {"models"},

@@ -113,14 +113,14 @@ def _landing(domain, tables, defects_name, settings, partitions) -> dg.AssetsDef
     )
     def landing(context: dg.AssetExecutionContext):
         """Generated a chunk at a time (`settings.generate_chunk_rows`) and written a batch at a
-        time, so a day larger than memory lands (see `generate/delivery.py`). The table that
+        time, so a day larger than memory lands (see `synthetic/delivery.py`). The table that
         streams straight from the generator gets its row count when written; the others, written
         after it, carry the step's figures too."""
         import tempfile
         from pathlib import Path
 
         from dataplatform.generate import generator_for
-        from dataplatform.generate.delivery import Delivery
+        from dataplatform.synthetic.delivery import Delivery
 
         generator = generator_for(domain, settings)
         if partitions:

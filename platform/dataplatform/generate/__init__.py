@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from dataplatform.settings import Settings
 
 if TYPE_CHECKING:
-    from dataplatform.generate.batch import GeneratedBatch
+    from dataplatform.synthetic.batch import GeneratedBatch
 
 
 class DomainGenerator(Protocol):

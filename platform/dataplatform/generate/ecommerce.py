@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataplatform.currency import COUNTRY_CURRENCY, MAX_PRICE, USD_PER_UNIT
-from dataplatform.generate.batch import GeneratedBatch, in_parallel
-from dataplatform.generate.defects import DefectInjector, DefectLog
-from dataplatform.generate.sampling import constant_date, draw, labels, power_law_ranks, small_poisson
-from dataplatform.generate.seeding import SeededGenerator, day_ordinal
 from dataplatform.settings import EcommerceVolumes
+from dataplatform.synthetic.batch import GeneratedBatch, in_parallel
+from dataplatform.synthetic.defects import DefectInjector, DefectLog
+from dataplatform.synthetic.sampling import constant_date, draw, labels, power_law_ranks, small_poisson
+from dataplatform.synthetic.seeding import SeededGenerator, day_ordinal
 
 DOMAIN = "ecommerce"
 

@@ -25,8 +25,8 @@ from dataplatform.settings import Settings
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from dataplatform.generate.batch import GeneratedBatch
     from dataplatform.generate.writers.base import Writer
+    from dataplatform.synthetic.batch import GeneratedBatch
 
 DEFECTS, MASTER_DEFECTS = "defects", "master_defects"
 PARTITION_COLUMN = "partition_date"

@@ -17,11 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataplatform.generate.batch import GeneratedBatch
-from dataplatform.generate.defects import DefectInjector, DefectLog
-from dataplatform.generate.sampling import draw, labels
-from dataplatform.generate.seeding import SeededGenerator
 from dataplatform.settings import MarketVolumes
+from dataplatform.synthetic.batch import GeneratedBatch
+from dataplatform.synthetic.defects import DefectInjector, DefectLog
+from dataplatform.synthetic.sampling import draw, labels
+from dataplatform.synthetic.seeding import SeededGenerator
 
 DOMAIN = "market"
 TICK = 0.01

@@ -16,11 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataplatform.generate.batch import GeneratedBatch
-from dataplatform.generate.defects import DefectInjector, DefectLog, key_text
-from dataplatform.generate.sampling import constant_date, draw, labels
-from dataplatform.generate.seeding import SeededGenerator
 from dataplatform.settings import SensorVolumes
+from dataplatform.synthetic.batch import GeneratedBatch
+from dataplatform.synthetic.defects import DefectInjector, DefectLog, key_text
+from dataplatform.synthetic.sampling import constant_date, draw, labels
+from dataplatform.synthetic.seeding import SeededGenerator
 
 DOMAIN = "sensors"
 # type, unit, baseline mean and spread across devices, daily amplitude, noise, drift per year

@@ -16,11 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataplatform.generate.batch import GeneratedBatch
-from dataplatform.generate.defects import DefectInjector, DefectLog
-from dataplatform.generate.sampling import constant_date
-from dataplatform.generate.seeding import SeededGenerator
 from dataplatform.settings import WeatherVolumes
+from dataplatform.synthetic.batch import GeneratedBatch
+from dataplatform.synthetic.defects import DefectInjector, DefectLog
+from dataplatform.synthetic.sampling import constant_date
+from dataplatform.synthetic.seeding import SeededGenerator
 
 DOMAIN = "weather"
 # city, country, latitude, longitude, elevation in metres

@@ -140,7 +140,7 @@ def _questioned_keys(
 
     from dataplatform.engine.identifiers import quote
     from dataplatform.engine.sql import STREAM_BATCH_ROWS, connect
-    from dataplatform.generate.defects import key_text
+    from dataplatform.synthetic.defects import key_text
 
     columns = ", ".join(quote(c) for c in key)
     # Only rows silver questioned need their delivered key, traced back through `_checksum`

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
-    from dataplatform.generate.batch import GeneratedBatch
+    from dataplatform.synthetic.batch import GeneratedBatch
 
 SPOOL_BATCH_ROWS = 262_144
 SPOOL_COMPRESSION = "lz4"  # written once, read once, on local disk: speed over size

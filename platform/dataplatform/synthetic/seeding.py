@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from dataplatform.generate.batch import GeneratedBatch
+    from dataplatform.synthetic.batch import GeneratedBatch
 
 _EPOCH = date(2000, 1, 1)
 
