@@ -43,7 +43,7 @@ what makes million-row days cheap enough for tests and benchmarks.
 
 Further rows, one run:
 
-* Every domain (ecommerce, market, sensors, weather): `generator_for(name, settings).day(DAY)`
+* Every domain (ecommerce, market, sensors, weather): `domain(name).generator_for(settings).day(DAY)`
   with the domain's size knob (orders per day, symbols, devices, stations) set so that a day
   holds about `--rows` rows counting every table and the injected duplicates. The knob is found
   in setup: a guess from a typical rows-per-unit, one probe day, then linear scaling (the rows of
@@ -131,7 +131,7 @@ QUANTITIES = OrderedDict((q, 0.65 * 0.35 ** (q - 1)) for q in range(1, 8))
 
 
 def _volumes(rows: int):
-    from dataplatform.generate.ecommerce import WEEKDAY_FACTOR
+    from dataplatform.domains.ecommerce.generator import WEEKDAY_FACTOR
     from dataplatform.settings import EcommerceVolumes
 
     # The generator scales orders_per_day by a weekday factor; undo it so the day holds ~rows.
@@ -142,7 +142,7 @@ def _volumes(rows: int):
 
 
 def prepare_platform(rows: int, threads: int | None = None) -> Workload:
-    from dataplatform.generate.ecommerce import EcommerceGenerator
+    from dataplatform.domains.ecommerce.generator import EcommerceGenerator
 
     EcommerceGenerator(SEED, _volumes(WARM_UP_ROWS), DEFECT_RATE).day(DAY)
     generator = EcommerceGenerator(SEED, _volumes(rows), DEFECT_RATE, threads=threads)
@@ -158,7 +158,7 @@ def prepare_platform(rows: int, threads: int | None = None) -> Workload:
 
 
 def prepare_platform_clean(rows: int) -> Workload:
-    from dataplatform.generate.ecommerce import EcommerceGenerator
+    from dataplatform.domains.ecommerce.generator import EcommerceGenerator
 
     EcommerceGenerator(SEED, _volumes(WARM_UP_ROWS), DEFECT_RATE).clean_day(DAY)
     generator = EcommerceGenerator(SEED, _volumes(rows), DEFECT_RATE)
@@ -175,7 +175,7 @@ class _Weights:
 
     def __init__(self) -> None:
         from dataplatform.currency import COUNTRY_CURRENCY, USD_PER_UNIT
-        from dataplatform.generate.ecommerce import (
+        from dataplatform.domains.ecommerce.generator import (
             CHANNEL_WEIGHTS,
             CHANNELS,
             COUNTRIES,
@@ -343,7 +343,7 @@ def _power_law_rank(u: str, size: int, exponent: float) -> str:
 
 def _duckdb_sql(orders: int) -> tuple[str, str, str]:
     """The three timed statements: draw the orders, their lines (to Arrow), the orders with totals."""
-    from dataplatform.generate.ecommerce import (
+    from dataplatform.domains.ecommerce.generator import (
         CHANNEL_WEIGHTS,
         CHANNELS,
         CUSTOMER_SKEW,
@@ -420,7 +420,7 @@ def _duckdb_dimensions(con) -> None:
     """Untimed setup: customers (country, currency, rate, activity ranking) and products (the
     platform's list prices, popularity ranking), as the platform caches its own."""
     from dataplatform.currency import COUNTRY_CURRENCY, USD_PER_UNIT
-    from dataplatform.generate.ecommerce import COUNTRIES, COUNTRY_WEIGHTS, EcommerceGenerator
+    from dataplatform.domains.ecommerce.generator import COUNTRIES, COUNTRY_WEIGHTS, EcommerceGenerator
 
     countries = COUNTRIES.tolist()
     u = _uniform("i", 10)
@@ -496,7 +496,7 @@ def _domain_settings(name: str, knob: int):
 
 def _size_domain(name: str, rows: int) -> int:
     """The knob whose day holds about `rows` rows: a guess, one probe day, then linear scaling."""
-    from dataplatform.generate import generator_for
+    from dataplatform.domains import domain
 
     _, per_unit, limit = KNOBS[name]
 
@@ -504,15 +504,15 @@ def _size_domain(name: str, rows: int) -> int:
         return max(1, min(round(value), limit or sys.maxsize))
 
     guess = clamp(rows / per_unit)
-    probed = generator_for(name, _domain_settings(name, guess)).day(DAY).rows
+    probed = domain(name).generator_for(_domain_settings(name, guess)).day(DAY).rows
     return clamp(guess * rows / max(probed, 1))
 
 
 def prepare_domain(name: str, rows: int) -> Workload:
-    from dataplatform.generate import generator_for
+    from dataplatform.domains import domain
 
     knob = _size_domain(name, rows)  # its probe day is also the untimed warm-up
-    generator = generator_for(name, _domain_settings(name, knob))
+    generator = domain(name).generator_for(_domain_settings(name, knob))
 
     def run() -> Outcome:
         return Outcome(generator.day(DAY).rows, {"knob": knob})

@@ -29,7 +29,7 @@ quotes, about as many rows and Arrow bytes as the e-commerce day), defects inclu
   anchor keeps bronze and silver in temporary tables between stages, where the platform writes
   them to Delta and reads them back; it runs no checks.
 * market anchor: the same bronze, then silver with the platform's OHLCV and QUOTES rules
-  (`transform/market.py`: symbol and exchange normalised, OHLC order and positive prices
+  (`domains/market/pipeline.py`: symbol and exchange normalised, OHLC order and positive prices
   enforced, a negative volume voided and flagged, crossed quotes dropped, missing sizes flagged,
   dedup on (symbol, ts)), and gold `daily_bars` and `quote_liquidity` replaced for the day.
 
@@ -116,7 +116,7 @@ def _definitions(data_dir: str, domain: str, size: int):
     import dagster as dg
 
     from dataplatform.defs import build_definitions
-    from dataplatform.generate.ecommerce import WEEKDAY_FACTOR
+    from dataplatform.domains.ecommerce.generator import WEEKDAY_FACTOR
     from dataplatform.settings import EcommerceVolumes, MarketVolumes, Settings
 
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -380,7 +380,7 @@ def prepare_anchor(landing_dir: str, anchor_dir: str) -> Workload:
 
     # Reference data, not logic: the same status list, currency rates and price bound as the platform.
     from dataplatform.currency import MAX_PRICE, USD_PER_UNIT
-    from dataplatform.transform.ecommerce import ORDER_STATUSES
+    from dataplatform.domains.ecommerce.pipeline import ORDER_STATUSES
 
     root = Path(anchor_dir)
     outputs = [("bronze", t) for t in FACTS] + [("silver", t) for t in (*FACTS, *QUARANTINES)]

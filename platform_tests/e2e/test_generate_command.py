@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dataplatform.generate import GENERATORS
+from dataplatform.domains import generated
 from dataplatform.generate.writers import WRITERS
 from platform_tests.e2e.conftest import BIN, run
 from platform_tests.integration.test_generate_writers import assert_output_equals, request, snapshot
@@ -18,7 +18,7 @@ def test_list_shows_every_domain_with_its_tables_and_knobs_and_every_writer(user
     result = run([*GENERATE, "--list", "--format", "json"], user_env)
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)
-    assert [d["domain"] for d in listed["domains"]] == list(GENERATORS)
+    assert [d["domain"] for d in listed["domains"]] == list(generated())
     ecommerce = listed["domains"][0]
     assert ecommerce["daily_tables"] == ["orders", "order_items", "defects"]
     assert ecommerce["knobs"]["orders_per_day"] == 300  # from the user's environment

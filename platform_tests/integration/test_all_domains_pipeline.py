@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-from dataplatform.generate import GENERATORS
+from dataplatform.domains import generated
 from platform_tests.conftest import DAY, small_settings
 from platform_tests.integration.conftest import Platform, real_instance
 
@@ -19,7 +19,7 @@ def loaded(tmp_path_factory) -> Iterator[Platform]:
     root = tmp_path_factory.mktemp("all_domains")
     with real_instance(root) as instance:
         platform = Platform(small_settings(root), instance)
-        for name in GENERATORS:
+        for name in generated():
             assert platform.run(f"{name}_master").success, name
         result = platform.run("daily", D1)
         assert result.success
@@ -51,7 +51,7 @@ def test_each_domain_has_bronze_silver_and_gold_with_rows(loaded: Platform, doma
             )
 
 
-@pytest.mark.parametrize("domain", list(GENERATORS))
+@pytest.mark.parametrize("domain", list(generated()))
 def test_silver_plus_quarantine_account_for_every_bronze_row(loaded: Platform, domain):
     for path in asset_paths(loaded, "bronze", domain):
         table = path.split("/")[-1]
@@ -65,7 +65,7 @@ def test_silver_plus_quarantine_account_for_every_bronze_row(loaded: Platform, d
 def test_every_silver_and_gold_asset_was_checked_and_passed(loaded: Platform):
     evaluations = loaded.first_run.get_asset_check_evaluations()
     checked = {e.asset_key.to_user_string() for e in evaluations}
-    for domain in GENERATORS:
+    for domain in generated():
         for layer in ("silver", "gold"):
             for path in asset_paths(loaded, layer, domain):
                 if not path.endswith("_quarantine") and partition_of(loaded, path):
@@ -84,7 +84,7 @@ def test_every_silver_and_gold_asset_was_checked_and_passed(loaded: Platform):
 def test_rerunning_the_daily_job_changes_no_row_count(loaded: Platform):
     paths = [
         p
-        for d in GENERATORS
+        for d in generated()
         for layer in ("landing", "bronze", "silver", "gold")
         for p in asset_paths(loaded, layer, d)
         if partition_of(loaded, p)
@@ -107,7 +107,7 @@ def test_the_defect_scorecard_of_every_silver_table_reaches_its_threshold(loaded
         for e in loaded.first_run.get_asset_check_evaluations()
         if e.check_name == "defect_scorecard"
     }
-    for domain in GENERATORS:
+    for domain in generated():
         for path in asset_paths(loaded, "silver", domain):
             if not path.endswith("_quarantine") and partition_of(loaded, path):
                 assert path in cards, path
@@ -121,7 +121,7 @@ def test_the_defect_scorecard_of_every_silver_table_reaches_its_threshold(loaded
 def test_pipeline_runs_collects_every_layer_of_every_domain(loaded: Platform):
     runs = loaded.read("gold/platform/pipeline_runs").to_pylist()
     seen = {(r["layer"], r["domain"]) for r in runs}
-    assert {(layer, d) for d in GENERATORS for layer in ("landing", "bronze", "silver", "gold")} <= seen
+    assert {(layer, d) for d in generated() for layer in ("landing", "bronze", "silver", "gold")} <= seen
     silver_orders = [r for r in runs if r["asset"] == "silver/ecommerce/orders" and r["partition"] == D1]
     assert silver_orders, "no silver orders materialisation recorded"
     stored = loaded.read("silver/ecommerce/orders", D1).num_rows

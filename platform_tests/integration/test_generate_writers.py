@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from dataplatform.domains import domain as domain_spec
 from dataplatform.engine.extensions import extension_path
 from dataplatform.engine.identifiers import string_literal
-from dataplatform.generate import domain as domain_spec
 from dataplatform.generate.export import GenerateError, GenerateRequest, export, parts, tables_of
 from dataplatform.generate.writers import WRITERS, writer_for
 from dataplatform.settings import Settings

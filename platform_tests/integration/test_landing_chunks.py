@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from dataplatform.generate import ecommerce
+from dataplatform.domains.ecommerce import generator as ecommerce
 from platform_tests.conftest import DAY, small_settings
 from platform_tests.integration.conftest import Platform, real_instance
 

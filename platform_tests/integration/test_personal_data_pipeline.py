@@ -14,7 +14,7 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-import dataplatform.transform.ecommerce as ecommerce
+import dataplatform.domains.ecommerce.pipeline as ecommerce
 from dataplatform.defs import build_definitions
 from dataplatform.settings import SettingsError
 from dataplatform.transform.pii import Pseudonymise

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from dataplatform.generate import ecommerce
-from dataplatform.generate.ecommerce import EcommerceGenerator
+from dataplatform.domains.ecommerce import generator as ecommerce
+from dataplatform.domains.ecommerce.generator import EcommerceGenerator
 from dataplatform.settings import EcommerceVolumes
 from dataplatform.synthetic.batch import GeneratedBatch
 from dataplatform.synthetic.delivery import Delivery

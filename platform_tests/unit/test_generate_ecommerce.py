@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from dataplatform.currency import MAX_PRICE
-from dataplatform.generate.ecommerce import STATUSES, EcommerceGenerator
+from dataplatform.domains.ecommerce.generator import STATUSES, EcommerceGenerator
 from dataplatform.settings import EcommerceVolumes
 from platform_tests.conftest import DAY, NEXT_DAY, SMALL
 

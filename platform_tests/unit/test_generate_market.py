@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataplatform.generate.market import MarketGenerator
+from dataplatform.domains.market.generator import MarketGenerator
 from dataplatform.settings import MarketVolumes
 
 SMALL = MarketVolumes(symbols=12, bar_minutes=5, quotes_per_bar=2.0)

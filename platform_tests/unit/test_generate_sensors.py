@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataplatform.generate.sensors import SensorGenerator
+from dataplatform.domains.sensors.generator import SensorGenerator
 from dataplatform.settings import SensorVolumes
 
 SMALL = SensorVolumes(devices=40, reading_seconds=600)

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataplatform.generate.weather import WeatherGenerator
+from dataplatform.domains.weather.generator import WeatherGenerator
 from dataplatform.settings import WeatherVolumes
 
 SMALL = WeatherVolumes(stations=60)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from dataplatform.transform.ecommerce import customer_value, daily_sales, product_performance
+from dataplatform.domains.ecommerce.pipeline import customer_value, daily_sales, product_performance
 
 DAY = date(2026, 3, 10)
 

@@ -20,7 +20,8 @@ LAYERS: list[set[str]] = [
     {"synthetic"},  # the generators' building blocks, knowing no domain
     {"quality"},
     {"transform"},
-    {"generate"},
+    {"domains"},  # a package per domain: its generator (on synthetic) and pipeline (on transform)
+    {"generate"},  # the generate command's library, over the domains' generators
     {"ingest"},
     {"datasets"},
     {"models"},

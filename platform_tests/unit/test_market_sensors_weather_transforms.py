@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from dataplatform.transform.market import OHLCV, QUOTES, daily_bars, quote_liquidity
-from dataplatform.transform.sensors import READINGS, anomaly_windows, hourly_readings
+from dataplatform.domains.market.pipeline import OHLCV, QUOTES, daily_bars, quote_liquidity
+from dataplatform.domains.sensors.pipeline import READINGS, anomaly_windows, hourly_readings
+from dataplatform.domains.weather.pipeline import OBSERVATIONS, daily_weather
 from dataplatform.transform.silver import clean
-from dataplatform.transform.weather import OBSERVATIONS, daily_weather
 from platform_tests.unit.test_silver import bronze
 
 DAY = date(2026, 3, 10)
@@ -266,7 +266,7 @@ def test_daily_weather_summarises_a_station_day_with_degree_days():
 def test_sales_weather_sets_country_sales_beside_its_weather():
     from decimal import Decimal
 
-    from dataplatform.transform.insights import sales_weather
+    from dataplatform.domains.insights.pipeline import sales_weather
 
     orders = pa.Table.from_pylist(
         [
@@ -325,7 +325,7 @@ def test_sales_weather_sets_country_sales_beside_its_weather():
 
 
 def test_device_drift_flags_a_clear_trend_over_enough_days_only():
-    from dataplatform.transform.sensors import device_drift
+    from dataplatform.domains.sensors.pipeline import device_drift
 
     def days(device, count, level, per_day, wobble=0.0):
         return [

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from dataplatform.domains.ecommerce.pipeline import ORDER_ITEMS, ORDERS, PRODUCTS
 from dataplatform.engine import sql
-from dataplatform.transform.ecommerce import ORDER_ITEMS, ORDERS, PRODUCTS
 from dataplatform.transform.silver import Column, Rule, SilverSpec, clean
 
 EARLY = datetime(2026, 3, 10, 1, tzinfo=UTC)

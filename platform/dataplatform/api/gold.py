@@ -64,7 +64,7 @@ def gold_tables(definitions: dg.Definitions | None = None) -> list[GoldEntry]:
     """Every gold asset of the definitions (so a new gold table is served without a line here),
     with the key columns its pipeline spec declares, which give pages their order; without
     definitions, the pipelines' gold tables alone (cheap: no Dagster, no Arrow)."""
-    from dataplatform.transform import pipelines
+    from dataplatform.domains import pipelines
 
     specs = {
         (p.domain, g.name): GoldEntry(p.domain, g.name, g.description, g.key, g.partition_column)

@@ -24,7 +24,7 @@ from dataplatform.cli._output import (
     print_json,
     use_dagster_home,
 )
-from dataplatform.generate import GENERATORS
+from dataplatform.domains import generated
 from dataplatform.settings import Settings
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def run(
     from dataplatform.defs.runs import run_plan
 
     defs = build_definitions(settings)
-    plan = run_plan({job.name for job in defs.jobs or ()}, list(GENERATORS), partitions)
+    plan = run_plan({job.name for job in defs.jobs or ()}, list(generated()), partitions)
     started = time.perf_counter()
     outcomes = []
     with console.status("") as status:

@@ -22,9 +22,9 @@ from dataplatform.defs.platform_metrics import (
 )
 from dataplatform.defs.reference import reference_definitions
 from dataplatform.defs.resources import build_resources
-from dataplatform.generate import GENERATORS
+from dataplatform.domains import generated
+from dataplatform.domains import pipelines as registered_pipelines
 from dataplatform.settings import Settings, SettingsError
-from dataplatform.transform import pipelines as registered_pipelines
 from dataplatform.transform.pii import missing_secret
 from dataplatform.transform.pipeline import DomainPipeline
 
@@ -58,7 +58,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     require_pii_secret(tuple(pipelines.values()), settings)
     daily = dg.DailyPartitionsDefinition(start_date=settings.start_date.isoformat(), timezone="UTC")
     assets, checks, jobs, schedules = [], [], [], []
-    for domain in GENERATORS.values():
+    sources = generated()
+    for domain in sources.values():
         assets += landing_assets(domain, settings, daily)
         pipeline = pipelines.get(domain.name)
         if pipeline is not None:
@@ -68,7 +69,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs += domain_job_list
         schedules += domain_schedules
     # gold across domains (insights): a pipeline with no generator of its own
-    for pipeline in [p for p in pipelines.values() if p.domain not in GENERATORS]:
+    for pipeline in [p for p in pipelines.values() if p.domain not in sources]:
         assets += medallion_assets(pipeline, settings, daily)
         checks += medallion_checks(pipeline, daily, settings.scorecard_min_recall)
         jobs.append(gold_daily_job(pipeline))

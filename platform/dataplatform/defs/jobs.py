@@ -14,7 +14,7 @@ from dataplatform import assetkeys
 from dataplatform.assetkeys import BRONZE, GOLD, LANDING, SILVER
 from dataplatform.defs.automation import cron_schedule, daily_schedule
 from dataplatform.defs.tables import key_for
-from dataplatform.generate import Domain
+from dataplatform.domains import Domain
 from dataplatform.settings import Settings
 from dataplatform.transform.pipeline import DomainPipeline
 

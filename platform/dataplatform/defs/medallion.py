@@ -18,7 +18,7 @@ from dataplatform.defs.quality import check_specs, check_stored, reference_parti
 from dataplatform.defs.resources import io_manager_key
 from dataplatform.defs.retries import retry_policy_for
 from dataplatform.defs.tables import PARTITION_COLUMN, REPLACE_ON, SCAN, Streamed, key_for
-from dataplatform.generate import Domain
+from dataplatform.domains import Domain
 from dataplatform.quality.specs import NotNull
 from dataplatform.settings import STORAGE_BACKENDS, Settings
 from dataplatform.transform.pipeline import DomainPipeline, GoldTable
@@ -119,10 +119,10 @@ def _landing(domain, tables, defects_name, settings, partitions) -> dg.AssetsDef
         import tempfile
         from pathlib import Path
 
-        from dataplatform.generate import generator_for
+        from dataplatform.domains import domain as registered_domain
         from dataplatform.synthetic.delivery import Delivery
 
-        generator = generator_for(domain, settings)
+        generator = registered_domain(domain).generator_for(settings)
         if partitions:
             day = date.fromisoformat(context.partition_key)
             chunks = generator.day_chunks(day, settings.generate_chunk_rows)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from dataplatform.generate import Domain, domain
+from dataplatform.domains import Domain, domain
 from dataplatform.settings import Settings
 
 if TYPE_CHECKING:
@@ -142,14 +142,14 @@ def _settings_for(spec: Domain, request: GenerateRequest, settings: Settings) ->
         raise GenerateError(
             f"{spec.name} knob {where}: {problem['msg']} (got {problem.get('input')!r})"
         ) from None
-    return settings.model_copy(update={"seed": request.seed, spec.name: scaled})
+    return spec.with_volumes(settings, scaled).model_copy(update={"seed": request.seed})
 
 
 def parts(request: GenerateRequest, settings: Settings) -> Iterator[Part]:
     """Master tables first, then each day's tables, in range order; one batch in memory at a time.
     Daily tables partitioned by week or month hold the partition's column too."""
     spec, settings, wanted = plan(request, settings)
-    generator = spec.build(settings)
+    generator = spec.generator_for(settings)
     masters, dailies = tables_of(spec)
     if wanted & set(masters):
         yield from _split(generator.master(), None, MASTER_DEFECTS, wanted, request)

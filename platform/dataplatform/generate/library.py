@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from dataplatform.generate import GENERATORS, domain
+from dataplatform.domains import domain, generated
 from dataplatform.generate.export import (
     Export,
     GenerateError,
@@ -44,7 +44,7 @@ _TINY = 1e-9
 
 def domains() -> list[str]:
     """Every domain a generator exists for, in registry order."""
-    return list(GENERATORS)
+    return list(generated())
 
 
 def default_range(settings: Settings, today: date | None = None) -> tuple[date, date]:
@@ -137,7 +137,7 @@ def listing(settings: Settings) -> dict[str, list[dict[str, Any]]]:
     from dataplatform.generate.writers import WRITERS
 
     shown = []
-    for spec in GENERATORS.values():
+    for spec in generated().values():
         masters, dailies = tables_of(spec)
         shown.append(
             {
