@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -300,6 +301,17 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         if name not in registered:  # pyproject.toml registers e2e already
             config.addinivalue_line("markers", f"{name}: {description}")
+    if not hasattr(config, "workerinput"):  # this process, not an xdist worker, names the groups file
+        import tempfile
+
+        os.environ[GROUPS_FILE] = str(Path(tempfile.mkdtemp(prefix="xdist-groups-")) / "groups.json")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and GROUPS_FILE in os.environ:
+        import shutil
+
+        shutil.rmtree(Path(os.environ.pop(GROUPS_FILE)).parent, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -313,23 +325,52 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         test = item.nodeid.removeprefix("platform_tests/")
         if test in SLOW or test.split("::")[0] in SLOW or test.split("[")[0] in SLOW or _uses_s3(item):
             item.add_marker("slow")
-        group = _xdist_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput"):  # an xdist worker: tell the scheduler the groups
+        groups = {item.nodeid: group for item in items if (group := _xdist_group(item)) is not None}
+        path = Path(os.environ[GROUPS_FILE])
+        partial = path.with_name(f"{config.workerinput['workerid']}.json")
+        partial.write_text(json.dumps(groups))
+        partial.replace(path)  # every worker collects the same tests: any one's map will do
 
 
 # `make test` runs the suite on pytest-xdist workers with `--dist loadgroup`: each test goes to
-# whichever worker is free, except the tests of one xdist group, which run together, in order, on
-# one worker. Two kinds of test are grouped here, so no test file has to say so:
+# whichever worker is free, except the tests of one group, which run together, in order, on one
+# worker. A test's `@pytest.mark.xdist_group("name")` puts it in a group, and two kinds of test
+# are grouped here, so no test file has to say so:
 # - every test that uses the Celery broker: their workers all take steps from the broker's one
 #   `dagster` queue, so two such tests at once would run each other's steps;
 # - the tests of a module (or class) that share a module- or class-scoped fixture (a materialised
 #   platform, a started server): grouped, the fixture is built once, on one worker, instead of
 #   once on each worker that gets one of its tests.
+# pytest-xdist 3.8 puts a test in its group by renaming its node id, which pytest 9 no longer
+# lets it do (the id is `_id`, not `_nodeid`), so the groups are scheduled here instead: each
+# worker writes {node id: group} to GROUPS_FILE after collection (a path this process names
+# before starting them), and the scheduler below reads it.
 CELERY_FIXTURES = {"celery_broker"}
+GROUPS_FILE = "PLATFORM_TESTS_XDIST_GROUPS"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """xdist's loadscope scheduling, where a test's scope is its group, or else the test."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                self.groups = json.loads(Path(os.environ[GROUPS_FILE]).read_text())
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
 
 
 def _xdist_group(item: pytest.Item) -> str | None:
+    for mark in item.iter_markers("xdist_group"):
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
     if CELERY_FIXTURES & set(getattr(item, "fixturenames", ())):
         return "celery"
     info = getattr(item, "_fixtureinfo", None)
