@@ -37,13 +37,13 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def store(backend, tmp_path, request, monkeypatch):
+def store(backend, domain, tmp_path, request, monkeypatch):
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
     lake = request.getfixturevalue("s3_lake") if backend.endswith("-s3") else None
     store = open_store(backend.removesuffix("-s3"), tmp_path, url, lake)
     yield store
     if backend == "postgres":
-        _drop_test_schemas(url)
+        _drop_test_schemas(url, domain)
 
 
 @pytest.fixture
@@ -58,12 +58,15 @@ def child_env(store) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TEST_LAKE": lake}
 
 
-def _drop_test_schemas(url: str) -> None:
+def _drop_test_schemas(url: str, domain: str) -> None:
+    """This test's schemas (every layer of its own domain), and no other's: tests on other
+    pytest-xdist workers, or another run of the suite, use the same server at the same time."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as con:
         for (schema,) in con.execute(
-            "SELECT schema_name FROM information_schema.schemata WHERE schema_name ~ '^[a-z]+_t[0-9a-f]{12}$'"
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name ~ %s",
+            (f"^[a-z]+_{domain}$",),
         ).fetchall():
             con.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
