@@ -58,7 +58,7 @@ def team_instance_env(home: Path, database_url: str) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text((PROJECT / "docker" / "dagster.yaml").read_text())
     url = make_url(database_url)
-    return {
+    env = {
         "DAGSTER_HOME": str(home),
         "POSTGRES_USER": url.username or "postgres",
         "POSTGRES_PASSWORD": url.password or "",
@@ -66,6 +66,11 @@ def team_instance_env(home: Path, database_url: str) -> dict[str, str]:
         "POSTGRES_PORT": str(url.port or 5432),
         "POSTGRES_DB": str(url.database),
     }
+    # the deployment's webserver or daemon creates the instance's tables before any run starts;
+    # runs started together on an empty database race creating them in PostgreSQL's catalog
+    # (`type "instigators" already exists`), which is no behaviour of the platform under test
+    subprocess.run([BIN / "dagster", "instance", "migrate"], env=os.environ | env, check=True, capture_output=True)
+    return env
 
 
 def run_all(
