@@ -13,7 +13,7 @@ PACKAGE = Path(dataplatform.__file__).parent
 
 # bottom first; a layer may import from its own and every lower one
 LAYERS: list[set[str]] = [
-    {"settings", "currency", "encoding"},
+    {"settings", "currency", "encoding", "filelock"},
     {"engine"},
     {"storage"},
     {"assetkeys"},  # above storage: a key maps to the stored table it names

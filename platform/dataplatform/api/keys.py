@@ -12,7 +12,6 @@ from the CLI is seen by a running server at its next request (it reloads when th
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
@@ -25,6 +24,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+
+from dataplatform import filelock
 
 Scope = Literal["read", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "admin")
@@ -116,8 +117,7 @@ class KeyStore:
     @contextmanager
     def _editing(self) -> Iterator[dict[str, ApiKey]]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with filelock.held(self.path.with_name(self.path.name + ".lock")):
             keys = _read(self.path) if self.path.exists() else {}
             yield keys
             partial = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from dataplatform import filelock
+
 if TYPE_CHECKING:
     from dataplatform.ingest.tables import TableConfig
 
@@ -127,17 +129,9 @@ class LocalFiles:
     def move(self, source: PurePath, target: PurePath) -> None:
         Path(source).replace(target)
 
-    @contextmanager
-    def lock(self, folder: PurePath) -> Iterator[None]:
+    def lock(self, folder: PurePath) -> AbstractContextManager[None]:
         """An OS lock on `<folder>/.lock`, released if the holder dies."""
-        import fcntl
-
-        with (Path(folder) / ".lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return filelock.held(Path(folder) / ".lock")
 
     def resolve(self, path: PurePath) -> Path:
         """`path` as the zone compares paths: absolute, symlinks followed."""

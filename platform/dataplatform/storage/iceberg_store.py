@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from dataplatform import filelock
 from dataplatform.engine.scans import DEFAULT_BATCH_ROWS
 from dataplatform.storage import lake
 from dataplatform.storage.catalogs import catalog_place
@@ -218,7 +219,9 @@ class IcebergStore(WholeTables):
         return (table.domain, table.name)
 
     def _open(self, create: bool) -> SqlCatalog | None:
-        """The SQLite catalog; opened only when it exists or a write needs it."""
+        """The SQLite catalog; opened only when it exists or a write needs it. Opening creates
+        the catalog's tables when they are missing, by a check then a CREATE TABLE, so writers
+        opening a new catalog at once take turns (one creates, the others find the tables)."""
         from pyiceberg.catalog.sql import SqlCatalog
 
         path = self.place.catalog_dir / CATALOG_FILE
@@ -226,9 +229,10 @@ class IcebergStore(WholeTables):
             path.parent.mkdir(parents=True, exist_ok=True)
             root = self.place.data_root
             warehouse = root if self.remote else Path(root).as_uri()
-            self._catalog = SqlCatalog(
-                "dataplatform", uri=f"sqlite:///{path}", warehouse=warehouse, **file_io_properties(root)
-            )
+            with filelock.held(path.with_name(CATALOG_FILE + ".lock")):
+                self._catalog = SqlCatalog(
+                    "dataplatform", uri=f"sqlite:///{path}", warehouse=warehouse, **file_io_properties(root)
+                )
         return self._catalog
 
 

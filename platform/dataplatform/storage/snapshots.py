@@ -16,19 +16,17 @@ manifest always describes the table as of the last write, whichever writer finis
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dataplatform import filelock
 from dataplatform.storage.contract import StorageError, TableName
 
 if TYPE_CHECKING:
@@ -76,7 +74,7 @@ def publish(store: TableStore, table: TableName, root: Path) -> Snapshot:
 
     folder = _folder(root, table)
     folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder):
+    with filelock.held(folder / ".lock"):
         version = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         target = folder / f"{version}.parquet"
         partial = folder / f".{version}.parquet.tmp"
@@ -148,16 +146,6 @@ def published(root: Path, layer: str = "gold") -> list[TableName]:
 
 def _folder(root: Path, table: TableName) -> Path:
     return root / table.layer / table.domain / table.name
-
-
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    with open(folder / ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_atomically(path: Path, text: str) -> None:
