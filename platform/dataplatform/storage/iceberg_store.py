@@ -221,7 +221,9 @@ class IcebergStore(WholeTables):
     def _open(self, create: bool) -> SqlCatalog | None:
         """The SQLite catalog; opened only when it exists or a write needs it. Opening creates
         the catalog's tables when they are missing, by a check then a CREATE TABLE, so writers
-        opening a new catalog at once take turns (one creates, the others find the tables)."""
+        opening a new catalog at once take turns (one creates, the others find the tables) on
+        a lock of the catalog's folder: a lock on the database file itself would be dropped with
+        SQLite's own locks when closed."""
         from pyiceberg.catalog.sql import SqlCatalog
 
         path = self.place.catalog_dir / CATALOG_FILE
@@ -229,7 +231,7 @@ class IcebergStore(WholeTables):
             path.parent.mkdir(parents=True, exist_ok=True)
             root = self.place.data_root
             warehouse = root if self.remote else Path(root).as_uri()
-            with filelock.held(path.with_name(CATALOG_FILE + ".lock")):
+            with filelock.held(path.parent):
                 self._catalog = SqlCatalog(
                     "dataplatform", uri=f"sqlite:///{path}", warehouse=warehouse, **file_io_properties(root)
                 )
