@@ -69,7 +69,9 @@ def team_instance_env(home: Path, database_url: str) -> dict[str, str]:
     # the deployment's webserver or daemon creates the instance's tables before any run starts;
     # runs started together on an empty database race creating them in PostgreSQL's catalog
     # (`type "instigators" already exists`), which is no behaviour of the platform under test
-    subprocess.run([BIN / "dagster", "instance", "migrate"], env=os.environ | env, check=True, capture_output=True)
+    subprocess.run(
+        [BIN / "dagster", "instance", "migrate"], env=os.environ | env, check=True, capture_output=True
+    )
     return env
 
 

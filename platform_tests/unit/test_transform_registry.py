@@ -6,7 +6,9 @@ from dataplatform import assetkeys
 from dataplatform.domains import generated, pipelines
 
 
-def test_each_pipeline_is_registered_under_its_domain_and_pipelines_without_a_generator_have_only_gold() -> None:
+def test_each_pipeline_is_registered_under_its_domain_and_pipelines_without_a_generator_have_only_gold() -> (
+    None
+):
     """A pipeline without a generator has no landing tables for silver to read: it builds gold."""
     registry = pipelines()
     assert all(name == p.domain for name, p in registry.items())

@@ -125,7 +125,9 @@ def _with_default_models(
     name = register_default(settings)
     defs = build_definitions(settings)
     models = assetkeys.models_of(name)
-    selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if assetkeys.under(k.path, models)]
+    selection = [
+        k for k in defs.resolve_asset_graph().get_all_asset_keys() if assetkeys.under(k.path, models)
+    ]
     if not selection:
         return defs, []
     return defs, [_run_job(instance, "models", None, output, selection)]

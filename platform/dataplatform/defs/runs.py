@@ -33,6 +33,8 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2]  # where `dataplatform` is imp
 def current_instance() -> dg.DagsterInstance:
     """The instance DAGSTER_HOME names, found as every Dagster command finds it."""
     return dg.DagsterInstance.get()
+
+
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 

@@ -94,7 +94,9 @@ def domains() -> dict[str, Domain]:
     for module in _packages():
         declared: Domain = module.DOMAIN
         if declared.name != module.__name__.rpartition(".")[2]:
-            raise ValueError(f"{module.__name__} declares the domain {declared.name!r}: name it as its package")
+            raise ValueError(
+                f"{module.__name__} declares the domain {declared.name!r}: name it as its package"
+            )
         found.append(declared)
     return {d.name: d for d in sorted(found, key=lambda d: d.generator is None)}
 

@@ -34,4 +34,3 @@ def extension_path(name: str) -> Path:
 
 def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     connection.execute(f"LOAD {string_literal(str(extension_path(name)))}")
-

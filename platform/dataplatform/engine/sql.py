@@ -189,4 +189,3 @@ def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     if row is None:
         raise LookupError(f"no row where one was certain: {sql}")
     return row
-
