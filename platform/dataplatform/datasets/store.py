@@ -351,12 +351,11 @@ class DatasetStore:
     def _attach_postgres(self, url: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB with the database attached as the store's catalog. ATTACH takes no
         parameters, so the URL goes in as a quoted literal; it never reaches an error message."""
-        from dataplatform.engine.extensions import load_extension
+        from dataplatform.engine.extensions import connect
         from dataplatform.engine.identifiers import string_literal
 
-        con = duckdb.connect()
+        con = connect("postgres_scanner")
         try:
-            load_extension(con, "postgres_scanner")
             options = "TYPE postgres, READ_ONLY" if read_only else "TYPE postgres"
             con.execute(f"ATTACH {string_literal(url)} AS {quote(CATALOG)} ({options})")
         except Exception as error:

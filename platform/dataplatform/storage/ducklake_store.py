@@ -60,15 +60,12 @@ class DuckLakeStore(DuckDBStore):
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """DuckDB in memory with the lake attached as its default catalog."""
-        import duckdb
-
-        from dataplatform.engine.extensions import load_extension
+        from dataplatform.engine.extensions import connect
         from dataplatform.engine.identifiers import string_literal
         from dataplatform.engine.s3 import duckdb_secret
 
-        connection = duckdb.connect()
+        connection = connect("ducklake", *(["httpfs"] if self.place.remote else []))
         try:
-            load_extension(connection, "ducklake")
             if self.place.remote:
                 duckdb_secret(connection)
             metadata = string_literal(f"ducklake:{self.path}")
