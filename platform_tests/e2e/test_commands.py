@@ -85,7 +85,9 @@ def test_code_location_loads_without_heavy_libraries(user_env):
 
 def test_parallel_multiprocess_runs_of_several_partitions_share_duckdb(user_env, tmp_path):
     """Two partitions at once, each run's steps in their own processes, all writing one DuckDB
-    file: the DuckDB pool and lock waits keep every write whole, and no run fails on the lock."""
+    file: the DuckDB pool and lock waits keep every write whole, and no run fails on the lock.
+    The smallest daily job (weather: five steps), since every step process loads the code
+    location."""
     import subprocess
 
     user_env["DATAPLATFORM_EXECUTOR"] = "multiprocess"
@@ -95,7 +97,7 @@ def test_parallel_multiprocess_runs_of_several_partitions_share_duckdb(user_env,
     days = ["2026-03-10", "2026-03-11"]
     processes = [
         subprocess.Popen(
-            daily_job(day, "ecommerce_daily"),
+            daily_job(day, "weather_daily"),
             env=user_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -108,6 +110,6 @@ def test_parallel_multiprocess_runs_of_several_partitions_share_duckdb(user_env,
         assert process.returncode == 0, output[-3000:]
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
         found = con.execute(
-            "SELECT DISTINCT order_date::VARCHAR FROM gold_ecommerce.daily_sales ORDER BY 1"
+            "SELECT DISTINCT observation_date::VARCHAR FROM gold_weather.daily_weather ORDER BY 1"
         ).fetchall()
     assert [d for (d,) in found] == days
