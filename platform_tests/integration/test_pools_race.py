@@ -43,9 +43,8 @@ def test_runs_starting_together_on_a_fresh_instance_all_get_the_pools(
     for name, value in env.items():
         if name.startswith(("DAGSTER_", "POSTGRES_")):
             monkeypatch.setenv(name, value)
-    # the deployment's webserver or daemon creates the instance's tables before any run starts;
-    # 8 processes creating them at once on an empty database race in PostgreSQL's catalog
-    # instead (a ProgrammingError), which is not the race this test is about: the pools' rows
+    # team_instance_env created the instance's tables, as the deployment does before any run
+    # starts, so the race here is the pools' rows alone: none exists yet
     with dg.DagsterInstance.get() as instance:
         assert instance.event_log_storage.get_concurrency_keys() == set()
     go = tmp_path / "go"
